@@ -1,0 +1,63 @@
+#include "engine/builtin_processors.hpp"
+
+#include "engine/processor.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace cascadence::engine {
+
+namespace asio = boost::asio;
+
+namespace {
+
+class echo_processor final : public processor {
+ public:
+  explicit echo_processor(boost::json::value message) : message_(std::move(message)) {}
+
+  asio::awaitable<outcome> run(task_context& ctx) override {
+    auto value = message_.is_null() ? ctx.input() : message_;
+    ctx.emit_output(output_stream::out, value.is_string() ? std::string(value.get_string())
+                                                          : boost::json::serialize(value));
+    co_return outcome::success(std::move(value));
+  }
+
+ private:
+  boost::json::value message_;
+};
+
+class sleep_processor final : public processor {
+ public:
+  explicit sleep_processor(std::chrono::milliseconds duration) : duration_(duration) {}
+
+  asio::awaitable<outcome> run(task_context&) override {
+    asio::steady_timer timer(co_await asio::this_coro::executor, duration_);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return outcome::success();
+  }
+
+ private:
+  std::chrono::milliseconds duration_;
+};
+
+class noop_processor final : public processor {
+ public:
+  asio::awaitable<outcome> run(task_context&) override { co_return outcome::success(); }
+};
+
+}  // namespace
+
+std::shared_ptr<processor> make_echo_processor(boost::json::value message) {
+  return std::make_shared<echo_processor>(std::move(message));
+}
+
+std::shared_ptr<processor> make_sleep_processor(std::chrono::milliseconds duration) {
+  return std::make_shared<sleep_processor>(duration);
+}
+
+std::shared_ptr<processor> make_noop_processor() { return std::make_shared<noop_processor>(); }
+
+}  // namespace cascadence::engine

@@ -1,0 +1,290 @@
+#include "engine/command_processor.hpp"
+
+#include "engine/processor.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace cascadence::engine {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using stream = asio::posix::stream_descriptor;
+
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw boost::system::system_error(errno, boost::system::system_category(), what);
+}
+
+// Owns a spawned child: whatever path leaves the coroutine, the child's group
+// is killed and the child reaped, so no process outlives its task.
+class child_process final {
+ public:
+  child_process() = default;
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+  ~child_process() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(-pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  void spawn(const command_spec& spec, const std::vector<std::string>& extra_env, int in, int out, int err) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&actions, in, 0);
+    posix_spawn_file_actions_adddup2(&actions, out, 1);
+    posix_spawn_file_actions_adddup2(&actions, err, 2);
+    if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
+    // Own process group (so the whole tree can be signalled), default
+    // signal dispositions and an empty mask whatever the host did.
+    sigset_t none;
+    sigset_t defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) sigaddset(&defaults, sig);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+    std::vector<char*> argv;
+    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      const auto key = entry.substr(0, entry.find('=') + 1);
+      bool overridden = false;
+      for (const auto& x : extra_env) overridden = overridden || std::string_view(x).starts_with(key);
+      if (!overridden) envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
+
+    const int rc = ::posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+      pid_ = -1;
+      throw std::runtime_error("cannot run '" + spec.argv[0] + "': " + std::strerror(rc));
+    }
+  }
+
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+  void signal_group(int sig) const noexcept {
+    if (pid_ > 0) ::kill(-pid_, sig);
+  }
+
+  /// Collects the exit status of an exited child.
+  int reap() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0) {
+      if (errno != EINTR) throw_errno("waitpid");
+    }
+    reaped_ = true;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+struct pipe_pair {
+  int read = -1;
+  int write = -1;
+};
+
+pipe_pair make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
+  return {fds[0], fds[1]};
+}
+
+void throw_if_aborted(const boost::system::error_code& ec) {
+  if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+}
+
+// Reads a pipe to its end, handing out complete lines as they arrive.
+asio::awaitable<void> pump(stream& pipe, task_context& ctx, output_stream which, std::string* keep,
+                           std::size_t keep_limit, bool& truncated, std::string& last_line) {
+  std::string pending;
+  char buf[8192];
+  for (;;) {
+    auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    throw_if_aborted(ec);
+    if (n > 0) {
+      const std::string_view chunk(buf, n);
+      if (keep != nullptr) {
+        const auto room = keep_limit > keep->size() ? keep_limit - keep->size() : 0;
+        keep->append(chunk.substr(0, room));
+        truncated = truncated || chunk.size() > room;
+      }
+      pending.append(chunk);
+      std::size_t start = 0;
+      for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
+        last_line = pending.substr(start, nl - start);
+        ctx.emit_output(which, last_line);
+        start = nl + 1;
+      }
+      pending.erase(0, start);
+    }
+    if (ec) break;  // end of file, or the pipe broke: either way no more output
+  }
+  if (!pending.empty()) {
+    last_line = pending;
+    ctx.emit_output(which, pending);
+  }
+}
+
+asio::awaitable<void> feed(stream& pipe, std::string data) {
+  auto [ec, n] = co_await asio::async_write(pipe, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+  throw_if_aborted(ec);
+  (void)n;  // a child that does not read its input closes the pipe: fine
+  pipe.close();
+}
+
+asio::awaitable<void> wait_exit(stream& pidfd) {
+  auto [ec] = co_await pidfd.async_wait(stream::wait_read, asio::as_tuple(asio::use_awaitable));
+  throw_if_aborted(ec);
+  if (ec) throw boost::system::system_error(ec, "waiting for child process");
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char* name = ::sigabbrev_np(WTERMSIG(status));
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + (name ? std::string(" (SIG") + name + ")" : "");
+  }
+  return "ended with wait status " + std::to_string(status);
+}
+
+boost::json::value output_value(std::string text, bool truncated) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) return nullptr;
+  if (!truncated) {
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(text, ec);
+    if (!ec) return parsed;
+  }
+  return boost::json::value(std::move(text));
+}
+
+class command_processor final : public processor {
+ public:
+  explicit command_processor(command_spec spec) : spec_(std::move(spec)) {
+    // A child that exits without reading its input must not kill us with
+    // SIGPIPE when we write to it; write errors are handled as values.
+    static std::once_flag once;
+    std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+  }
+
+  asio::awaitable<outcome> run(task_context& ctx) override {
+    auto ex = co_await asio::this_coro::executor;
+    if (spec_.argv.empty()) co_return outcome::failure("command is empty");
+
+    const auto in = make_pipe();
+    const auto out = make_pipe();
+    const auto err = make_pipe();
+    stream in_w(ex, in.write), out_r(ex, out.read), err_r(ex, err.read);
+    child_process child;
+    {
+      // The child's ends are closed here once spawned (or on failure).
+      stream in_r(ex, in.read), out_w(ex, out.write), err_w(ex, err.write);
+      const std::vector<std::string> env_extra = extra_env(ctx);
+      child.spawn(spec_, env_extra, in.read, out.write, err.write);
+    }
+    // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++; call the kernel directly.
+    const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, child.pid(), 0));
+    if (pfd < 0) throw_errno("pidfd_open");
+    stream pidfd(ex, pfd);
+
+    std::string stdout_text;
+    bool truncated = false;
+    std::string last_out;
+    std::string last_err;
+    bool terminated = false;
+    try {
+      co_await (pump(out_r, ctx, output_stream::out, &stdout_text, spec_.max_output_bytes, truncated, last_out) &&
+                pump(err_r, ctx, output_stream::err, nullptr, 0, truncated, last_err) &&
+                feed(in_w, boost::json::serialize(ctx.input()) + "\n") && wait_exit(pidfd));
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != asio::error::operation_aborted) throw;
+      terminated = true;
+    }
+    if (terminated) {
+      co_await terminate(child, pidfd, ctx.kill_grace());
+      co_return outcome::failure("terminated");
+    }
+    const int status = child.reap();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      co_return outcome::success(output_value(std::move(stdout_text), truncated));
+    }
+    auto message = describe_status(status);
+    if (!last_err.empty()) message += ": " + last_err;
+    co_return outcome::failure(std::move(message));
+  }
+
+ private:
+  std::vector<std::string> extra_env(const task_context& ctx) const {
+    std::vector<std::string> env;
+    for (const auto& [k, v] : spec_.env) env.push_back(k + "=" + v);
+    env.push_back("CASCADENCE_TASK=" + std::string(ctx.task_name()));
+    env.push_back("CASCADENCE_RUN_ID=" + ctx.id().to_string());
+    env.push_back("CASCADENCE_ATTEMPT=" + std::to_string(ctx.attempt()));
+    return env;
+  }
+
+  // SIGTERM to the group, up to `grace` for the child to exit, then SIGKILL
+  // to whatever is left of the group. Runs after a cancellation, so the
+  // coroutine's cancellation state is reset first to let this I/O run.
+  static asio::awaitable<void> terminate(child_process& child, stream& pidfd, std::chrono::milliseconds grace) {
+    co_await asio::this_coro::reset_cancellation_state();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    child.signal_group(SIGTERM);
+    asio::steady_timer timer(co_await asio::this_coro::executor, grace);
+    auto exited = co_await (pidfd.async_wait(stream::wait_read, asio::as_tuple(asio::use_awaitable)) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    (void)exited;
+    child.signal_group(SIGKILL);
+    child.reap();
+    co_await asio::this_coro::throw_if_cancelled(true);
+  }
+
+  command_spec spec_;
+};
+
+}  // namespace
+
+std::shared_ptr<processor> make_command_processor(command_spec spec) {
+  return std::make_shared<command_processor>(std::move(spec));
+}
+
+}  // namespace cascadence::engine

@@ -1,0 +1,99 @@
+#pragma once
+
+// The engine's per-run bookkeeping. Internal: only engine/ includes this.
+
+#include "engine/graph.hpp"
+#include "engine/processor.hpp"
+#include "engine/runner.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace cascadence::engine {
+
+class run_state final {
+ public:
+  run_state(const graph& g, run_options options, boost::asio::any_io_executor ex, run_canceller* canceller);
+  ~run_state();
+  run_state(const run_state&) = delete;
+  run_state& operator=(const run_state&) = delete;
+
+  /// Settles what can be settled at once and starts the first worker.
+  void start(std::span<const task_id> targets);
+  /// Waits until every involved task settled and every worker returned.
+  [[nodiscard]] boost::asio::awaitable<void> wait();
+  [[nodiscard]] run_report take_report();
+
+  void cancel(std::string reason);
+
+  // For task_context.
+  [[nodiscard]] const graph& g() const noexcept { return g_; }
+  [[nodiscard]] const run_options& options() const noexcept { return options_; }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
+  [[nodiscard]] boost::json::value input_of(task_id task) const;
+  void emit_output(task_id task, output_stream stream, std::string_view line);
+
+ private:
+  // A worker is one coroutine running ready tasks one after another; there
+  // are as many as tasks can usefully run at once (max_concurrency).
+  struct worker {
+    explicit worker(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    boost::asio::cancellation_signal signal;
+    boost::asio::steady_timer timer;  // timeouts and retry back-off
+    std::uint64_t generation = 0;     // tells a stale timeout from the current one
+    std::atomic<bool> stop{false};    // polled by blocking processors
+    bool timed_out = false;
+    bool busy = false;  // inside a task (as opposed to between tasks)
+  };
+
+  struct node_state {
+    std::uint32_t pending = 0;  // unsettled dependencies
+    std::uint32_t record = UINT32_MAX;
+    std::uint32_t failed_dependency = UINT32_MAX;
+    bool involved = false;
+  };
+
+  [[nodiscard]] boost::asio::awaitable<void> work(worker& w);
+  [[nodiscard]] boost::asio::awaitable<void> execute(worker& w, task_id task);
+  void spawn_worker();
+  void request_spawn_check();
+  void settle(task_id task, run_status status, std::string error, boost::json::value output);
+  std::uint32_t open_record(task_id task);
+  void arm_timeout(worker& w, std::chrono::milliseconds timeout);
+  void finish_if_done();
+  [[nodiscard]] std::chrono::milliseconds backoff(const retry_policy& policy, unsigned attempt);
+
+  const graph& g_;
+  run_options options_;
+  boost::asio::any_io_executor ex_;
+  run_canceller* canceller_;
+  run_report report_;
+  std::vector<node_state> nodes_;
+  std::vector<task_id> ready_;
+  struct settle_item {
+    task_id task;
+    run_status status;
+  };
+  std::vector<settle_item> settle_stack_;
+  std::deque<worker> workers_;  // deque: stable addresses
+  std::vector<worker*> idle_workers_;
+  std::size_t active_workers_ = 0;
+  std::size_t busy_workers_ = 0;
+  std::size_t unsettled_ = 0;
+  std::size_t limit_ = 0;
+  bool spawn_check_pending_ = false;
+  bool cancelled_ = false;
+  boost::asio::steady_timer done_;
+  std::minstd_rand jitter_;
+};
+
+}  // namespace cascadence::engine

@@ -1,0 +1,97 @@
+#include "engine/processor.hpp"
+
+#include "engine/detail/run_state.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace cascadence::engine {
+
+namespace asio = boost::asio;
+
+namespace {
+// Set while a pool thread runs a blocking processor: output it emits must be
+// handed to the engine's executor instead of touching run state directly.
+thread_local bool on_blocking_thread = false;
+}  // namespace
+
+std::string_view task_context::task_name() const noexcept { return state_->g().name(node_); }
+
+boost::json::value task_context::input() const { return state_->input_of(node_); }
+
+void task_context::emit_output(output_stream stream, std::string_view line) const {
+  if (!on_blocking_thread) {
+    state_->emit_output(node_, stream, line);
+    return;
+  }
+  // The attempt cannot finish before run_blocking() returns, and its
+  // completion is posted after this, so the state outlives the post.
+  asio::post(state_->executor(), [state = state_, node = node_, stream, text = std::string(line)] {
+    state->emit_output(node, stream, text);
+  });
+}
+
+std::chrono::milliseconds task_context::kill_grace() const noexcept { return state_->options().kill_grace; }
+
+asio::thread_pool* task_context::blocking_pool() const noexcept { return state_->options().pool; }
+
+asio::awaitable<outcome> blocking_processor::run(task_context& ctx) {
+  auto* pool = ctx.blocking_pool();
+  if (pool == nullptr) co_return outcome::failure("no thread pool was given for blocking processors");
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(outcome)>(
+      [this, &ctx, pool](auto handler) {
+        auto resume = asio::get_associated_executor(handler);
+        asio::post(*pool, [this, &ctx, resume, handler = std::move(handler),
+                           work = asio::make_work_guard(resume)]() mutable {
+          outcome out;
+          on_blocking_thread = true;
+          try {
+            out = run_blocking(ctx);
+          } catch (const std::exception& e) {
+            out = outcome::failure(e.what());
+          } catch (...) {
+            out = outcome::failure("unknown exception");
+          }
+          on_blocking_thread = false;
+          asio::post(resume, [handler = std::move(handler), out = std::move(out)]() mutable {
+            std::move(handler)(std::move(out));
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
+namespace {
+
+class function_processor final : public processor {
+ public:
+  explicit function_processor(async_function fn) : fn_(std::move(fn)) {}
+  asio::awaitable<outcome> run(task_context& ctx) override { return fn_(ctx); }
+
+ private:
+  async_function fn_;
+};
+
+class blocking_function_processor final : public blocking_processor {
+ public:
+  explicit blocking_function_processor(blocking_function fn) : fn_(std::move(fn)) {}
+  outcome run_blocking(task_context& ctx) override { return fn_(ctx); }
+
+ private:
+  blocking_function fn_;
+};
+
+}  // namespace
+
+std::shared_ptr<processor> make_async_processor(async_function fn) {
+  return std::make_shared<function_processor>(std::move(fn));
+}
+
+std::shared_ptr<processor> make_blocking_processor(blocking_function fn) {
+  return std::make_shared<blocking_function_processor>(std::move(fn));
+}
+
+}  // namespace cascadence::engine

@@ -1,0 +1,97 @@
+#pragma once
+
+#include "engine/outcome.hpp"
+#include "engine/run_id.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/fwd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+namespace boost::asio {
+class thread_pool;
+}
+
+namespace cascadence::engine {
+
+class graph;
+class run_state;
+
+/// Which stream a line of task output came from.
+enum class output_stream : std::uint8_t { out, err };
+
+/// Everything a processor may know about the attempt it is running. It lives
+/// for the whole attempt; processors must not keep it beyond.
+class task_context final {
+ public:
+  task_context(run_state& state, std::uint32_t node, run_id id, unsigned attempt,
+               const std::atomic<bool>& stop) noexcept
+      : state_(&state), node_(node), id_(id), attempt_(attempt), stop_(&stop) {}
+
+  [[nodiscard]] std::string_view task_name() const noexcept;
+  [[nodiscard]] const run_id& id() const noexcept { return id_; }
+  /// 1 for the first attempt, 2 for the first retry, ...
+  [[nodiscard]] unsigned attempt() const noexcept { return attempt_; }
+
+  /// The task's input: `{"task": NAME, "input": RUN_INPUT, "dependencies":
+  /// {DEP: OUTPUT, ...}}`. Built on each call; cheap processors never ask.
+  [[nodiscard]] boost::json::value input() const;
+
+  /// Streams a line of output to the observers. Callable from any thread.
+  void emit_output(output_stream stream, std::string_view line) const;
+
+  /// True once the engine asked this attempt to stop (timeout or run
+  /// cancellation). Blocking processors poll it; async ones also see the
+  /// coroutine's cancellation state.
+  [[nodiscard]] bool stop_requested() const noexcept { return stop_->load(std::memory_order_relaxed); }
+
+  /// How long a terminated child process gets after SIGTERM before SIGKILL.
+  [[nodiscard]] std::chrono::milliseconds kill_grace() const noexcept;
+
+  /// The pool for blocking work; null when the host gave none.
+  [[nodiscard]] boost::asio::thread_pool* blocking_pool() const noexcept;
+
+ private:
+  run_state* state_;
+  std::uint32_t node_;
+  run_id id_;
+  unsigned attempt_;
+  const std::atomic<bool>* stop_;
+};
+
+/// What a task does. Async processors return an awaitable that runs on the
+/// engine's executor; blocking ones derive from blocking_processor. Both look
+/// the same to the graph. One processor object may serve many tasks and many
+/// concurrent attempts: run() must not keep per-attempt state in members.
+class processor {
+ public:
+  virtual ~processor() = default;
+  /// Runs one attempt. Cancellation arrives through the coroutine's
+  /// cancellation state (terminal); the awaitable should then finish promptly.
+  [[nodiscard]] virtual boost::asio::awaitable<outcome> run(task_context& ctx) = 0;
+};
+
+/// A processor whose work blocks: the engine runs run_blocking() on the
+/// thread pool and resumes the graph on its executor when it returns.
+class blocking_processor : public processor {
+ public:
+  /// Called on a pool thread. Should poll ctx.stop_requested() if long.
+  [[nodiscard]] virtual outcome run_blocking(task_context& ctx) = 0;
+  [[nodiscard]] boost::asio::awaitable<outcome> run(task_context& ctx) final;
+};
+
+using async_function = std::function<boost::asio::awaitable<outcome>(task_context&)>;
+using blocking_function = std::function<outcome(task_context&)>;
+
+/// A processor from a coroutine function.
+[[nodiscard]] std::shared_ptr<processor> make_async_processor(async_function fn);
+/// A processor from a plain function run on the thread pool.
+[[nodiscard]] std::shared_ptr<processor> make_blocking_processor(blocking_function fn);
+
+}  // namespace cascadence::engine

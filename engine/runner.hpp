@@ -1,0 +1,95 @@
+#pragma once
+
+#include "engine/graph.hpp"
+#include "engine/run_id.hpp"
+#include "engine/run_status.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <optional>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class thread_pool;
+}
+
+namespace cascadence::engine {
+
+class observer;
+class run_state;
+
+/// The record of one task in one graph run.
+struct task_record final {
+  task_id task = 0;
+  run_id id;
+  run_status status = run_status::skipped;
+  unsigned attempts = 0;
+  std::chrono::system_clock::time_point started{};
+  std::chrono::system_clock::time_point finished{};
+  boost::json::value output;
+  std::string error;
+};
+
+/// How to run a graph.
+struct run_options final {
+  /// At most this many tasks run at once; 0 = no limit.
+  std::size_t max_concurrency = 0;
+  /// Where blocking processors run; null refuses blocking processors.
+  boost::asio::thread_pool* pool = nullptr;
+  /// Notified of every event of the run, in order.
+  std::vector<observer*> observers;
+  /// The run's input, given to every task as `input`.
+  boost::json::value input;
+  /// Tasks that time out or are cancelled get this long after SIGTERM
+  /// before SIGKILL (processors that own child processes read it).
+  std::chrono::milliseconds kill_grace{std::chrono::seconds(2)};
+  /// The id of the graph run; random when not set.
+  std::optional<run_id> id;
+};
+
+/// What a graph run produced: one record per task it had to settle, in the
+/// order the tasks started (tasks that never started: in the order settled).
+struct run_report final {
+  run_id id;
+  std::vector<task_record> records;
+  /// Why the run was cancelled, if it was.
+  std::string cancel_reason;
+
+  /// True when every record is a success.
+  [[nodiscard]] bool succeeded() const noexcept;
+  /// The record of a task, or null when the run did not involve it.
+  [[nodiscard]] const task_record* find(task_id task) const noexcept;
+};
+
+/// A way to cancel a run from outside the coroutine that awaits it (a signal
+/// handler, a scheduler policy). Cancellation is cooperative and has a reason.
+class run_canceller final {
+ public:
+  /// Asks the run to stop: running tasks are cancelled, pending ones skipped.
+  void cancel(std::string reason);
+  [[nodiscard]] bool requested() const noexcept { return requested_; }
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  friend class run_state;
+  run_state* state_ = nullptr;
+  bool requested_ = false;
+  std::string reason_;
+};
+
+/// Runs `targets` and their transitive dependencies, each once, dependencies
+/// first, on the awaiting coroutine's executor (use a strand if that
+/// executor is multi-threaded). A failed task marks its dependents skipped;
+/// independent branches finish. Terminal cancellation of the awaiting
+/// coroutine, or `canceller`, cancels the run; the awaitable still completes
+/// with a full report once every task has settled.
+[[nodiscard]] boost::asio::awaitable<run_report> run_graph(const graph& g, std::span<const task_id> targets,
+                                                           run_options options,
+                                                           run_canceller* canceller = nullptr);
+
+}  // namespace cascadence::engine

@@ -1,0 +1,116 @@
+#include "engine/command_processor.hpp"
+#include "engine/graph.hpp"
+#include "engine/observer.hpp"
+#include "engine/runner.hpp"
+#include "tests/support/run_async.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace cascadence::engine;
+using cascadence::test::run_async;
+using namespace std::chrono_literals;
+
+namespace {
+
+command_spec sh(std::string script) { return command_spec{{"/bin/sh", "-c", std::move(script)}, {}, {}}; }
+
+struct output_lines final : observer {
+  std::vector<std::string> out, err;
+  void on_task_output(const graph&, const task_record&, output_stream s, std::string_view line) override {
+    (s == output_stream::out ? out : err).emplace_back(line);
+  }
+};
+
+run_report run_one(command_spec spec, task_settings settings = {}, observer* obs = nullptr,
+                   boost::json::value input = nullptr) {
+  graph_builder b;
+  b.add({"cmd", make_command_processor(std::move(spec)), std::move(settings)});
+  auto g = std::get<graph>(std::move(b).build());
+  run_options opts;
+  opts.kill_grace = 200ms;
+  opts.input = std::move(input);
+  if (obs != nullptr) opts.observers.push_back(obs);
+  const task_id id = 0;
+  return run_async(run_graph(g, std::span<const task_id>(&id, 1), std::move(opts)));
+}
+
+// A process counts as gone once it no longer exists or is a zombie (in a
+// container without an init that reaps orphans, zombies linger). SIGKILL is
+// delivered asynchronously, so give the kernel a moment.
+bool process_gone(pid_t pid) {
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string pid_field, comm, state;
+    if (!(stat >> pid_field >> comm >> state) || state == "Z") return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("standard output that parses as JSON becomes the output value" * doctest::timeout(10)) {
+  auto report = run_one(sh(R"(echo '{"n": 3}')"));
+  REQUIRE(report.succeeded());
+  CHECK(report.records[0].output == boost::json::parse(R"({"n": 3})"));
+}
+
+TEST_CASE("other standard output becomes a string, streamed line by line" * doctest::timeout(10)) {
+  output_lines lines;
+  auto report = run_one(sh("echo one; echo two >&2; printf three"), {}, &lines);
+  REQUIRE(report.succeeded());
+  CHECK(report.records[0].output == boost::json::value("one\nthree"));
+  CHECK(lines.out == std::vector<std::string>{"one", "three"});
+  CHECK(lines.err == std::vector<std::string>{"two"});
+}
+
+TEST_CASE("an argv command runs without a shell and reads its input JSON on stdin" * doctest::timeout(10)) {
+  auto report = run_one(command_spec{{"cat"}, {}, {}}, {}, nullptr, boost::json::value("hello"));
+  REQUIRE(report.succeeded());
+  const auto& out = report.records[0].output;
+  CHECK(out.at("task") == "cmd");
+  CHECK(out.at("input") == "hello");
+}
+
+TEST_CASE("the environment names the task, the run and the attempt" * doctest::timeout(10)) {
+  command_spec spec = sh(R"(printf '%s %s %s' "$CASCADENCE_TASK" "$CASCADENCE_ATTEMPT" "$EXTRA")");
+  spec.env["EXTRA"] = "x";
+  auto report = run_one(spec);
+  CHECK(report.records[0].output == boost::json::value("cmd 1 x"));
+}
+
+TEST_CASE("a non-zero exit fails with the status and the last error line" * doctest::timeout(10)) {
+  auto report = run_one(sh("echo 'disk full' >&2; exit 3"));
+  CHECK(report.records[0].status == run_status::failed);
+  CHECK(report.records[0].error == "exited with status 3: disk full");
+}
+
+TEST_CASE("a program that does not exist fails with a clear error" * doctest::timeout(10)) {
+  auto report = run_one(command_spec{{"/nonexistent/program"}, {}, {}});
+  CHECK(report.records[0].status == run_status::failed);
+  CHECK(report.records[0].error == "cannot run '/nonexistent/program': No such file or directory");
+}
+
+TEST_CASE("a timeout terminates the whole process group" * doctest::timeout(20)) {
+  const auto pidfile = std::filesystem::temp_directory_path() / ("cascadence-test-" + std::to_string(::getpid()));
+  task_settings s;
+  s.timeout = 300ms;
+  // The grandchild ignores SIGTERM: only the SIGKILL after the grace ends it.
+  auto report = run_one(sh("sh -c 'trap \"\" TERM; echo $$ > " + pidfile.string() + "; sleep 30' & wait"), s);
+  CHECK(report.records[0].status == run_status::timed_out);
+  std::ifstream in(pidfile);
+  pid_t grandchild = 0;
+  in >> grandchild;
+  REQUIRE(grandchild > 0);
+  CHECK(process_gone(grandchild));
+  std::filesystem::remove(pidfile);
+}

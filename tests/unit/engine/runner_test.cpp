@@ -1,0 +1,262 @@
+#include "engine/builtin_processors.hpp"
+#include "engine/graph.hpp"
+#include "engine/observer.hpp"
+#include "engine/processor.hpp"
+#include "engine/runner.hpp"
+#include "tests/support/run_async.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+#include <string>
+#include <vector>
+
+using namespace cascadence::engine;
+namespace asio = boost::asio;
+using cascadence::test::run_async;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture {
+  graph_builder builder;
+  std::map<std::string, task_id> ids;
+
+  task_id add(const std::string& name, std::shared_ptr<processor> p, std::vector<std::string> after = {},
+              task_settings settings = {}) {
+    const auto id = builder.add({name, std::move(p), std::move(settings)});
+    for (auto& dep : after) builder.add_dependency(id, std::move(dep));
+    ids[name] = id;
+    return id;
+  }
+
+  graph build() {
+    auto r = std::move(builder).build();
+    REQUIRE(std::holds_alternative<graph>(r));
+    return std::move(std::get<graph>(r));
+  }
+};
+
+std::shared_ptr<processor> failing(std::atomic<int>* calls = nullptr) {
+  return make_async_processor([calls](task_context&) -> asio::awaitable<outcome> {
+    if (calls != nullptr) ++*calls;
+    co_return outcome::failure("boom");
+  });
+}
+
+std::shared_ptr<processor> sleeping_forever() { return make_sleep_processor(std::chrono::hours(1)); }
+
+run_status status_of(const run_report& report, const graph& g, std::string_view name) {
+  const auto* rec = report.find(*g.find(name));
+  REQUIRE(rec != nullptr);
+  return rec->status;
+}
+
+run_report run(const graph& g, std::vector<std::string> targets, run_options options = {}) {
+  std::vector<task_id> ids;
+  for (auto& t : targets) ids.push_back(*g.find(t));
+  return run_async(run_graph(g, ids, std::move(options)));
+}
+
+// Records the order in which tasks start.
+struct order_observer final : observer {
+  std::vector<std::string> started;
+  void on_task_started(const graph& g, const task_record& r, unsigned) override { started.emplace_back(g.name(r.task)); }
+};
+
+}  // namespace
+
+TEST_CASE("dependencies run before their dependents and pass their outputs on" * doctest::timeout(10)) {
+  fixture f;
+  f.add("a", make_echo_processor("from a"));
+  f.add("b", make_async_processor([](task_context& ctx) -> asio::awaitable<outcome> {
+          auto in = ctx.input();
+          co_return outcome::success(in.at("dependencies").at("a"));
+        }),
+        {"a"});
+  auto g = f.build();
+  order_observer obs;
+  run_options opts;
+  opts.observers.push_back(&obs);
+  auto report = run(g, {"b"}, std::move(opts));
+  CHECK(report.succeeded());
+  CHECK(obs.started == std::vector<std::string>{"a", "b"});
+  CHECK(report.find(*g.find("b"))->output == boost::json::value("from a"));
+}
+
+TEST_CASE("a failed task marks its dependents skipped while independent branches finish" * doctest::timeout(10)) {
+  fixture f;
+  f.add("bad", failing());
+  f.add("child", make_noop_processor(), {"bad"});
+  f.add("grandchild", make_noop_processor(), {"child"});
+  f.add("independent", make_sleep_processor(20ms));
+  f.add("all", make_noop_processor(), {"grandchild", "independent"});
+  auto g = f.build();
+  auto report = run(g, {"all"});
+  CHECK_FALSE(report.succeeded());
+  CHECK(status_of(report, g, "bad") == run_status::failed);
+  CHECK(report.find(*g.find("bad"))->error == "boom");
+  CHECK(status_of(report, g, "child") == run_status::skipped);
+  CHECK(status_of(report, g, "grandchild") == run_status::skipped);
+  CHECK(status_of(report, g, "independent") == run_status::success);
+  CHECK(status_of(report, g, "all") == run_status::skipped);
+  CHECK(report.find(*g.find("child"))->error == "skipped: dependency 'bad' did not succeed");
+}
+
+TEST_CASE("retries run a failing task once more per retry") {
+  std::atomic<int> calls{0};
+  fixture f;
+  task_settings s;
+  s.retry.retries = 2;
+  s.retry.backoff = 1ms;
+  f.add("flaky", failing(&calls), {}, s);
+  auto g = f.build();
+  auto report = run(g, {"flaky"});
+  CHECK(calls == 3);
+  CHECK(report.records.at(0).attempts == 3);
+  CHECK(report.records.at(0).status == run_status::failed);
+}
+
+TEST_CASE("a task that exceeds its timeout is reported timed out" * doctest::timeout(10)) {
+  fixture f;
+  task_settings s;
+  s.timeout = 30ms;
+  f.add("slow", sleeping_forever(), {}, s);
+  auto g = f.build();
+  auto report = run(g, {"slow"});
+  CHECK(report.records.at(0).status == run_status::timed_out);
+  CHECK(report.records.at(0).error == "timed out after 30ms");
+}
+
+TEST_CASE("max_concurrency bounds how many tasks run at once" * doctest::timeout(10)) {
+  int running = 0;
+  int peak = 0;
+  auto probe = make_async_processor([&](task_context&) -> asio::awaitable<outcome> {
+    peak = std::max(peak, ++running);
+    asio::steady_timer t(co_await asio::this_coro::executor, 5ms);
+    co_await t.async_wait(asio::use_awaitable);
+    --running;
+    co_return outcome::success();
+  });
+  fixture f;
+  std::vector<std::string> all;
+  for (int i = 0; i < 20; ++i) all.push_back("t" + std::to_string(i));
+  for (auto& name : all) f.add(name, probe);
+  auto g = f.build();
+  SUBCASE("limited") {
+    run_options opts;
+    opts.max_concurrency = 3;
+    CHECK(run(g, all, std::move(opts)).succeeded());
+    CHECK(peak == 3);
+  }
+  SUBCASE("unlimited") {
+    CHECK(run(g, all).succeeded());
+    CHECK(peak == 20);
+  }
+}
+
+TEST_CASE("cancelling the awaiting coroutine cancels running tasks and settles the rest" * doctest::timeout(10)) {
+  fixture f;
+  f.add("long", sleeping_forever());
+  f.add("after", make_noop_processor(), {"long"});
+  auto g = f.build();
+  asio::io_context io;
+  asio::cancellation_signal stop;
+  std::optional<run_report> report;
+  const task_id target = *g.find("after");
+  asio::co_spawn(io, run_graph(g, std::span<const task_id>(&target, 1), {}),
+                 asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, run_report r) {
+                   REQUIRE_FALSE(e);
+                   report = std::move(r);
+                 }));
+  asio::steady_timer t(io, 20ms);
+  t.async_wait([&](auto) { stop.emit(asio::cancellation_type::terminal); });
+  io.run();
+  REQUIRE(report);
+  CHECK(status_of(*report, g, "long") == run_status::cancelled);
+  CHECK(status_of(*report, g, "after") == run_status::cancelled);
+  CHECK(report->cancel_reason == "cancelled by the caller");
+}
+
+TEST_CASE("a canceller stops a run with its reason" * doctest::timeout(10)) {
+  fixture f;
+  f.add("long", sleeping_forever());
+  auto g = f.build();
+  asio::io_context io;
+  run_canceller canceller;
+  asio::steady_timer t(io, 10ms);
+  t.async_wait([&](auto) { canceller.cancel("SIGINT"); });
+  const task_id target = 0;
+  auto report = run_async(io, run_graph(g, std::span<const task_id>(&target, 1), {}, &canceller));
+  CHECK(report.records.at(0).status == run_status::cancelled);
+  CHECK(report.records.at(0).error == "cancelled: SIGINT");
+}
+
+TEST_CASE("blocking processors run on the pool and resume the graph on the loop" * doctest::timeout(10)) {
+  asio::thread_pool pool(2);
+  const auto loop_thread = std::this_thread::get_id();
+  std::atomic<bool> ran_elsewhere{false};
+  fixture f;
+  f.add("blocking", make_blocking_processor([&](task_context& ctx) {
+          ran_elsewhere = std::this_thread::get_id() != loop_thread;
+          ctx.emit_output(output_stream::out, "from the pool");
+          return outcome::success(42);
+        }));
+  f.add("after", make_async_processor([&](task_context& ctx) -> asio::awaitable<outcome> {
+          CHECK(std::this_thread::get_id() == loop_thread);
+          co_return outcome::success(ctx.input().at("dependencies").at("blocking"));
+        }),
+        {"blocking"});
+  auto g = f.build();
+  struct lines_observer final : observer {
+    std::vector<std::string> lines;
+    void on_task_output(const graph&, const task_record&, output_stream, std::string_view l) override {
+      lines.emplace_back(l);
+    }
+  } lines;
+  run_options opts;
+  opts.pool = &pool;
+  opts.observers.push_back(&lines);
+  auto report = run(g, {"after"}, std::move(opts));
+  CHECK(report.succeeded());
+  CHECK(ran_elsewhere);
+  CHECK(lines.lines == std::vector<std::string>{"from the pool"});
+  CHECK(report.find(*g.find("after"))->output == boost::json::value(42));
+}
+
+TEST_CASE("a blocking processor without a pool fails with a clear error") {
+  fixture f;
+  f.add("blocking", make_blocking_processor([](task_context&) { return outcome::success(); }));
+  auto g = f.build();
+  auto report = run(g, {"blocking"});
+  CHECK(report.records.at(0).error == "no thread pool was given for blocking processors");
+}
+
+TEST_CASE("a long failed chain settles without deep recursion") {
+  fixture f;
+  f.add("t0", failing());
+  for (int i = 1; i < 200000; ++i) f.add("t" + std::to_string(i), make_noop_processor(), {"t" + std::to_string(i - 1)});
+  auto g = f.build();
+  auto report = run(g, {"t199999"});
+  CHECK(report.records.size() == 200000);
+  CHECK(status_of(report, g, "t199999") == run_status::skipped);
+}
+
+TEST_CASE("run ids are unique per task and derived ids are stable") {
+  CHECK(run_id::random() != run_id::random());
+  CHECK(run_id::derived("example@2026-01-01T00:00:00Z") == run_id::derived("example@2026-01-01T00:00:00Z"));
+  CHECK(run_id::derived("a").to_string() != run_id::derived("b").to_string());
+  const auto text = run_id::random().to_string();
+  CHECK(text.size() == 36);
+  CHECK(text[14] == '4');
+}
