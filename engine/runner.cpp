@@ -1,6 +1,7 @@
 #include "engine/runner.hpp"
 
 #include "engine/detail/run_state.hpp"
+#include "engine/duration.hpp"
 #include "engine/observer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -24,11 +25,6 @@ constexpr unsigned fairness_batch = 256;
 
 bool is_abort(const boost::system::system_error& e) {
   return e.code() == asio::error::operation_aborted;
-}
-
-std::string format_duration(std::chrono::milliseconds d) {
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
-  return std::to_string(d.count()) + "ms";
 }
 }  // namespace
 
@@ -298,7 +294,7 @@ void run_state::settle(task_id first, run_status first_status, std::string first
       rec.output = std::move(first_output);
       first_item = false;
     } else if (status == run_status::skipped) {
-      rec.error = "skipped: dependency '" + std::string(g_.name(node.failed_dependency)) + "' did not succeed";
+      rec.error = "dependency '" + std::string(g_.name(node.failed_dependency)) + "' did not succeed";
     } else {
       rec.error = "cancelled before start: " + report_.cancel_reason;
     }

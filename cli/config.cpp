@@ -1,0 +1,311 @@
+#include "cli/config.hpp"
+
+#include "engine/builtin_processors.hpp"
+#include "engine/command_processor.hpp"
+#include "engine/duration.hpp"
+#include "engine/graph.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <span>
+
+namespace cascadence::cli {
+
+namespace {
+
+constexpr std::string_view default_yaml = R"(# Built-in default: used when no configuration file is found.
+tasks:
+  example:
+    description: Prints a greeting; the task the README runs.
+    echo: Example task executed
+)";
+
+// Turns YAML positions into "file:line:column: path: reason" errors.
+class reader {
+ public:
+  explicit reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& path, const std::string& why) const {
+    fail_at(node.Mark(), path.empty() ? why : path + ": " + why);
+  }
+  [[noreturn]] void fail_at(const YAML::Mark& mark, const std::string& why) const {
+    throw config_error(where(mark) + ": " + why);
+  }
+  [[nodiscard]] std::string where(const YAML::Mark& mark) const {
+    if (mark.is_null()) return source_;
+    return source_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
+
+  [[nodiscard]] std::string string(const YAML::Node& n, const std::string& path) const {
+    if (!n.IsScalar()) fail(n, path, "expected a string");
+    return n.Scalar();
+  }
+  [[nodiscard]] bool boolean(const YAML::Node& n, const std::string& path) const {
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) fail(n, path, "expected true or false");
+    return v;
+  }
+  [[nodiscard]] std::size_t count(const YAML::Node& n, const std::string& path, std::size_t max) const {
+    const auto text = string(n, path);
+    std::size_t v = 0;
+    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || text.size() > 9 || (v = std::stoul(text)) > max) {
+      fail(n, path, "expected a whole number from 0 to " + std::to_string(max) + ", got '" + text + "'");
+    }
+    return v;
+  }
+  [[nodiscard]] std::chrono::milliseconds duration(const YAML::Node& n, const std::string& path) const {
+    const auto text = string(n, path);
+    auto d = engine::parse_duration(text);
+    if (!d) fail(n, path, "invalid duration '" + text + "' (write a whole number with ms, s, m, h or d, e.g. 30s or 1h30m)");
+    return *d;
+  }
+  [[nodiscard]] std::vector<std::string> strings(const YAML::Node& n, const std::string& path) const {
+    if (n.IsScalar()) return {n.Scalar()};
+    if (!n.IsSequence()) fail(n, path, "expected a string or a list of strings");
+    std::vector<std::string> out;
+    for (const auto& item : n) out.push_back(string(item, path));
+    return out;
+  }
+
+  // Calls `each(key, value)` for every entry; unknown keys are errors that
+  // list the known ones.
+  void mapping(const YAML::Node& n, const std::string& path, std::span<const std::string_view> known,
+               const std::function<void(const std::string&, const YAML::Node&)>& each) const {
+    if (!n.IsMap()) fail(n, path, "expected a mapping");
+    for (const auto& entry : n) {
+      const auto key = string(entry.first, path);
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        fail(entry.first, path, "unknown key '" + key + "' (known keys: " + list + ")");
+      }
+      each(key, entry.second);
+    }
+  }
+
+ private:
+  std::string source_;
+};
+
+bool valid_task_name(std::string_view name) {
+  return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+}
+
+boost::json::value to_json(const YAML::Node& n) {
+  if (n.IsScalar()) return boost::json::value(n.Scalar());
+  if (n.IsSequence()) {
+    boost::json::array a;
+    for (const auto& item : n) a.push_back(to_json(item));
+    return a;
+  }
+  if (n.IsMap()) {
+    boost::json::object o;
+    for (const auto& e : n) o[e.first.Scalar()] = to_json(e.second);
+    return o;
+  }
+  return nullptr;
+}
+
+constexpr std::array<std::string_view, 13> task_keys{"command", "echo",  "sleep",         "after",
+                                                     "timeout", "retries", "retry_backoff", "retry_backoff_max",
+                                                     "description", "kind", "enabled",      "env",
+                                                     "cwd"};
+constexpr std::array<std::string_view, 7> top_keys{"backend", "storage_path", "timezone", "max_concurrency",
+                                                   "kill_grace", "threads", "tasks"};
+constexpr std::array<std::string_view, 3> backends{"cron", "base", "temporal"};
+
+task_config parse_task(const reader& r, const std::string& name, const YAML::Node& n) {
+  const std::string path = "tasks." + name;
+  task_config t;
+  t.name = name;
+  t.location = r.where(n.Mark());
+  std::optional<processor_spec> proc;
+  engine::command_spec command;
+  bool is_command = false;
+  const auto set_processor = [&](const YAML::Node& at, processor_spec spec) {
+    if (proc) r.fail(at, path, "a task has exactly one of command, echo or sleep");
+    proc = std::move(spec);
+  };
+  r.mapping(n, path, task_keys, [&](const std::string& key, const YAML::Node& v) {
+    const auto kpath = path + "." + key;
+    if (key == "command") {
+      if (v.IsScalar()) {
+        command.argv = {"/bin/sh", "-c", v.Scalar()};
+      } else {
+        command.argv = r.strings(v, kpath);
+      }
+      if (command.argv.empty() || command.argv.back().empty()) r.fail(v, kpath, "the command is empty");
+      is_command = true;
+      set_processor(v, engine::command_spec{});
+    } else if (key == "echo") {
+      set_processor(v, echo_spec{to_json(v)});
+    } else if (key == "sleep") {
+      set_processor(v, sleep_spec{r.duration(v, kpath)});
+    } else if (key == "after") {
+      t.after = r.strings(v, kpath);
+    } else if (key == "timeout") {
+      t.settings.timeout = r.duration(v, kpath);
+    } else if (key == "retries") {
+      t.settings.retry.retries = static_cast<unsigned>(r.count(v, kpath, 100));
+    } else if (key == "retry_backoff") {
+      t.settings.retry.backoff = r.duration(v, kpath);
+    } else if (key == "retry_backoff_max") {
+      t.settings.retry.backoff_max = r.duration(v, kpath);
+    } else if (key == "description") {
+      t.settings.description = r.string(v, kpath);
+    } else if (key == "kind") {
+      auto kind = engine::parse_task_kind(r.string(v, kpath));
+      if (!kind) r.fail(v, kpath, "unknown kind '" + v.Scalar() + "' (known kinds: manual, cron, webhook)");
+      t.settings.kind = *kind;
+    } else if (key == "enabled") {
+      t.settings.enabled = r.boolean(v, kpath);
+    } else if (key == "env") {
+      if (!v.IsMap()) r.fail(v, kpath, "expected a mapping of variable names to values");
+      for (const auto& e : v) command.env[r.string(e.first, kpath)] = r.string(e.second, kpath + "." + e.first.Scalar());
+    } else if (key == "cwd") {
+      command.cwd = r.string(v, kpath);
+    }
+  });
+  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo or sleep");
+  if (is_command) {
+    proc = std::move(command);
+  } else if (!command.env.empty() || !command.cwd.empty()) {
+    r.fail(n, path, "env and cwd apply to command tasks only");
+  }
+  t.processor = std::move(*proc);
+  return t;
+}
+
+}  // namespace
+
+const task_config* config::find(std::string_view name) const noexcept {
+  for (const auto& t : tasks) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+config parse_config(const std::string& text, const std::filesystem::path& source) {
+  const reader r(source.empty() ? std::string("<built-in default>") : source.string());
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    r.fail_at(e.mark, e.msg);
+  }
+  config cfg;
+  cfg.source = source;
+  if (root.IsNull()) return cfg;
+  try {
+    r.mapping(root, "", top_keys, [&](const std::string& key, const YAML::Node& v) {
+      if (key == "backend") {
+        cfg.backend = r.string(v, key);
+        if (std::find(backends.begin(), backends.end(), cfg.backend) == backends.end()) {
+          r.fail(v, key, "unknown backend '" + cfg.backend + "' (known backends: cron, base, temporal)");
+        }
+      } else if (key == "storage_path") {
+        cfg.storage_path = r.string(v, key);
+      } else if (key == "timezone") {
+        cfg.timezone = r.string(v, key);
+      } else if (key == "max_concurrency") {
+        cfg.max_concurrency = r.count(v, key, 1'000'000);
+      } else if (key == "kill_grace") {
+        cfg.kill_grace = r.duration(v, key);
+      } else if (key == "threads") {
+        cfg.threads = r.count(v, key, 1024);
+      } else if (key == "tasks") {
+        if (v.IsNull()) return;
+        if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");
+        for (const auto& entry : v) {
+          const auto name = r.string(entry.first, key);
+          if (!valid_task_name(name)) {
+            r.fail(entry.first, key, "invalid task name '" + name + "' (use letters, digits, '_', '-' and '.')");
+          }
+          if (cfg.find(name) != nullptr) r.fail(entry.first, key, "duplicate task '" + name + "'");
+          cfg.tasks.push_back(parse_task(r, name, entry.second));
+        }
+      }
+    });
+  } catch (const YAML::Exception& e) {
+    r.fail_at(e.mark, e.msg);
+  }
+  return cfg;
+}
+
+config default_config() { return parse_config(std::string(default_yaml), {}); }
+
+config load_config(const std::optional<std::filesystem::path>& explicit_path) {
+  std::optional<std::filesystem::path> path = explicit_path;
+  if (!path) {
+    if (const char* env = std::getenv("CASCADENCE_CONFIG"); env != nullptr && *env != '\0') path = env;
+  }
+  if (!path && std::filesystem::exists("cascadence.yml")) path = "cascadence.yml";
+  config cfg;
+  if (path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*path, ec)) {
+      throw config_error(path->string() + ": cannot read configuration (" +
+                         (std::filesystem::exists(*path, ec) ? "not a regular file" : "no such file") + ")");
+    }
+    std::ifstream in(*path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw config_error(path->string() + ": cannot read configuration");
+    cfg = parse_config(text, *path);
+  } else {
+    cfg = default_config();
+  }
+  if (const char* env = std::getenv("CASCADENCE_SCHEDULER"); env != nullptr && *env != '\0') {
+    if (std::find(backends.begin(), backends.end(), std::string_view(env)) == backends.end()) {
+      throw config_error("CASCADENCE_SCHEDULER: unknown backend '" + std::string(env) +
+                         "' (known backends: cron, base, temporal)");
+    }
+    cfg.backend = env;
+  }
+  return cfg;
+}
+
+engine::graph build_graph(const config& cfg) {
+  engine::graph_builder b;
+  b.reserve(cfg.tasks.size(), 0);
+  for (const auto& t : cfg.tasks) {
+    std::shared_ptr<engine::processor> proc = std::visit(
+        [](const auto& spec) -> std::shared_ptr<engine::processor> {
+          using spec_type = std::decay_t<decltype(spec)>;
+          if constexpr (std::is_same_v<spec_type, engine::command_spec>) {
+            return engine::make_command_processor(spec);
+          } else if constexpr (std::is_same_v<spec_type, echo_spec>) {
+            return engine::make_echo_processor(spec.message);
+          } else {
+            return engine::make_sleep_processor(spec.duration);
+          }
+        },
+        t.processor);
+    const auto id = b.add({t.name, std::move(proc), t.settings});
+    for (const auto& dep : t.after) b.add_dependency(id, dep);
+  }
+  auto result = std::move(b).build();
+  if (auto* err = std::get_if<engine::graph_error>(&result)) {
+    const auto* culprit = err->tasks.empty() ? nullptr : cfg.find(err->tasks.front());
+    throw config_error((culprit ? culprit->location + ": " : std::string()) + err->message);
+  }
+  return std::move(std::get<engine::graph>(result));
+}
+
+std::filesystem::path state_file(const config& cfg) {
+  if (const char* home = std::getenv("CASCADENCE_HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / "task-state.yml";
+  }
+  const auto dir = cfg.storage_path.parent_path();
+  return dir / "task-state.yml";
+}
+
+}  // namespace cascadence::cli

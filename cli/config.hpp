@@ -1,0 +1,86 @@
+#pragma once
+
+#include "engine/command_processor.hpp"
+#include "engine/task.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cascadence::engine {
+class graph;
+class processor;
+}  // namespace cascadence::engine
+
+namespace cascadence::cli {
+
+/// Bad configuration: one line saying file:line:column and why.
+class config_error final : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The processors a YAML task can name; each maps to one engine processor.
+struct echo_spec final {
+  boost::json::value message;
+};
+struct sleep_spec final {
+  std::chrono::milliseconds duration{0};
+};
+using processor_spec = std::variant<engine::command_spec, echo_spec, sleep_spec>;
+
+/// One entry of `tasks:`.
+struct task_config final {
+  std::string name;
+  processor_spec processor;
+  engine::task_settings settings;
+  std::vector<std::string> after;
+  /// Where the task is defined ("file:line"), for error messages.
+  std::string location;
+};
+
+/// The whole configuration, defaults filled in.
+struct config final {
+  /// The file it came from; empty for the built-in default.
+  std::filesystem::path source;
+  std::string backend = "cron";
+  std::filesystem::path storage_path = "schedules.yml";
+  std::string timezone = "UTC";
+  std::size_t max_concurrency = 0;
+  std::chrono::milliseconds kill_grace{std::chrono::seconds(5)};
+  /// Threads for blocking processors; 0 = one per core.
+  std::size_t threads = 0;
+  std::vector<task_config> tasks;
+
+  [[nodiscard]] const task_config* find(std::string_view name) const noexcept;
+};
+
+/// Finds and loads the configuration: `explicit_path` (from --config), else
+/// $CASCADENCE_CONFIG, else ./cascadence.yml if present, else the built-in
+/// default with the `example` task. $CASCADENCE_SCHEDULER overrides
+/// `backend`. Throws config_error; nothing is half-applied.
+[[nodiscard]] config load_config(const std::optional<std::filesystem::path>& explicit_path);
+
+/// Parses YAML text; `source` names it in errors.
+[[nodiscard]] config parse_config(const std::string& text, const std::filesystem::path& source);
+
+/// The built-in default configuration.
+[[nodiscard]] config default_config();
+
+/// The engine graph of a configuration. Throws config_error naming the task
+/// and its location (unknown dependency, cycle with its path).
+[[nodiscard]] engine::graph build_graph(const config& cfg);
+
+/// Where enabled/disabled state lives: $CASCADENCE_HOME/task-state.yml, else
+/// beside the schedules file.
+[[nodiscard]] std::filesystem::path state_file(const config& cfg);
+
+}  // namespace cascadence::cli

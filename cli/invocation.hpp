@@ -1,0 +1,75 @@
+#pragma once
+
+#include "cli/config.hpp"
+
+#include <filesystem>
+#include <map>
+#include <iosfwd>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace boost::program_options {
+class options_description;
+class positional_options_description;
+class variables_map;
+}  // namespace boost::program_options
+
+namespace cascadence::cli {
+
+/// A command line that does not make sense: exit status 2.
+class usage_error final : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A refusal that is not a usage error (a disabled task): exit status 1.
+class refused_error final : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One `task` command being run: its words, the global options, the streams.
+class invocation final {
+ public:
+  invocation(std::string command, std::vector<std::string> args, std::optional<std::filesystem::path> config_path,
+             std::ostream& out, std::ostream& err)
+      : command_(std::move(command)), args_(std::move(args)), config_path_(std::move(config_path)), out_(out), err_(err) {}
+
+  [[nodiscard]] std::ostream& out() const noexcept { return out_; }
+  [[nodiscard]] std::ostream& err() const noexcept { return err_; }
+
+  /// Parses the command's words; --help and --config are added to `options`.
+  /// Returns false when help was printed (the command then exits 0).
+  [[nodiscard]] bool parse(boost::program_options::options_description& options,
+                           const boost::program_options::positional_options_description& positional,
+                           boost::program_options::variables_map& vm, std::string_view usage);
+
+  /// The configuration, loaded on first use.
+  [[nodiscard]] const config& cfg();
+
+  /// The task named `name`, or a usage error listing the known tasks.
+  [[nodiscard]] const task_config& task(const std::string& name);
+
+  /// Whether a task is enabled: its persisted state, else its configuration.
+  [[nodiscard]] bool enabled(const task_config& task);
+
+ private:
+  std::string command_;
+  std::vector<std::string> args_;
+  std::optional<std::filesystem::path> config_path_;
+  std::optional<config> cfg_;
+  std::optional<std::map<std::string, bool>> enabled_overrides_;
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+/// The commands, each in its own file.
+int run_list(invocation& inv);
+int run_enable(invocation& inv);
+int run_disable(invocation& inv);
+int run_run(invocation& inv);
+int run_trigger(invocation& inv);
+
+}  // namespace cascadence::cli

@@ -1,0 +1,3 @@
+#include "cli/cli.hpp"
+
+int main(int argc, char** argv) { return cascadence::cli::main({argv + 1, argv + argc}); }

@@ -1,0 +1,157 @@
+// `task run` and `task trigger`: run targets with their dependencies on an
+// io_context owned by the command, with SIGINT/SIGTERM cancelling the run.
+
+#include "cli/cli.hpp"
+#include "cli/console_observer.hpp"
+#include "cli/invocation.hpp"
+#include "engine/graph.hpp"
+#include "engine/runner.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/program_options.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+namespace cascadence::cli {
+
+namespace po = boost::program_options;
+namespace asio = boost::asio;
+
+namespace {
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - secs).count();
+  const std::time_t tt = std::chrono::system_clock::to_time_t(secs);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+boost::json::object report_json(const engine::graph& g, const engine::run_report& report, std::string_view status) {
+  boost::json::array tasks;
+  for (const auto& r : report.records) {
+    tasks.push_back(boost::json::object{
+        {"name", g.name(r.task)},
+        {"run_id", r.id.to_string()},
+        {"status", engine::to_string(r.status)},
+        {"attempts", r.attempts},
+        {"started", iso_time(r.started)},
+        {"finished", iso_time(r.finished)},
+        {"duration_ms", std::chrono::duration<double, std::milli>(r.finished - r.started).count()},
+        {"output", r.output},
+        {"error", r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error)}});
+  }
+  return {{"run_id", report.id.to_string()}, {"status", status}, {"tasks", std::move(tasks)}};
+}
+
+struct run_request {
+  std::vector<std::string> targets;
+  bool json = false;
+  std::optional<std::size_t> max_concurrency;
+  boost::json::value input;
+};
+
+int execute(invocation& inv, const run_request& req) {
+  const auto& cfg = inv.cfg();
+  const auto graph = build_graph(cfg);
+  std::vector<engine::task_id> targets;
+  for (const auto& name : req.targets) targets.push_back(*graph.find(inv.task(name).name));
+  for (auto id : graph.closure(targets)) {
+    const auto& task = *cfg.find(graph.name(id));
+    if (!inv.enabled(task)) {
+      const bool is_target = std::find(req.targets.begin(), req.targets.end(), task.name) != req.targets.end();
+      throw refused_error("task '" + task.name + "' is disabled" +
+                          (is_target ? std::string() : " and is a dependency of what was asked for") +
+                          " (run 'task enable " + task.name + "' to enable it)");
+    }
+  }
+
+  asio::io_context io;
+  asio::thread_pool pool(cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency()));
+  // Task output goes to stdout unless stdout carries the JSON report.
+  console_observer console(req.json ? inv.err() : inv.out(), inv.err(), ::isatty(STDERR_FILENO) == 1);
+  engine::run_options options;
+  options.max_concurrency = req.max_concurrency.value_or(cfg.max_concurrency);
+  options.pool = &pool;
+  options.kill_grace = cfg.kill_grace;
+  options.input = req.input;
+  options.observers.push_back(&console);
+
+  engine::run_canceller canceller;
+  int signal_number = 0;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    signal_number = sig;
+    inv.err() << "\nreceived " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", cancelling the run\n";
+    canceller.cancel(sig == SIGINT ? "SIGINT" : "SIGTERM");
+  });
+
+  std::optional<engine::run_report> report;
+  std::exception_ptr failure;
+  asio::co_spawn(io, engine::run_graph(graph, targets, std::move(options), &canceller),
+                 [&](std::exception_ptr e, engine::run_report r) {
+                   failure = e;
+                   if (!e) report = std::move(r);
+                   signals.cancel();
+                 });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+
+  const bool ok = report->succeeded();
+  const std::string_view status = signal_number != 0 ? "cancelled" : ok ? "success" : "failed";
+  if (req.json) inv.out() << boost::json::serialize(report_json(graph, *report, status)) << '\n';
+  if (signal_number != 0) return 128 + signal_number;
+  return ok ? exit_ok : exit_task_failed;
+}
+
+int run_targets(invocation& inv, bool manual_only) {
+  po::options_description options("options");
+  options.add_options()("json", "print the run report as JSON on stdout (task output goes to stderr)")(
+      "max-concurrency", po::value<std::size_t>(), "run at most N tasks at once (0: no limit)")(
+      "input", po::value<std::string>(), "JSON value given to every task as `input`")(
+      "targets", po::value<std::vector<std::string>>()->multitoken(), "tasks to run");
+  po::positional_options_description positional;
+  positional.add("targets", manual_only ? 1 : -1);
+  po::variables_map vm;
+  if (!inv.parse(options, positional, vm, manual_only ? "NAME [options]" : "NAME... [options]")) return exit_ok;
+  run_request req;
+  if (vm.count("targets") != 0U) req.targets = vm["targets"].as<std::vector<std::string>>();
+  if (req.targets.empty()) throw usage_error(std::string("missing task name; usage: task ") + (manual_only ? "trigger NAME" : "run NAME..."));
+  req.json = vm.count("json") != 0U;
+  if (vm.count("max-concurrency") != 0U) req.max_concurrency = vm["max-concurrency"].as<std::size_t>();
+  if (vm.count("input") != 0U) {
+    boost::system::error_code ec;
+    req.input = boost::json::parse(vm["input"].as<std::string>(), ec);
+    if (ec) throw usage_error("--input is not valid JSON (" + ec.message() + ")");
+  }
+  if (manual_only) {
+    const auto& task = inv.task(req.targets.front());
+    if (task.settings.kind != engine::task_kind::manual) {
+      throw usage_error("task '" + task.name + "' is a " + std::string(engine::to_string(task.settings.kind)) +
+                        " task; only manual tasks can be triggered (use 'task run " + task.name + "' to run it anyway)");
+    }
+  }
+  return execute(inv, req);
+}
+
+}  // namespace
+
+int run_run(invocation& inv) { return run_targets(inv, false); }
+int run_trigger(invocation& inv) { return run_targets(inv, true); }
+
+}  // namespace cascadence::cli

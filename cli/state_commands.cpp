@@ -1,0 +1,65 @@
+// `task list`, `task enable`, `task disable`.
+
+#include "cli/cli.hpp"
+#include "cli/invocation.hpp"
+#include "engine/task.hpp"
+#include "scheduling/task_state_store.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/program_options.hpp>
+
+#include <ostream>
+
+namespace cascadence::cli {
+
+namespace po = boost::program_options;
+
+int run_list(invocation& inv) {
+  po::options_description options("options");
+  options.add_options()("json", "print a JSON array instead of lines");
+  po::variables_map vm;
+  if (!inv.parse(options, {}, vm, "[--json]")) return exit_ok;
+  const auto& cfg = inv.cfg();
+  if (vm.count("json") != 0U) {
+    boost::json::array tasks;
+    for (const auto& t : cfg.tasks) {
+      boost::json::array after;
+      for (const auto& a : t.after) after.emplace_back(a);
+      tasks.push_back(boost::json::object{{"name", t.name},
+                                          {"enabled", inv.enabled(t)},
+                                          {"kind", engine::to_string(t.settings.kind)},
+                                          {"description", t.settings.description},
+                                          {"after", std::move(after)}});
+    }
+    inv.out() << boost::json::serialize(tasks) << '\n';
+    return exit_ok;
+  }
+  for (const auto& t : cfg.tasks) inv.out() << t.name << '\t' << (inv.enabled(t) ? "enabled" : "disabled") << '\n';
+  return exit_ok;
+}
+
+namespace {
+
+int set_enabled(invocation& inv, bool enabled) {
+  po::options_description options("options");
+  options.add_options()("name", po::value<std::string>(), "task name");
+  po::positional_options_description positional;
+  positional.add("name", 1);
+  po::variables_map vm;
+  if (!inv.parse(options, positional, vm, "NAME")) return exit_ok;
+  if (vm.count("name") == 0U) throw usage_error("missing task name; usage: task " + std::string(enabled ? "enable" : "disable") + " NAME");
+  const auto& task = inv.task(vm["name"].as<std::string>());
+  scheduling::task_state_store store(state_file(inv.cfg()));
+  store.set_enabled(task.name, enabled);
+  inv.out() << task.name << '\t' << (enabled ? "enabled" : "disabled") << '\n';
+  return exit_ok;
+}
+
+}  // namespace
+
+int run_enable(invocation& inv) { return set_enabled(inv, true); }
+int run_disable(invocation& inv) { return set_enabled(inv, false); }
+
+}  // namespace cascadence::cli

@@ -1,0 +1,59 @@
+#include "engine/duration.hpp"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+namespace cascadence::engine {
+
+namespace {
+struct unit {
+  std::string_view name;
+  std::int64_t ms;
+};
+// Longest names first so "ms" is not read as "m" followed by garbage.
+constexpr std::array<unit, 5> units{{{"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}}};
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
+  if (text.empty()) return std::nullopt;
+  std::int64_t total = 0;
+  while (!text.empty()) {
+    std::int64_t n = 0;
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+      if (n > std::numeric_limits<std::int64_t>::max() / 10 - 10) return std::nullopt;
+      n = n * 10 + (text[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+    text.remove_prefix(digits);
+    const unit* found = nullptr;
+    for (const auto& u : units) {
+      if (text.starts_with(u.name)) {
+        found = &u;
+        break;
+      }
+    }
+    if (found == nullptr) return std::nullopt;
+    text.remove_prefix(found->name.size());
+    if (n > (std::numeric_limits<std::int64_t>::max() - total) / found->ms) return std::nullopt;
+    total += n * found->ms;
+  }
+  return std::chrono::milliseconds(total);
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  for (const auto& u : {units[1], units[2], units[3], units[4], units[0]}) {
+    if (ms >= u.ms) {
+      out += std::to_string(ms / u.ms) + std::string(u.name);
+      ms %= u.ms;
+    }
+  }
+  return out;
+}
+
+}  // namespace cascadence::engine

@@ -1,0 +1,107 @@
+#include "scheduling/atomic_file.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <random>
+#include <sys/file.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace cascadence::scheduling {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+// Closes the descriptor on every path out of a scope.
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void write_all(int fd, std::string_view data, const std::filesystem::path& path) {
+  while (!data.empty()) {
+    const auto n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write", path);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const auto tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(std::random_device{}()));
+  {
+    fd_guard file{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+    if (file.fd < 0) fail("cannot create", tmp);
+    try {
+      write_all(file.fd, contents, tmp);
+      if (::fsync(file.fd) != 0) fail("cannot fsync", tmp);
+    } catch (...) {
+      ::unlink(tmp.c_str());
+      throw;
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    fail("cannot replace", path);
+  }
+  // The rename is durable only once the directory entry is.
+  fd_guard dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);
+}
+
+std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {
+  fd_guard file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    fail("cannot open", path);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const auto n = ::read(file.fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+file_lock::file_lock(const std::filesystem::path& path) {
+  const auto lock_path = std::filesystem::path(path.string() + ".lock");
+  if (lock_path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(lock_path.parent_path(), ec);
+  }
+  fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("cannot open lock file", lock_path);
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      ::close(fd_);
+      fail("cannot lock", lock_path);
+    }
+  }
+}
+
+file_lock::~file_lock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+}
+
+}  // namespace cascadence::scheduling

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cascadence::scheduling {
+
+/// Replaces `path` with `contents` so that a crash at any instant leaves the
+/// old file or the new one, never a torn one: write a temporary file in the
+/// same directory, fsync it, rename it over `path`, fsync the directory.
+/// Throws std::system_error naming the path on failure (the old file stays).
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+
+/// The whole file, or nullopt when it does not exist. Throws on other errors.
+[[nodiscard]] std::optional<std::string> read_file_if_exists(const std::filesystem::path& path);
+
+/// An exclusive advisory lock (flock) on `<path>.lock`, held for the
+/// object's lifetime, so read-modify-write cycles of several processes on
+/// one state file do not lose each other's updates.
+class file_lock final {
+ public:
+  explicit file_lock(const std::filesystem::path& path);
+  ~file_lock();
+  file_lock(const file_lock&) = delete;
+  file_lock& operator=(const file_lock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace cascadence::scheduling
