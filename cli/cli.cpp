@@ -62,8 +62,17 @@ bool invocation::parse(po::options_description& options, const po::positional_op
 }
 
 const config& invocation::cfg() {
-  if (!cfg_) cfg_ = load_config(config_path_);
+  if (!cfg_) {
+    auto loaded = load_config(config_path_);
+    graph_ = build_graph(loaded);  // a graph that cannot run is refused at load
+    cfg_ = std::move(loaded);
+  }
   return *cfg_;
+}
+
+const engine::graph& invocation::graph() {
+  (void)cfg();
+  return *graph_;
 }
 
 const task_config& invocation::task(const std::string& name) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cli/config.hpp"
+#include "engine/graph.hpp"
 
 #include <filesystem>
 #include <map>
@@ -46,8 +47,10 @@ class invocation final {
                            const boost::program_options::positional_options_description& positional,
                            boost::program_options::variables_map& vm, std::string_view usage);
 
-  /// The configuration, loaded on first use.
+  /// The configuration, loaded and validated (graph included) on first use.
   [[nodiscard]] const config& cfg();
+  /// The configuration's task graph.
+  [[nodiscard]] const engine::graph& graph();
 
   /// The task named `name`, or a usage error listing the known tasks.
   [[nodiscard]] const task_config& task(const std::string& name);
@@ -60,6 +63,7 @@ class invocation final {
   std::vector<std::string> args_;
   std::optional<std::filesystem::path> config_path_;
   std::optional<config> cfg_;
+  std::optional<engine::graph> graph_;
   std::optional<std::map<std::string, bool>> enabled_overrides_;
   std::ostream& out_;
   std::ostream& err_;

@@ -67,7 +67,7 @@ struct run_request {
 
 int execute(invocation& inv, const run_request& req) {
   const auto& cfg = inv.cfg();
-  const auto graph = build_graph(cfg);
+  const auto& graph = inv.graph();
   std::vector<engine::task_id> targets;
   for (const auto& name : req.targets) targets.push_back(*graph.find(inv.task(name).name));
   for (auto id : graph.closure(targets)) {

@@ -1,0 +1,89 @@
+// A host application that owns its io_context and runs its own coroutines,
+// with Cascadence running a task graph on the same loop. Nothing here creates
+// a thread except the pool the host chooses to give for blocking work.
+
+#include "engine/builtin_processors.hpp"
+#include "engine/graph.hpp"
+#include "engine/processor.hpp"
+#include "engine/runner.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <iostream>
+#include <variant>
+
+namespace asio = boost::asio;
+namespace engine = cascadence::engine;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The host's own work: a heartbeat that runs until the host says stop.
+asio::awaitable<void> heartbeat(bool& stop) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (int tick = 1; !stop; ++tick) {
+    std::cout << "host: heartbeat " << tick << std::endl;
+    timer.expires_after(40ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+engine::graph make_graph() {
+  engine::graph_builder b;
+  // An async step: waits on the host's loop without blocking it.
+  const auto fetch = b.add({"fetch", engine::make_async_processor([](engine::task_context&) -> asio::awaitable<engine::outcome> {
+                              asio::steady_timer t(co_await asio::this_coro::executor, 150ms);
+                              co_await t.async_wait(asio::use_awaitable);
+                              co_return engine::outcome::success(boost::json::value{{"rows", 3}});
+                            }),
+                            {}});
+  // A blocking step: runs on the host's pool, the loop keeps going.
+  const auto crunch = b.add({"crunch", engine::make_blocking_processor([](engine::task_context& ctx) {
+                               const auto rows = ctx.input().at("dependencies").at("fetch").at("rows").as_int64();
+                               return engine::outcome::success(rows * 14);
+                             }),
+                             {}});
+  const auto report = b.add({"report", engine::make_echo_processor(nullptr), {}});
+  b.add_dependency(crunch, fetch);
+  b.add_dependency(report, crunch);
+  auto result = std::move(b).build();
+  if (auto* err = std::get_if<engine::graph_error>(&result)) throw std::runtime_error(err->message);
+  return std::move(std::get<engine::graph>(result));
+}
+
+}  // namespace
+
+int main() {
+  asio::io_context io;          // the host's loop
+  asio::thread_pool pool(1);    // the host's choice of blocking capacity
+  const auto graph = make_graph();
+  bool stop = false;
+
+  asio::co_spawn(io, heartbeat(stop), asio::detached);
+  int status = 1;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::cout << "host: starting the graph" << std::endl;
+        engine::run_options options;
+        options.pool = &pool;
+        const engine::task_id target = *graph.find("report");
+        auto report = co_await engine::run_graph(graph, std::span<const engine::task_id>(&target, 1), std::move(options));
+        for (const auto& r : report.records) {
+          std::cout << "graph: " << graph.name(r.task) << ' ' << engine::to_string(r.status) << ' '
+                    << boost::json::serialize(r.output) << std::endl;
+        }
+        std::cout << "host: graph finished" << std::endl;
+        status = report.succeeded() ? 0 : 1;
+        stop = true;
+      },
+      asio::detached);
+  io.run();
+  return status;
+}

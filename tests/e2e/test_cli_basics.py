@@ -1,0 +1,129 @@
+"""The first commands: run, list, enable/disable, trigger, errors."""
+
+import json
+
+import pytest
+
+
+def test_run_example_prints_its_greeting(task):
+    r = task("run", "example")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Example task executed\n"
+    assert "task example: success" in r.stderr
+
+
+def test_list_shows_example_enabled(task):
+    r = task("list")
+    assert r.returncode == 0
+    assert r.stdout == "example\tenabled\n"
+
+
+def test_disable_persists_across_processes_and_refuses_runs(task):
+    assert task("disable", "example").returncode == 0
+    assert task("list").stdout == "example\tdisabled\n"
+    r = task("run", "example")
+    assert r.returncode == 1
+    assert r.stderr.strip() == "error: task 'example' is disabled (run 'task enable example' to enable it)"
+    assert "Example task executed" not in r.stdout
+    assert task("enable", "example").returncode == 0
+    assert task("list").stdout == "example\tenabled\n"
+    assert task("run", "example").returncode == 0
+
+
+def test_a_disabled_dependency_refuses_its_dependents(task):
+    task.write_config("tasks:\n  a: {echo: a}\n  b: {echo: b, after: [a]}\n")
+    task("disable", "a")
+    r = task("run", "b")
+    assert r.returncode == 1
+    assert "task 'a' is disabled and is a dependency of what was asked for" in r.stderr
+
+
+def test_list_json_is_machine_readable(task):
+    task.write_config("tasks:\n  a: {echo: a, kind: cron, description: first}\n  b: {echo: b, after: a}\n")
+    tasks = json.loads(task("list", "--json").stdout)
+    assert tasks == [
+        {"name": "a", "enabled": True, "kind": "cron", "description": "first", "after": []},
+        {"name": "b", "enabled": True, "kind": "manual", "description": "", "after": ["a"]},
+    ]
+
+
+def test_trigger_runs_manual_tasks_only(task):
+    task.write_config("tasks:\n  m: {echo: manual}\n  c: {echo: scheduled, kind: cron}\n")
+    assert task("trigger", "m").returncode == 0
+    r = task("trigger", "c")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: task 'c' is a cron task; only manual tasks can be triggered (use 'task run c' to run it anyway)"
+    )
+
+
+def test_config_is_found_through_the_environment_and_the_flag(task):
+    path = task.write_config("tasks:\n  from_env: {echo: env}\n", name="other.yml")
+    task.env["CASCADENCE_CONFIG"] = str(path)
+    assert task("list").stdout == "from_env\tenabled\n"
+    flag = task.write_config("tasks:\n  from_flag: {echo: flag}\n", name="flag.yml")
+    assert task("--config", str(flag), "list").stdout == "from_flag\tenabled\n"
+    assert task("list", "--config", str(flag)).stdout == "from_flag\tenabled\n"
+
+
+def test_every_command_has_help(task):
+    for command in ["list", "run", "trigger", "enable", "disable"]:
+        r = task(command, "--help")
+        assert r.returncode == 0, command
+        assert r.stdout.startswith(f"usage: task {command}"), command
+    r = task("--help")
+    assert r.returncode == 0 and "commands:" in r.stdout
+
+
+BAD_CONFIGS = [
+    ("tasks:\n  a: {command: [echo\n", "cascadence.yml:3:1: end of sequence flow not found"),
+    ("tasks:\n  a: {command: echo, retires: 2}\n", "cascadence.yml:2:22: tasks.a: unknown key 'retires'"),
+    ("tasks:\n  a: {command: echo, timeout: 10 seconds}\n", "cascadence.yml:2:31: tasks.a.timeout: invalid duration '10 seconds'"),
+    ("tasks:\n  a: {command: echo, after: [ghost]}\n", "cascadence.yml:2:6: task 'a' depends on unknown task 'ghost'"),
+    ("tasks: [a, b]\n", "cascadence.yml:1:8: tasks: expected a mapping of task names to task definitions"),
+    ("backend: nomad\n", "cascadence.yml:1:10: backend: unknown backend 'nomad'"),
+    ("\t- not yaml\n", "cascadence.yml:"),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD_CONFIGS)
+def test_bad_configuration_gives_one_line_and_exit_2(task, text, expected):
+    task.write_config(text)
+    for args in (["list"], ["run", "a"]):
+        r = task(*args)
+        assert r.returncode == 2, r
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1, r.stderr
+        assert lines[0].startswith("error: " + expected), lines[0]
+        assert r.stdout == ""
+
+
+def test_unknown_task_on_the_command_line(task):
+    r = task("run", "ghost")
+    assert r.returncode == 2
+    assert r.stderr == "error: unknown task 'ghost' (known tasks: example)\n"
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["run"], "error: missing task name; usage: task run NAME..."),
+        (["run", "example", "--max-concurrency", "x"], "error: the argument ('x') for option '--max-concurrency' is invalid"),
+        (["run", "example", "--input", "{nope"], "error: --input is not valid JSON"),
+        (["frobnicate"], "error: unknown command 'frobnicate'"),
+        (["--verbose", "list"], "error: unknown global option '--verbose'"),
+    ],
+)
+def test_usage_errors_exit_2(task, args, expected):
+    r = task(*args)
+    assert r.returncode == 2
+    assert r.stderr.startswith(expected), r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_a_state_file_that_does_not_parse_is_reported_and_kept(task):
+    (task.cwd / "task-state.yml").write_text("enabled: [oops\n")
+    r = task("disable", "example")
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: task-state.yml:")
+    assert (task.cwd / "task-state.yml").read_text() == "enabled: [oops\n"

@@ -1,0 +1,113 @@
+#include "cli/config.hpp"
+#include "engine/graph.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <string>
+
+using namespace cascadence::cli;
+
+namespace {
+
+std::string error_for(const std::string& yaml) {
+  try {
+    auto cfg = parse_config(yaml, "test.yml");
+    (void)build_graph(cfg);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("the built-in default has the example task") {
+  const auto cfg = default_config();
+  REQUIRE(cfg.tasks.size() == 1);
+  CHECK(cfg.tasks[0].name == "example");
+  CHECK(cfg.backend == "cron");
+  CHECK(cfg.storage_path == "schedules.yml");
+}
+
+TEST_CASE("task settings are read with their units") {
+  const auto cfg = parse_config(R"(
+max_concurrency: 3
+tasks:
+  a:
+    command: [echo, hi]
+    timeout: 1m30s
+    retries: 2
+    retry_backoff: 250ms
+    kind: cron
+    enabled: false
+    env: {X: "1"}
+  b:
+    sleep: 2s
+    after: a
+)",
+                                "test.yml");
+  CHECK(cfg.max_concurrency == 3);
+  const auto& a = *cfg.find("a");
+  CHECK(a.settings.timeout == std::chrono::seconds(90));
+  CHECK(a.settings.retry.retries == 2);
+  CHECK(a.settings.retry.backoff == std::chrono::milliseconds(250));
+  CHECK(a.settings.kind == cascadence::engine::task_kind::cron);
+  CHECK_FALSE(a.settings.enabled);
+  const auto& cmd = std::get<cascadence::engine::command_spec>(a.processor);
+  CHECK(cmd.argv == std::vector<std::string>{"echo", "hi"});
+  CHECK(cmd.env.at("X") == "1");
+  CHECK(cfg.find("b")->after == std::vector<std::string>{"a"});
+  CHECK(build_graph(cfg).size() == 2);
+}
+
+TEST_CASE("a string command runs through the shell") {
+  const auto cfg = parse_config("tasks: {a: {command: 'echo $HOME'}}", "test.yml");
+  CHECK(std::get<cascadence::engine::command_spec>(cfg.tasks[0].processor).argv ==
+        std::vector<std::string>{"/bin/sh", "-c", "echo $HOME"});
+}
+
+TEST_CASE("bad configuration is refused with file, line, column and reason") {
+  CHECK(error_for("tasks:\n  a:\n    command: echo\n    timeout: 5x\n") ==
+        "test.yml:4:14: tasks.a.timeout: invalid duration '5x' (write a whole number with ms, s, m, h or d, e.g. "
+        "30s or 1h30m)");
+  CHECK(error_for("tasks:\n  a:\n    comand: echo\n") ==
+        "test.yml:3:5: tasks.a: unknown key 'comand' (known keys: command, echo, sleep, after, timeout, retries, "
+        "retry_backoff, retry_backoff_max, description, kind, enabled, env, cwd)");
+  CHECK(error_for("bogus: 1\n").starts_with("test.yml:1:1: unknown key 'bogus'"));
+  CHECK(error_for("tasks:\n  a: {command: echo, after: [nope]}\n") ==
+        "test.yml:2:6: task 'a' depends on unknown task 'nope'");
+  CHECK(error_for("tasks:\n  a: {echo: x, sleep: 1s}\n") ==
+        "test.yml:2:23: tasks.a: a task has exactly one of command, echo or sleep");
+  CHECK(error_for("tasks:\n  a: {after: [b]}\n").starts_with("test.yml:2:6: tasks.a: no processor"));
+  CHECK(error_for("tasks:\n  a: {command: echo, retries: -1}\n").find("expected a whole number") != std::string::npos);
+  CHECK(error_for("tasks:\n  'a b': {command: echo}\n").find("invalid task name 'a b'") != std::string::npos);
+  CHECK(error_for("backend: nomad\n") == "test.yml:1:10: backend: unknown backend 'nomad' (known backends: cron, base, temporal)");
+}
+
+TEST_CASE("malformed YAML names the position of the syntax error") {
+  const auto e = error_for("tasks:\n  a: {command: [echo\n");
+  CHECK(e.starts_with("test.yml:"));
+  CHECK(e.find("end of sequence flow not found") != std::string::npos);
+}
+
+TEST_CASE("a cycle is refused with its path and the location of its first task") {
+  CHECK(error_for("tasks:\n  a: {echo: x, after: c}\n  b: {echo: x, after: a}\n  c: {echo: x, after: b}\n") ==
+        "test.yml:2:6: dependency cycle: a -> b -> c -> a");
+}
+
+TEST_CASE("CASCADENCE_SCHEDULER overrides the backend and must name a known one") {
+  ::setenv("CASCADENCE_CONFIG", "", 1);
+  ::setenv("CASCADENCE_SCHEDULER", "base", 1);
+  CHECK(load_config(std::nullopt).backend == "base");
+  ::setenv("CASCADENCE_SCHEDULER", "nomad", 1);
+  CHECK_THROWS_WITH_AS((void)load_config(std::nullopt),
+                       "CASCADENCE_SCHEDULER: unknown backend 'nomad' (known backends: cron, base, temporal)",
+                       config_error);
+  ::unsetenv("CASCADENCE_SCHEDULER");
+}
+
+TEST_CASE("a configuration file that does not exist is an error, not the default") {
+  CHECK_THROWS_WITH_AS((void)load_config(std::filesystem::path("/nonexistent/cascadence.yml")),
+                       "/nonexistent/cascadence.yml: cannot read configuration (no such file)", config_error);
+}
