@@ -20,12 +20,19 @@ struct command {
   int (*run)(invocation&);
 };
 
-constexpr std::array<command, 5> commands{{
+constexpr std::array<command, 12> commands{{
     {"list", "list the tasks and whether they are enabled", run_list},
     {"run", "run tasks with their dependencies", run_run},
     {"trigger", "run a manual task with its dependencies", run_trigger},
     {"enable", "enable a task (persisted)", run_enable},
     {"disable", "disable a task (persisted)", run_disable},
+    {"serve", "run the scheduler until SIGINT/SIGTERM (the long-running main job)", run_serve},
+    {"schedule", "schedule a task with a cron expression (persisted)", run_schedule},
+    {"unschedule", "remove a task's persisted schedule", run_unschedule},
+    {"schedules", "list the schedules in force with their next fire", run_schedules},
+    {"pause", "stop a schedule from firing, keeping it", run_pause},
+    {"resume", "let a paused schedule fire again", run_resume},
+    {"next", "print the next fire times of a cron expression", run_next},
 }};
 
 void print_help(std::ostream& os) {
@@ -33,7 +40,7 @@ void print_help(std::ostream& os) {
         "Cascadence: runs task graphs defined in YAML.\n\n"
         "commands:\n";
   for (const auto& c : commands) {
-    os << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << '\n';
+    os << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary << '\n';
   }
   os << "\nglobal options:\n"
         "  --config FILE  configuration file (else $CASCADENCE_CONFIG, else ./cascadence.yml,\n"

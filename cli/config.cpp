@@ -21,8 +21,9 @@ namespace {
 constexpr std::string_view default_yaml = R"(# Built-in default: used when no configuration file is found.
 tasks:
   example:
-    description: Prints a greeting; the task the README runs.
+    description: Prints a greeting; the task the README runs, scheduled every minute.
     echo: Example task executed
+    schedule: "* * * * *"
 )";
 
 // Turns YAML positions into "file:line:column: path: reason" errors.
@@ -115,12 +116,12 @@ boost::json::value to_json(const YAML::Node& n) {
   return nullptr;
 }
 
-constexpr std::array<std::string_view, 13> task_keys{"command", "echo",  "sleep",         "after",
-                                                     "timeout", "retries", "retry_backoff", "retry_backoff_max",
-                                                     "description", "kind", "enabled",      "env",
-                                                     "cwd"};
-constexpr std::array<std::string_view, 7> top_keys{"backend", "storage_path", "timezone", "max_concurrency",
-                                                   "kill_grace", "threads", "tasks"};
+constexpr std::array<std::string_view, 19> task_keys{
+    "command",     "echo", "sleep",   "after", "timeout",  "retries",  "retry_backoff", "retry_backoff_max",
+    "description", "kind", "enabled", "env",   "cwd",      "schedule", "timezone",      "overlap",
+    "catchup_window", "jitter", "paused"};
+constexpr std::array<std::string_view, 8> top_keys{"backend", "storage_path", "timezone", "max_concurrency",
+                                                   "kill_grace", "threads", "shutdown_grace", "tasks"};
 constexpr std::array<std::string_view, 3> backends{"cron", "base", "temporal"};
 
 task_config parse_task(const reader& r, const std::string& name, const YAML::Node& n) {
@@ -131,6 +132,9 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   std::optional<processor_spec> proc;
   engine::command_spec command;
   bool is_command = false;
+  scheduling::schedule_entry schedule;
+  schedule.task = name;
+  const YAML::Node* schedule_policy_key = nullptr;
   const auto set_processor = [&](const YAML::Node& at, processor_spec spec) {
     if (proc) r.fail(at, path, "a task has exactly one of command, echo or sleep");
     proc = std::move(spec);
@@ -173,6 +177,28 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       for (const auto& e : v) command.env[r.string(e.first, kpath)] = r.string(e.second, kpath + "." + e.first.Scalar());
     } else if (key == "cwd") {
       command.cwd = r.string(v, kpath);
+    } else if (key == "schedule") {
+      schedule.expression = r.string(v, kpath);
+    } else if (key == "timezone") {
+      schedule.timezone = r.string(v, kpath);
+      schedule_policy_key = &v;
+    } else if (key == "overlap") {
+      auto p = scheduling::parse_overlap_policy(r.string(v, kpath));
+      if (!p) {
+        r.fail(v, kpath, "unknown overlap policy '" + v.Scalar() +
+                             "' (known: skip, buffer_one, buffer_all, cancel_other, allow_all)");
+      }
+      schedule.policy.overlap = *p;
+      schedule_policy_key = &v;
+    } else if (key == "catchup_window") {
+      schedule.policy.catchup_window = r.duration(v, kpath);
+      schedule_policy_key = &v;
+    } else if (key == "jitter") {
+      schedule.policy.jitter = r.duration(v, kpath);
+      schedule_policy_key = &v;
+    } else if (key == "paused") {
+      schedule.paused = r.boolean(v, kpath);
+      schedule_policy_key = &v;
     }
   });
   if (!proc) r.fail(n, path, "no processor: give the task one of command, echo or sleep");
@@ -182,6 +208,11 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     r.fail(n, path, "env and cwd apply to command tasks only");
   }
   t.processor = std::move(*proc);
+  if (!schedule.expression.empty()) {
+    t.schedule = std::move(schedule);
+  } else if (schedule_policy_key != nullptr) {
+    r.fail(*schedule_policy_key, path, "timezone, overlap, catchup_window, jitter and paused need a schedule");
+  }
   return t;
 }
 
@@ -222,6 +253,8 @@ config parse_config(const std::string& text, const std::filesystem::path& source
         cfg.kill_grace = r.duration(v, key);
       } else if (key == "threads") {
         cfg.threads = r.count(v, key, 1024);
+      } else if (key == "shutdown_grace") {
+        cfg.shutdown_grace = r.duration(v, key);
       } else if (key == "tasks") {
         if (v.IsNull()) return;
         if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");
@@ -307,5 +340,7 @@ std::filesystem::path state_file(const config& cfg) {
   const auto dir = cfg.storage_path.parent_path();
   return dir / "task-state.yml";
 }
+
+std::filesystem::path fire_state_file(const config& cfg) { return state_file(cfg).parent_path() / "fire-state.yml"; }
 
 }  // namespace cascadence::cli

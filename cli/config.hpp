@@ -2,6 +2,7 @@
 
 #include "engine/command_processor.hpp"
 #include "engine/task.hpp"
+#include "scheduling/schedule.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -43,6 +44,9 @@ struct task_config final {
   processor_spec processor;
   engine::task_settings settings;
   std::vector<std::string> after;
+  /// A schedule declared beside the task (`schedule:` and its policy keys);
+  /// one persisted with `task schedule` wins over it.
+  std::optional<scheduling::schedule_entry> schedule;
   /// Where the task is defined ("file:line"), for error messages.
   std::string location;
 };
@@ -58,6 +62,9 @@ struct config final {
   std::chrono::milliseconds kill_grace{std::chrono::seconds(5)};
   /// Threads for blocking processors; 0 = one per core.
   std::size_t threads = 0;
+  /// How long `task serve` waits for running tasks on SIGINT/SIGTERM
+  /// before cancelling them.
+  std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
   std::vector<task_config> tasks;
 
   [[nodiscard]] const task_config* find(std::string_view name) const noexcept;
@@ -82,5 +89,8 @@ struct config final {
 /// Where enabled/disabled state lives: $CASCADENCE_HOME/task-state.yml, else
 /// beside the schedules file.
 [[nodiscard]] std::filesystem::path state_file(const config& cfg);
+
+/// Where the last fire time of each schedule lives, beside state_file().
+[[nodiscard]] std::filesystem::path fire_state_file(const config& cfg);
 
 }  // namespace cascadence::cli

@@ -75,5 +75,12 @@ int run_enable(invocation& inv);
 int run_disable(invocation& inv);
 int run_run(invocation& inv);
 int run_trigger(invocation& inv);
+int run_next(invocation& inv);
+int run_schedule(invocation& inv);
+int run_unschedule(invocation& inv);
+int run_schedules(invocation& inv);
+int run_pause(invocation& inv);
+int run_resume(invocation& inv);
+int run_serve(invocation& inv);
 
 }  // namespace cascadence::cli

@@ -28,6 +28,34 @@ TEST_CASE("the built-in default has the example task") {
   CHECK(cfg.tasks[0].name == "example");
   CHECK(cfg.backend == "cron");
   CHECK(cfg.storage_path == "schedules.yml");
+  REQUIRE(cfg.tasks[0].schedule.has_value());
+  CHECK(cfg.tasks[0].schedule->expression == "* * * * *");
+  CHECK(cfg.tasks[0].schedule->is_plain());
+}
+
+TEST_CASE("a schedule and its policies can be declared beside a task") {
+  const auto cfg = parse_config(R"(
+tasks:
+  report:
+    echo: hi
+    schedule: "*/5 * * * *"
+    timezone: Europe/Berlin
+    overlap: buffer_one
+    catchup_window: 5m
+    jitter: 10s
+)",
+                                "test.yml");
+  const auto& s = *cfg.tasks[0].schedule;
+  CHECK(s.task == "report");
+  CHECK(s.expression == "*/5 * * * *");
+  CHECK(s.timezone == "Europe/Berlin");
+  CHECK(s.policy.overlap == cascadence::scheduling::overlap_policy::buffer_one);
+  CHECK(s.policy.catchup_window == std::chrono::minutes(5));
+  CHECK(s.policy.jitter == std::chrono::seconds(10));
+  CHECK(error_for("tasks:\n  a: {echo: x, overlap: skip}\n") ==
+        "test.yml:2:25: tasks.a: timezone, overlap, catchup_window, jitter and paused need a schedule");
+  CHECK(error_for("tasks:\n  a: {echo: x, schedule: '* * * * *', overlap: sometimes}\n").find(
+            "unknown overlap policy 'sometimes'") != std::string::npos);
 }
 
 TEST_CASE("task settings are read with their units") {
@@ -73,7 +101,8 @@ TEST_CASE("bad configuration is refused with file, line, column and reason") {
         "30s or 1h30m)");
   CHECK(error_for("tasks:\n  a:\n    comand: echo\n") ==
         "test.yml:3:5: tasks.a: unknown key 'comand' (known keys: command, echo, sleep, after, timeout, retries, "
-        "retry_backoff, retry_backoff_max, description, kind, enabled, env, cwd)");
+        "retry_backoff, retry_backoff_max, description, kind, enabled, env, cwd, schedule, timezone, overlap, "
+        "catchup_window, jitter, paused)");
   CHECK(error_for("bogus: 1\n").starts_with("test.yml:1:1: unknown key 'bogus'"));
   CHECK(error_for("tasks:\n  a: {command: echo, after: [nope]}\n") ==
         "test.yml:2:6: task 'a' depends on unknown task 'nope'");

@@ -1,0 +1,58 @@
+#include "cli/schedules.hpp"
+
+#include "cli/invocation.hpp"
+
+#include <algorithm>
+
+namespace cascadence::cli {
+
+effective_schedules collect_schedules(const config& cfg, const scheduling::schedule_file& file) {
+  effective_schedules out;
+  for (const auto& t : cfg.tasks) {
+    if (t.schedule) out.entries.push_back(*t.schedule);
+  }
+  for (const auto& e : file.entries) {
+    auto it = std::find_if(out.entries.begin(), out.entries.end(), [&](const auto& x) { return x.task == e.task; });
+    if (it != out.entries.end()) {
+      if (!(*it == e)) {
+        out.warnings.push_back("task '" + e.task + "': the schedule in " + cfg.storage_path.string() + " (\"" +
+                               e.expression + "\") wins over the one in the configuration (\"" + it->expression +
+                               "\")");
+      }
+      *it = e;
+    } else {
+      out.entries.push_back(e);
+    }
+    if (cfg.find(e.task) == nullptr) {
+      out.warnings.push_back(cfg.storage_path.string() + ": schedule for unknown task '" + e.task +
+                             "' is kept but not fired");
+    }
+  }
+  for (const auto& u : file.undecodable) {
+    out.warnings.push_back(u.problem + " (entry '" + u.key + "' is kept but not fired)");
+  }
+  return out;
+}
+
+std::variant<scheduling::active_schedule, std::string> activate(const config& cfg,
+                                                                const scheduling::schedule_entry& entry) {
+  auto expr = scheduling::cron_expression::parse(entry.expression);
+  if (auto* err = std::get_if<scheduling::cron_error>(&expr)) return err->message;
+  auto zone = scheduling::time_zone::locate(entry.timezone.empty() ? cfg.timezone : entry.timezone);
+  if (auto* err = std::get_if<scheduling::time_zone_error>(&zone)) return err->message;
+  return scheduling::active_schedule{entry, std::move(std::get<scheduling::cron_expression>(expr)),
+                                     std::move(std::get<scheduling::time_zone>(zone))};
+}
+
+void require_cron_backend(const config& cfg, std::string_view what) {
+  if (cfg.backend == "base") {
+    throw usage_error(std::string(what) + " needs the cron backend (backend 'base' keeps nothing; set backend: cron)");
+  }
+  if (cfg.backend == "temporal") {
+    throw usage_error(std::string(what) +
+                      " is not available with backend 'temporal' (the Temporal adapter is not part of this build yet; "
+                      "use backend: cron)");
+  }
+}
+
+}  // namespace cascadence::cli

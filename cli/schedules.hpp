@@ -1,0 +1,31 @@
+#pragma once
+
+#include "cli/config.hpp"
+#include "scheduling/cron_scheduler.hpp"
+#include "scheduling/schedule_store.hpp"
+
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cascadence::cli {
+
+/// The schedules in force: those declared in the configuration, replaced by
+/// those persisted in the schedules file, which win.
+struct effective_schedules final {
+  std::vector<scheduling::schedule_entry> entries;
+  /// One line each: conflicts, entries for unknown tasks, undecodable ones.
+  std::vector<std::string> warnings;
+};
+
+[[nodiscard]] effective_schedules collect_schedules(const config& cfg, const scheduling::schedule_file& file);
+
+/// Parses an entry's expression and locates its zone (the configuration's
+/// `timezone` when the entry names none); the error is one line.
+[[nodiscard]] std::variant<scheduling::active_schedule, std::string> activate(const config& cfg,
+                                                                              const scheduling::schedule_entry& entry);
+
+/// Refuses commands that persist schedules under a backend that keeps none.
+void require_cron_backend(const config& cfg, std::string_view what);
+
+}  // namespace cascadence::cli

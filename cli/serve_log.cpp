@@ -1,0 +1,70 @@
+#include "cli/serve_log.hpp"
+
+#include "cli/console_observer.hpp"
+#include "engine/graph.hpp"
+#include "engine/runner.hpp"
+#include "scheduling/iso_time.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <ostream>
+
+namespace cascadence::cli {
+
+namespace {
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto secs = std::chrono::floor<std::chrono::seconds>(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - secs).count();
+  const std::time_t tt = std::chrono::system_clock::to_time_t(secs);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+std::string nominal_text(std::chrono::sys_seconds t) {
+  return scheduling::format_iso8601(t, scheduling::time_zone::utc());
+}
+}  // namespace
+
+std::ostream& serve_log::line() { return out_ << utc_now() << ' '; }
+
+void serve_log::info(std::string_view message) { line() << message << std::endl; }
+
+void serve_log::on_fire(const std::string& task, std::chrono::sys_seconds nominal, std::chrono::nanoseconds lateness,
+                        const engine::run_id& run) {
+  line() << "fire " << task << " nominal=" << nominal_text(nominal) << " run_id=" << run.to_string()
+         << " lateness=" << format_seconds(lateness) << std::endl;
+}
+
+void serve_log::on_skip(const std::string& task, std::chrono::sys_seconds nominal, scheduling::skip_reason reason,
+                        std::size_t count) {
+  line() << "skip " << task << " nominal=" << nominal_text(nominal) << " reason=" << scheduling::to_string(reason)
+         << " count=" << count << std::endl;
+}
+
+void serve_log::on_run_finished(const std::string& task, std::chrono::sys_seconds nominal,
+                                const engine::run_report& report) {
+  line() << "done " << task << " nominal=" << nominal_text(nominal) << " run_id=" << report.id.to_string()
+         << " status=" << (report.succeeded() ? "success" : !report.cancel_reason.empty() ? "cancelled" : "failed")
+         << std::endl;
+}
+
+void serve_log::on_error(std::string_view message) { line() << "error " << message << std::endl; }
+
+void serve_log::on_task_output(const engine::graph& g, const engine::task_record& record,
+                               engine::output_stream stream, std::string_view text) {
+  line() << g.name(record.task) << (stream == engine::output_stream::out ? " | " : " ! ") << text << std::endl;
+}
+
+void serve_log::on_task_finished(const engine::graph& g, const engine::task_record& record) {
+  line() << "task " << g.name(record.task) << ' ' << engine::to_string(record.status) << " in "
+         << format_seconds(record.finished - record.started) << " run_id=" << record.id.to_string();
+  if (!record.error.empty()) out_ << " error=\"" << record.error << '"';
+  out_ << std::endl;
+}
+
+}  // namespace cascadence::cli

@@ -1,0 +1,113 @@
+#pragma once
+
+#include "engine/run_id.hpp"
+#include "scheduling/cron_expression.hpp"
+#include "scheduling/fire_state_store.hpp"
+#include "scheduling/schedule.hpp"
+#include "scheduling/time_zone.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cascadence::engine {
+struct run_report;
+class run_canceller;
+}  // namespace cascadence::engine
+
+namespace cascadence::scheduling {
+
+/// Why a nominal fire did not start a run.
+enum class skip_reason : std::uint8_t { overlap, catchup_window, paused };
+
+[[nodiscard]] std::string_view to_string(skip_reason reason) noexcept;
+
+/// Receives what the scheduler does, on the scheduler's executor. Metrics
+/// and logs are observers.
+class scheduler_observer {
+ public:
+  virtual ~scheduler_observer() = default;
+  /// A run starts for the fire at `nominal`; `lateness` is the actual start
+  /// minus the intended one (nominal plus jitter).
+  virtual void on_fire(const std::string& task, std::chrono::sys_seconds nominal, std::chrono::nanoseconds lateness,
+                       const engine::run_id& run) {
+    (void)task, (void)nominal, (void)lateness, (void)run;
+  }
+  /// `count` fires up to `nominal` did not start a run.
+  virtual void on_skip(const std::string& task, std::chrono::sys_seconds nominal, skip_reason reason,
+                       std::size_t count) {
+    (void)task, (void)nominal, (void)reason, (void)count;
+  }
+  /// The run of a fire settled.
+  virtual void on_run_finished(const std::string& task, std::chrono::sys_seconds nominal,
+                               const engine::run_report& report) {
+    (void)task, (void)nominal, (void)report;
+  }
+  /// The schedule's next nominal fire (nullopt: it never fires again).
+  virtual void on_next_fire(const std::string& task, std::optional<std::chrono::sys_seconds> next) {
+    (void)task, (void)next;
+  }
+  /// Something went wrong that the scheduler survived (a state file that
+  /// could not be written).
+  virtual void on_error(std::string_view message) { (void)message; }
+};
+
+/// Runs a fire: the scheduler says which task, with which run id, and hands
+/// a canceller its overlap policy and shutdown may use.
+using fire_function = std::function<boost::asio::awaitable<engine::run_report>(
+    const std::string& task, engine::run_id id, engine::run_canceller& canceller)>;
+
+/// A schedule ready to run: the persisted entry with its expression parsed
+/// and its zone located.
+struct active_schedule final {
+  schedule_entry entry;
+  cron_expression expression;
+  time_zone zone;
+};
+
+/// Fires cron schedules on one executor: one timer per schedule, nothing
+/// polled, so an idle scheduler costs nothing between fires. Each fire gets a
+/// deterministic run id (task name + nominal UTC time); the nominal time is
+/// persisted before the run starts, so a restart never fires an instant
+/// twice, and fires missed while down are caught up once within each
+/// schedule's catch-up window. Not thread-safe: use it on its executor.
+class cron_scheduler final {
+ public:
+  cron_scheduler(boost::asio::any_io_executor ex, fire_function fire, fire_state_store state,
+                 scheduler_observer* observer);
+  ~cron_scheduler();
+  cron_scheduler(const cron_scheduler&) = delete;
+  cron_scheduler& operator=(const cron_scheduler&) = delete;
+
+  /// Installs the schedule set (at start and on reload). A schedule whose
+  /// entry did not change keeps its timer; a changed or removed one stops
+  /// firing; runs already going continue either way.
+  void apply(std::vector<active_schedule> schedules);
+
+  /// Stops every schedule from firing; runs continue.
+  void stop_firing();
+
+  /// Waits up to `grace` for running fires to finish, then cancels the rest
+  /// with `reason` and waits for them to settle.
+  [[nodiscard]] boost::asio::awaitable<void> drain(std::chrono::milliseconds grace, std::string reason);
+
+  /// Runs in flight now.
+  [[nodiscard]] std::size_t running() const noexcept;
+
+  /// The run id of the fire of `task` at `nominal`.
+  [[nodiscard]] static engine::run_id fire_id(std::string_view task, std::chrono::sys_seconds nominal);
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace cascadence::scheduling
