@@ -1,0 +1,65 @@
+"""Running `task serve` in the background and reading its log."""
+
+import re
+import signal
+import subprocess
+import threading
+import time
+
+LINE = re.compile(r"^(\S+) (fire|skip|done|task|error) (\S+)(.*)$")
+
+
+class Serve:
+    """A `task serve` process whose stdout is collected line by line."""
+
+    def __init__(self, task, *args):
+        self.proc = task.popen("serve", *args)
+        self.lines = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_for(lambda l: "schedule(s) active" in l or "nothing is fired" in l, timeout=20)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.lines)
+
+    def wait_for(self, predicate, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.snapshot():
+                if predicate(line):
+                    return line
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no matching line within {timeout}s; log:\n" + "\n".join(self.snapshot()))
+
+    def events(self, kind, task=None):
+        out = []
+        for line in self.snapshot():
+            m = LINE.match(line)
+            if m and m.group(2) == kind and (task is None or m.group(3) == task):
+                fields = dict(kv.split("=", 1) for kv in m.group(4).split() if "=" in kv)
+                fields["at"] = m.group(1)
+                out.append(fields)
+        return out
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            self._reader.join(timeout=5)
+        return self.proc.returncode
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self._reader.join(timeout=5)

@@ -1,0 +1,292 @@
+"""Cron schedules: the CLI, `task serve`, restarts, policies and shutdown."""
+
+import datetime
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from serve_helpers import Serve
+
+
+def parse_iso(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_schedule_persists_and_is_listed_by_a_new_process(task):
+    r = task("schedule", "example", "*/1 * * * *")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "example\t*/1 * * * *\tUTC"
+    assert len([l for l in lines if l.startswith("next: ")]) == 3
+    assert 'example: "*/1 * * * *"' in (task.cwd / "schedules.yml").read_text().splitlines()
+    listed = task("schedules")
+    assert listed.returncode == 0
+    name, expr, tz, nxt = listed.stdout.strip().split("\t")
+    assert (name, expr, tz) == ("example", "*/1 * * * *", "UTC")
+    assert parse_iso(nxt).second == 0
+    as_json = json.loads(task("schedules", "--json").stdout)
+    assert as_json[0]["name"] == "example" and as_json[0]["overlap"] == "skip"
+
+
+def test_the_cli_schedule_wins_over_the_configured_one(task):
+    task.write_config('tasks:\n  t: {echo: hi, schedule: "0 0 * * *"}\n')
+    assert task("schedules").stdout.split("\t")[1] == "0 0 * * *"
+    task("schedule", "t", "30 6 * * 1-5", "--timezone", "Europe/Berlin")
+    r = task("schedules")
+    assert r.stdout.split("\t")[:3] == ["t", "30 6 * * 1-5", "Europe/Berlin"]
+    assert "wins over the one in the configuration" in r.stderr
+
+
+BAD_SCHEDULES = [
+    (["schedule", "example", "61 * * * *"], 'error: invalid cron expression "61 * * * *": minute 61 out of range 0-59'),
+    (["schedule", "example", "* * * *"], 'error: invalid cron expression "* * * *"'),
+    (["schedule", "example", "0 12 * * *", "--timezone", "Mars/Olympus"], "error: unknown time zone"),
+    (["schedule", "ghost", "0 12 * * *"], "error: unknown task 'ghost' (known tasks: example)"),
+    (["schedule", "example", "0 12 * * *", "--overlap", "sometimes"], "error: --overlap: unknown policy 'sometimes'"),
+    (["schedule", "example", "0 12 * * *", "--jitter", "5 minutes"], "error: --jitter: invalid duration '5 minutes'"),
+    (["unschedule", "ghost"], "error: unknown task 'ghost'"),
+    (["pause", "ghost"], "error: unknown task 'ghost'"),
+]
+
+
+@pytest.mark.parametrize("args,expected", BAD_SCHEDULES)
+def test_bad_schedules_are_refused_and_nothing_is_written(task, args, expected):
+    task("schedule", "example", "0 12 * * *")
+    before = (task.cwd / "schedules.yml").read_bytes()
+    r = task(*args)
+    assert r.returncode == 2, r
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith(expected), r.stderr
+    assert (task.cwd / "schedules.yml").read_bytes() == before
+
+
+def test_the_base_backend_refuses_to_schedule_and_writes_nothing(task):
+    task.env["CASCADENCE_SCHEDULER"] = "base"
+    r = task("schedule", "example", "0 12 * * *")
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: task schedule needs the cron backend")
+    assert not (task.cwd / "schedules.yml").exists()
+
+
+def test_the_temporal_backend_says_what_is_missing(task):
+    task.env["CASCADENCE_SCHEDULER"] = "temporal"
+    for args in (["serve"], ["schedule", "example", "0 12 * * *"]):
+        r = task(*args)
+        assert r.returncode == 2
+        assert "Temporal adapter is not part of this build" in r.stderr
+
+
+def test_next_prints_fire_times_with_their_offset_across_dst(task):
+    r = task("next", "30 2 * * *", "--timezone", "America/New_York", "--from", "2026-03-07T12:00:00-05:00",
+             "--count", "3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "2026-03-08T03:00:00-04:00",  # 02:30 does not exist that night: right after the gap
+        "2026-03-09T02:30:00-04:00",
+        "2026-03-10T02:30:00-04:00",
+    ]
+    bad = task("next", "* * *")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: invalid cron expression")
+
+
+def test_undecodable_entries_are_kept_and_reported(task):
+    (task.cwd / "schedules.yml").write_text('ghost: "0 1 * * *"\nexample: {schedule: "0 2 * * *", colour: red}\n')
+    r = task("schedules")
+    assert "schedule for unknown task 'ghost' is kept" in r.stderr
+    assert "unknown key 'colour'" in r.stderr
+    task("schedule", "example", "0 3 * * *")
+    text = (task.cwd / "schedules.yml").read_text()
+    assert 'ghost: "0 1 * * *"' in text
+    assert 'example: "0 3 * * *"' in text
+
+
+def every_second_config(task, extra=""):
+    task.write_config("tasks:\n  tick:\n    echo: tock\n" + extra)
+
+
+def test_serve_fires_a_schedule_at_the_top_of_each_minute(task):
+    task.write_config("tasks:\n  example: {echo: Example task executed}\n")
+    assert task("schedule", "example", "*/1 * * * *").returncode == 0
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " done example " in l, timeout=75)
+        fire = serve.events("fire", "example")[0]
+        nominal = parse_iso(fire["nominal"])
+        assert nominal.second == 0
+        assert abs((parse_iso(fire["at"]) - nominal).total_seconds()) < 1.0
+        assert any("example | Example task executed" in l for l in serve.snapshot())
+        done = serve.events("done", "example")[0]
+        assert done["status"] == "success" and done["run_id"] == fire["run_id"]
+    finally:
+        assert serve.stop() == 0
+
+
+def test_a_kill_9_and_restart_loses_no_schedule_and_fires_no_instant_twice(task):
+    every_second_config(task)
+    task("schedule", "tick", "* * * * * *")
+    nominals = []
+    for _ in range(3):
+        serve = Serve(task)
+        serve.wait_for(lambda l: " done tick " in l, timeout=10)
+        time.sleep(random.uniform(0.3, 1.5))
+        serve.kill()
+        nominals += [f["nominal"] for f in serve.events("fire", "tick")]
+    assert len(nominals) >= 3
+    assert len(nominals) == len(set(nominals)), sorted(nominals)
+    assert task("schedules").stdout.startswith("tick\t* * * * * *\t")
+
+
+def test_killing_a_rewrite_at_random_instants_never_tears_the_file(task):
+    every_second_config(task)
+    script = f"""
+i=0
+while true; do
+  i=$((i+1))
+  "{task.exe}" schedule tick "*/$(( (i % 50) + 1 )) * * * *" >/dev/null || exit 1
+done
+"""
+    for _ in range(15):
+        proc = subprocess.Popen(["bash", "-c", script], cwd=task.cwd, env=task.env, start_new_session=True)
+        time.sleep(random.uniform(0.05, 0.4))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        r = task("schedules")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("tick\t*/"), r.stdout
+        assert "warning" not in r.stderr
+    leftovers = [p.name for p in task.cwd.iterdir() if ".tmp." in p.name]
+    # A temporary file of a killed writer may stay behind; it is never read.
+    assert all(name.startswith(".schedules.yml.tmp.") for name in leftovers)
+
+
+def burst(count, lead=3):
+    """A 6-field expression firing `count` consecutive seconds starting `lead` s from now, then not for a minute."""
+    start = int(time.time()) + lead
+    seconds = ",".join(str((start + i) % 60) for i in range(count))
+    return f"{seconds} * * * * *"
+
+
+def test_overlap_skip_runs_once_per_completion_and_reports_skips(task):
+    task.write_config("tasks:\n  slow: {command: sleep 2.5}\n")
+    task("schedule", "slow", burst(5))
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " fire slow " in l, timeout=10)
+        time.sleep(6)
+    finally:
+        serve.stop(timeout=30)
+    # Fires at s..s+4 with 2.5 s runs: s runs, s+1 and s+2 are skipped, s+3
+    # runs (the first fire after the first run ended), s+4 is skipped.
+    assert len(serve.events("fire", "slow")) == 2, serve.snapshot()
+    skips = serve.events("skip", "slow")
+    assert len(skips) == 3 and all(s["reason"] == "overlap" for s in skips)
+
+
+def test_buffer_one_runs_exactly_one_extra_run(task):
+    task.write_config("tasks:\n  slow: {command: sleep 2.5}\n")
+    task("schedule", "slow", burst(3), "--overlap", "buffer_one")
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " fire slow " in l, timeout=10)
+        time.sleep(6.5)
+    finally:
+        serve.stop(timeout=30)
+    # Fires at s, s+1, s+2 with 2.5 s runs: s runs, s+1 waits behind it, s+2
+    # is skipped; the buffered run starts when the first ends.
+    fires = serve.events("fire", "slow")
+    assert len(fires) == 2, serve.snapshot()
+    assert len(serve.events("done", "slow")) == 2
+    skips = serve.events("skip", "slow")
+    assert len(skips) == 1 and skips[0]["reason"] == "overlap"
+    assert parse_iso(fires[1]["at"]) >= parse_iso(serve.events("done", "slow")[0]["at"])
+
+
+def test_after_downtime_a_restart_within_the_window_fires_once(task):
+    every_second_config(task)
+    task("schedule", "tick", "* * * * * *", "--catchup-window", "30s")
+    serve = Serve(task)
+    serve.wait_for(lambda l: " done tick " in l, timeout=10)
+    assert serve.stop() == 0
+    time.sleep(5)
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " skip tick " in l and "catchup_window" in l, timeout=10)
+        first_fire = serve.events("fire", "tick")[0]
+    finally:
+        serve.stop()
+    skipped = serve.events("skip", "tick")[0]
+    assert int(skipped["count"]) >= 3
+    # The one catch-up fire is for the latest missed instant, started at once.
+    assert parse_iso(first_fire["nominal"]) < parse_iso(first_fire["at"])
+
+
+def test_missed_fires_older_than_the_window_are_skipped_not_run(task):
+    every_second_config(task)
+    task("schedule", "tick", "*/2 * * * * *", "--catchup-window", "1s")
+    serve = Serve(task)
+    serve.wait_for(lambda l: " done tick " in l, timeout=10)
+    serve.stop()
+    time.sleep(4)
+    serve = Serve(task)
+    try:
+        skip = serve.wait_for(lambda l: " skip tick " in l, timeout=10)
+    finally:
+        serve.stop()
+    assert "reason=catchup_window" in skip
+
+
+def test_a_paused_schedule_does_not_fire_and_resumes(task):
+    every_second_config(task)
+    task("schedule", "tick", "* * * * * *")
+    assert task("pause", "tick").stdout == "tick\tpaused\n"
+    assert "paused: true" in (task.cwd / "schedules.yml").read_text()
+    assert task("schedules").stdout.strip().endswith("\tpaused")
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " skip tick " in l and "reason=paused" in l, timeout=10)
+        assert serve.events("fire", "tick") == []
+        assert task("resume", "tick").returncode == 0
+        serve.wait_for(lambda l: " done tick " in l, timeout=10)
+    finally:
+        serve.stop()
+    assert 'tick: "* * * * * *"' in (task.cwd / "schedules.yml").read_text()
+
+
+def test_sigterm_gives_running_tasks_the_grace_then_cancels_them(task):
+    task.write_config(f"tasks:\n  long: {{command: 'echo $$ > {task.cwd}/long.pid; exec sleep 60'}}\n")
+    task("schedule", "long", "* * * * * *")
+    serve = Serve(task, "--grace", "1s")
+    serve.wait_for(lambda l: " fire long " in l, timeout=10)
+    deadline = time.monotonic() + 5
+    while not (task.cwd / "long.pid").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sent = time.monotonic()
+    assert serve.stop(signal.SIGTERM) == 0
+    assert 0.8 < time.monotonic() - sent < 10
+    done = serve.events("done", "long")
+    assert done and done[0]["status"] == "cancelled"
+    assert any("task long cancelled" in l for l in serve.snapshot())
+    from conftest import process_gone
+
+    assert process_gone(int((task.cwd / "long.pid").read_text()))
+
+
+def test_sighup_reloads_the_configuration_without_dropping_running_tasks(task):
+    task.write_config("tasks:\n  slow: {command: 'sleep 1.5; echo finished'}\n")
+    task("schedule", "slow", "* * * * * *")
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " fire slow " in l, timeout=10)
+        task.write_config("tasks:\n  slow: {command: 'sleep 1.5; echo finished'}\n  extra: {echo: new}\n")
+        task("schedule", "extra", "* * * * * *")
+        serve.proc.send_signal(signal.SIGHUP)
+        serve.wait_for(lambda l: " done extra " in l, timeout=10)
+        serve.wait_for(lambda l: "slow | finished" in l, timeout=10)
+    finally:
+        serve.stop()
