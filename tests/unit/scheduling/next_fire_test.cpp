@@ -370,3 +370,18 @@ TEST_CASE("fire times across the 2026 transitions agree with a model of cronie's
     }
   }
 }
+
+TEST_CASE("DST rules keep applying to fire times after 2037") {
+  check_all({
+      {"0 12 1 7 *",
+       "America/New_York",
+       "2036-01-01T00:00:00Z",
+       {"2036-07-01T12:00:00-04:00", "2037-07-01T12:00:00-04:00", "2038-07-01T12:00:00-04:00",
+        "2039-07-01T12:00:00-04:00"}},
+      // US 2040: DST starts 2040-03-11.
+      {"30 2 * * *",
+       "America/New_York",
+       "2040-03-10T12:00:00-05:00",
+       {"2040-03-11T03:00:00-04:00", "2040-03-12T02:30:00-04:00"}},
+  });
+}
