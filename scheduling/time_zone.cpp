@@ -1,5 +1,6 @@
 #include "scheduling/time_zone.hpp"
 
+#include "scheduling/detail/posix_tz_rule.hpp"
 #include "scheduling/detail/zone_rules.hpp"
 
 #include <date/tz.h>
@@ -34,6 +35,37 @@ const std::shared_ptr<const detail::zone_rules>& utc_rules() {
   return rules;
 }
 
+// Where date/tz finds the system tzdata on Linux (it checks this first).
+constexpr std::string_view zoneinfo_dir = "/usr/share/zoneinfo";
+
+// Offsets are extended this far by the footer rule; one Gregorian cycle
+// past today covers every next-fire search.
+constexpr int last_extended_year = 2500;
+
+// date/tz in OS-database mode stops at the TZif file's last transition,
+// which for zones with ongoing DST is in 2037: after that it would report
+// standard time forever. The file's footer rule carries the zone on.
+void extend_with_footer(detail::zone_rules& rules, std::string_view name) {
+  if (name.find("..") != std::string_view::npos || name.front() == '/') return;
+  const auto footer = detail::read_tzif_footer(std::string(zoneinfo_dir) + "/" + std::string(name));
+  if (!footer) return;
+  const auto rule = detail::posix_tz_rule::parse(*footer);
+  if (!rule || !rule->has_dst) return;
+  const std::int64_t last = rules.begins.back();
+  const int first_year =
+      last == detail::zone_rules::earliest
+          ? 1970
+          : static_cast<int>(date::year_month_day{date::floor<date::days>(sys_seconds{seconds{last}})}.year());
+  for (int year = first_year; year <= last_extended_year; ++year) {
+    for (const auto& [at, offset] : rule->transitions_in(year)) {
+      if (at <= rules.begins.back()) continue;
+      if (offset == rules.offsets.back()) continue;
+      rules.begins.push_back(at);
+      rules.offsets.push_back(offset);
+    }
+  }
+}
+
 // Walks date's view of the zone from 1800 onwards, keeping only the
 // instants where the total UTC offset changes (abbreviation or DST-flag
 // changes that keep the offset are invisible to wall-clock arithmetic).
@@ -57,6 +89,7 @@ std::shared_ptr<const detail::zone_rules> load_rules(std::string_view name) {
       rules->offsets.push_back(offset);
     }
   }
+  extend_with_footer(*rules, name);
   return rules;
 }
 

@@ -301,10 +301,13 @@ namespace {
 
 // An independent model of cronie's main loop (cron.c), stepping real
 // minutes: the local clock minute is compared with the "virtual" minute
-// cron last processed. One minute on: run everything. A jump forward of
-// 6..180 minutes (spring-forward): run wildcard jobs for now, and
-// fixed-time jobs for every skipped minute, all at this instant. A jump
-// back (fall-back): run only wildcard jobs until the clock catches up.
+// cron last processed. One minute on: run everything. Two to five on: run
+// everything for each minute missed. Six to 180 on (spring-forward): run
+// wildcard jobs for now, and fixed-time jobs for every skipped minute, all
+// at this instant. Up to 180 back (fall-back): run only wildcard jobs
+// until the clock catches up. Further either way: start afresh from now.
+// (next_fire treats gaps of any size like the six-to-180 case; real
+// zones only differ on rare historical dates such as Samoa's lost day.)
 std::vector<sys_seconds> cronie_model(const cron_expression& e, const time_zone& z, sys_seconds from,
                                       sys_seconds until) {
   std::vector<sys_seconds> fired;
@@ -326,10 +329,13 @@ std::vector<sys_seconds> cronie_model(const cron_expression& e, const time_zone&
       run(running, now, true, false);
       for (auto v = virtual_time + minutes{1}; v <= running; v += minutes{1}) run(v, now, false, true);
       virtual_time = running;
+    } else if (diff > 1 && diff <= 5) {
+      for (auto v = virtual_time + minutes{1}; v <= running; v += minutes{1}) run(v, now, true, true);
+      virtual_time = running;
     } else if (diff <= 0 && diff >= -180) {
       run(running, now, true, false);
     } else {
-      for (auto v = virtual_time + minutes{1}; v <= running; v += minutes{1}) run(v, now, true, true);
+      run(running, now, true, true);
       virtual_time = running;
     }
   }
@@ -369,4 +375,19 @@ TEST_CASE("fire times across the 2026 transitions agree with a model of cronie's
       CHECK(ours == cronie_model(e, z, from, until));
     }
   }
+}
+
+TEST_CASE("DST rules keep applying to fire times after 2037") {
+  check_all({
+      {"0 12 1 7 *",
+       "America/New_York",
+       "2036-01-01T00:00:00Z",
+       {"2036-07-01T12:00:00-04:00", "2037-07-01T12:00:00-04:00", "2038-07-01T12:00:00-04:00",
+        "2039-07-01T12:00:00-04:00"}},
+      // US 2040: DST starts 2040-03-11.
+      {"30 2 * * *",
+       "America/New_York",
+       "2040-03-10T12:00:00-05:00",
+       {"2040-03-11T03:00:00-04:00", "2040-03-12T02:30:00-04:00"}},
+  });
 }

@@ -92,3 +92,16 @@ TEST_CASE("fractional-hour offsets are exact") {
   CHECK(zone("Asia/Kathmandu").offset_at(utc(2026, 1, 1)) == hours{5} + minutes{45});
   CHECK(zone("America/St_Johns").offset_at(utc(2026, 1, 1)) == -(hours{3} + minutes{30}));
 }
+
+TEST_CASE("daylight saving time goes on after 2037") {
+  // The tzdata files list transitions up to 2037; later ones come from
+  // each file's POSIX rule.
+  const auto ny = zone("America/New_York");
+  CHECK(ny.offset_at(utc(2040, 7, 1)) == hours{-4});
+  CHECK(ny.offset_at(utc(2040, 12, 1)) == hours{-5});
+  const auto p = ny.period_at(utc(2050, 6, 1));
+  CHECK(p.begin == utc(2050, 3, 13, 7));
+  CHECK(p.end == utc(2050, 11, 6, 6));
+  CHECK(zone("Europe/Berlin").period_at(utc(2100, 7, 1)).begin == utc(2100, 3, 28, 1));
+  CHECK(zone("Australia/Sydney").offset_at(utc(2045, 1, 1)) == hours{11});
+}
