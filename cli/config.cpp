@@ -134,7 +134,7 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   bool is_command = false;
   scheduling::schedule_entry schedule;
   schedule.task = name;
-  const YAML::Node* schedule_policy_key = nullptr;
+  std::optional<YAML::Mark> schedule_policy_key;
   const auto set_processor = [&](const YAML::Node& at, processor_spec spec) {
     if (proc) r.fail(at, path, "a task has exactly one of command, echo or sleep");
     proc = std::move(spec);
@@ -181,7 +181,7 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       schedule.expression = r.string(v, kpath);
     } else if (key == "timezone") {
       schedule.timezone = r.string(v, kpath);
-      schedule_policy_key = &v;
+      schedule_policy_key = v.Mark();
     } else if (key == "overlap") {
       auto p = scheduling::parse_overlap_policy(r.string(v, kpath));
       if (!p) {
@@ -189,16 +189,16 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
                              "' (known: skip, buffer_one, buffer_all, cancel_other, allow_all)");
       }
       schedule.policy.overlap = *p;
-      schedule_policy_key = &v;
+      schedule_policy_key = v.Mark();
     } else if (key == "catchup_window") {
       schedule.policy.catchup_window = r.duration(v, kpath);
-      schedule_policy_key = &v;
+      schedule_policy_key = v.Mark();
     } else if (key == "jitter") {
       schedule.policy.jitter = r.duration(v, kpath);
-      schedule_policy_key = &v;
+      schedule_policy_key = v.Mark();
     } else if (key == "paused") {
       schedule.paused = r.boolean(v, kpath);
-      schedule_policy_key = &v;
+      schedule_policy_key = v.Mark();
     }
   });
   if (!proc) r.fail(n, path, "no processor: give the task one of command, echo or sleep");
@@ -210,8 +210,8 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   t.processor = std::move(*proc);
   if (!schedule.expression.empty()) {
     t.schedule = std::move(schedule);
-  } else if (schedule_policy_key != nullptr) {
-    r.fail(*schedule_policy_key, path, "timezone, overlap, catchup_window, jitter and paused need a schedule");
+  } else if (schedule_policy_key) {
+    r.fail_at(*schedule_policy_key, path + ": timezone, overlap, catchup_window, jitter and paused need a schedule");
   }
   return t;
 }
