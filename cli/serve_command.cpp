@@ -74,11 +74,13 @@ class server final {
       }
       const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
       log_.info(name + ": no more fires; waiting up to " + engine::format_duration(grace_) + " for " +
-                std::to_string(scheduler_.running()) + " running fire(s)");
+                std::to_string(scheduler_.running()) + " running fire(s) (send it again to cancel them now)");
       break;
     }
     if (watcher) watcher->close();
+    asio::co_spawn(io_, impatient(), asio::detached);
     co_await scheduler_.drain(grace_, "shutdown");
+    signals_.cancel();
     log_.info("stopped");
   }
 
@@ -105,6 +107,17 @@ class server final {
     options.id = id;
     const engine::task_id targets[] = {*target};
     co_return co_await engine::run_graph(*graph, targets, std::move(options), &c);
+  }
+
+  // A second SIGINT/SIGTERM while draining cancels the running fires at once.
+  asio::awaitable<void> impatient() {
+    for (;;) {
+      auto [ec, sig] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      if (sig == SIGHUP) continue;
+      log_.info(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " again: cancelling the running fires now");
+      scheduler_.cancel_running("shutdown (signalled twice)");
+    }
   }
 
   asio::awaitable<void> watch(scheduling::file_watcher& watcher) {

@@ -308,12 +308,18 @@ asio::awaitable<void> cron_scheduler::drain(std::chrono::milliseconds grace, std
   }
   grace_timer.cancel();
   if (self->running_total == 0) co_return;
-  for (auto& [task, tr] : self->runs) {
-    for (auto* c : tr.cancellers) c->cancel(reason);
-  }
+  cancel_running(reason);
   while (self->running_total > 0) {
     auto [ec] = co_await self->run_ended.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec;
+  }
+}
+
+void cron_scheduler::cancel_running(const std::string& reason) {
+  for (auto& [task, tr] : impl_->runs) {
+    // A copy: cancelling may end a run, which removes its canceller.
+    const auto cancellers = tr.cancellers;
+    for (auto* c : cancellers) c->cancel(reason);
   }
 }
 

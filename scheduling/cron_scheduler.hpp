@@ -99,6 +99,10 @@ class cron_scheduler final {
   /// with `reason` and waits for them to settle.
   [[nodiscard]] boost::asio::awaitable<void> drain(std::chrono::milliseconds grace, std::string reason);
 
+  /// Cancels every running fire now with `reason` (a second SIGINT during
+  /// drain()); drain() then returns as soon as they have settled.
+  void cancel_running(const std::string& reason);
+
   /// Runs in flight now.
   [[nodiscard]] std::size_t running() const noexcept;
 

@@ -216,6 +216,7 @@ def test_after_downtime_a_restart_within_the_window_fires_once(task):
     serve = Serve(task)
     try:
         serve.wait_for(lambda l: " skip tick " in l and "catchup_window" in l, timeout=10)
+        serve.wait_for(lambda l: " fire tick " in l, timeout=10)
         first_fire = serve.events("fire", "tick")[0]
     finally:
         serve.stop()
