@@ -219,10 +219,8 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
 }  // namespace
 
 const task_config* config::find(std::string_view name) const noexcept {
-  for (const auto& t : tasks) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
+  const auto it = index.find(name);
+  return it == index.end() ? nullptr : &tasks[it->second];
 }
 
 config parse_config(const std::string& text, const std::filesystem::path& source) {
@@ -263,7 +261,9 @@ config parse_config(const std::string& text, const std::filesystem::path& source
           if (!valid_task_name(name)) {
             r.fail(entry.first, key, "invalid task name '" + name + "' (use letters, digits, '_', '-' and '.')");
           }
-          if (cfg.find(name) != nullptr) r.fail(entry.first, key, "duplicate task '" + name + "'");
+          if (!cfg.index.emplace(name, cfg.tasks.size()).second) {
+            r.fail(entry.first, key, "duplicate task '" + name + "'");
+          }
           cfg.tasks.push_back(parse_task(r, name, entry.second));
         }
       }

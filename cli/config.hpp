@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -66,6 +67,8 @@ struct config final {
   /// before cancelling them.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
   std::vector<task_config> tasks;
+  /// Task name -> index in `tasks`.
+  std::map<std::string, std::size_t, std::less<>> index;
 
   [[nodiscard]] const task_config* find(std::string_view name) const noexcept;
 };

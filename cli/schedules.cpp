@@ -3,17 +3,22 @@
 #include "cli/invocation.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace cascadence::cli {
 
 effective_schedules collect_schedules(const config& cfg, const scheduling::schedule_file& file) {
   effective_schedules out;
+  std::unordered_map<std::string_view, std::size_t> position;
   for (const auto& t : cfg.tasks) {
-    if (t.schedule) out.entries.push_back(*t.schedule);
+    if (!t.schedule) continue;
+    position.emplace(t.name, out.entries.size());
+    out.entries.push_back(*t.schedule);
   }
   for (const auto& e : file.entries) {
-    auto it = std::find_if(out.entries.begin(), out.entries.end(), [&](const auto& x) { return x.task == e.task; });
-    if (it != out.entries.end()) {
+    auto pos = position.find(e.task);
+    if (pos != position.end()) {
+      auto it = out.entries.begin() + static_cast<std::ptrdiff_t>(pos->second);
       if (!(*it == e)) {
         out.warnings.push_back("task '" + e.task + "': the schedule in " + cfg.storage_path.string() + " (\"" +
                                e.expression + "\") wins over the one in the configuration (\"" + it->expression +

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace cascadence::engine {
+class observer;
+}
+namespace cascadence::scheduling {
+class scheduler_observer;
+}
+
+namespace cascadence::adapters::metrics {
+
+/// Every series Cascadence exposes, in one Prometheus registry (prometheus-cpp
+/// core), rendered in the text exposition format by render(). The engine and
+/// the scheduler report through the observers it hands out; HTTP and webhook
+/// code calls the record_* functions. Thread-safe.
+///
+/// Series (label `task_name` unless said otherwise):
+/// - task_latency_seconds (histogram), task_success_total, task_failure_total
+///   (failed or timed out), cascadence_task_runs_total{status},
+///   cascadence_tasks_running (gauge), cascadence_task_last_success_timestamp_seconds;
+/// - cascadence_schedule_fires_total, cascadence_schedule_skips_total{reason},
+///   cascadence_schedule_lateness_seconds (histogram),
+///   cascadence_schedule_next_fire_timestamp_seconds;
+/// - cascadence_webhook_requests_total{source,code},
+///   cascadence_webhook_deliveries_total{source,task_name},
+///   cascadence_http_request_duration_seconds{route,method} (histogram),
+///   cascadence_http_requests_total{route,method,code}.
+class metrics final {
+ public:
+  metrics();
+  ~metrics();
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  /// Feeds task series from graph runs.
+  [[nodiscard]] engine::observer& engine_observer() noexcept;
+  /// Feeds schedule series from the cron scheduler.
+  [[nodiscard]] scheduling::scheduler_observer& scheduler_observer() noexcept;
+
+  void record_webhook_request(std::string_view source, unsigned status);
+  void record_webhook_delivery(std::string_view source, std::string_view task);
+  void record_http_request(std::string_view route, std::string_view method, unsigned status,
+                           std::chrono::nanoseconds duration);
+
+  /// The text exposition (version 0.0.4) of every series.
+  [[nodiscard]] std::string render() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cascadence::adapters::metrics
