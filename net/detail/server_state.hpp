@@ -1,0 +1,96 @@
+#pragma once
+
+// The state an http_server shares with its accept loop and sessions. Only
+// net's own .cpp files include this. Everything runs on one executor, so
+// nothing here is synchronised.
+
+#include "net/http_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <list>
+#include <memory>
+
+namespace cascadence::net::detail {
+
+/// A live connection as the shutdown protocol sees it. It lives in its
+/// session's coroutine frame and is linked into server_state::sessions for
+/// exactly the session's lifetime (see session_registration).
+struct session_entry final {
+  /// Waiting for the first byte of a request, or in the TLS handshake:
+  /// nothing would be lost by closing now.
+  bool idle = false;
+  /// Set by force_close(); the session must end without writing anything.
+  bool force_closed = false;
+  /// The timer bounding the handler in flight, if any; cancelling it makes
+  /// the handler lose its race and be cancelled.
+  boost::asio::steady_timer* handler_deadline = nullptr;
+  /// Closes the session's socket (the stream type is erased).
+  void* stream = nullptr;
+  void (*close_stream)(void* stream) noexcept = nullptr;
+  std::list<session_entry*>::iterator position;
+
+  void close() const noexcept {
+    if (close_stream != nullptr) close_stream(stream);
+  }
+  void force_close() noexcept {
+    force_closed = true;
+    if (handler_deadline != nullptr) handler_deadline->cancel();
+    close();
+  }
+};
+
+struct server_state final {
+  server_state(boost::asio::any_io_executor executor, router r, server_options o, boost::asio::ssl::context* t);
+
+  boost::asio::any_io_executor ex;
+  router routes;
+  server_options options;
+  boost::asio::ssl::context* tls;
+  server_observer* observer;
+  boost::asio::ip::tcp::acceptor acceptor;
+  boost::asio::steady_timer backoff_timer;
+  boost::asio::steady_timer grace_timer;
+  /// Never expires; cancelled to wake wait_stopped() callers.
+  boost::asio::steady_timer stopped_timer;
+  std::list<session_entry*> sessions;
+  server_stats stats;
+  std::uint16_t port = 0;
+  bool started = false;
+  bool stopping = false;
+  bool accept_loop_running = false;
+  bool stopped = false;
+
+  /// Counts a written response and tells the observer.
+  void count_response(const response_event& event);
+  /// Counts a limit hit and tells the observer.
+  void hit(limit_kind kind);
+  /// Tells the observer about an unexpected error.
+  void report_error(std::string_view what);
+  /// Closes every remaining session, cancelling their handlers.
+  void force_close_all();
+  /// Completes the shutdown once nothing runs any more.
+  void check_stopped();
+};
+
+/// Links a session_entry into the state for the lifetime of this object.
+class session_registration final {
+ public:
+  session_registration(server_state& state, session_entry& entry);
+  ~session_registration();
+  session_registration(const session_registration&) = delete;
+  session_registration& operator=(const session_registration&) = delete;
+
+ private:
+  server_state& state_;
+  session_entry& entry_;
+};
+
+/// Serves one accepted connection until it ends (TLS handshake first when
+/// the state has a TLS context). Expected endings are values; anything
+/// thrown is unexpected and left to the spawner.
+[[nodiscard]] boost::asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state,
+                                                            boost::asio::ip::tcp::socket socket);
+
+}  // namespace cascadence::net::detail

@@ -1,0 +1,115 @@
+#include "net/http_message.hpp"
+
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/param.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace cascadence::net {
+
+namespace {
+constexpr std::array<std::pair<http_method, std::string_view>, 7> method_names{{
+    {http_method::get, "GET"},
+    {http_method::head, "HEAD"},
+    {http_method::post, "POST"},
+    {http_method::put, "PUT"},
+    {http_method::delete_, "DELETE"},
+    {http_method::patch, "PATCH"},
+    {http_method::options, "OPTIONS"},
+}};
+
+char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+template <typename Pairs>
+std::optional<std::string_view> first_value(const Pairs& pairs, std::string_view name) noexcept {
+  for (const auto& [k, v] : pairs) {
+    if (k == name) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::string_view to_string(http_method m) noexcept {
+  for (const auto& [value, name] : method_names) {
+    if (value == m) return name;
+  }
+  return "GET";
+}
+
+std::optional<http_method> parse_method(std::string_view name) noexcept {
+  for (const auto& [value, known] : method_names) {
+    if (known == name) return value;
+  }
+  return std::nullopt;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+std::optional<std::string_view> header_map::get(std::string_view name) const noexcept {
+  for (const auto& [k, v] : fields_) {
+    if (iequals(k, name)) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+void header_map::set(std::string name, std::string value) {
+  erase(name);
+  fields_.emplace_back(std::move(name), std::move(value));
+}
+
+void header_map::add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+
+std::size_t header_map::erase(std::string_view name) noexcept {
+  return std::erase_if(fields_, [&](const field& f) { return iequals(f.first, name); });
+}
+
+std::optional<std::string_view> request::param(std::string_view name) const noexcept {
+  return first_value(params, name);
+}
+
+std::optional<std::string_view> request::query_value(std::string_view name) const noexcept {
+  return first_value(query, name);
+}
+
+std::optional<request> request::from_target(http_method m, std::string_view target) {
+  // Origin form is what clients send; absolute form must be accepted too
+  // (RFC 9112 section 3.2.2). The authority form and `*` are not routable.
+  auto parsed = !target.empty() && target.front() == '/' ? boost::urls::parse_origin_form(target)
+                                                         : boost::urls::parse_absolute_uri(target);
+  if (!parsed) return std::nullopt;
+  const boost::urls::url_view url = *parsed;
+
+  request req;
+  req.method = m;
+  req.target = std::string(target);
+  req.path = url.encoded_path().empty() ? std::string("/") : std::string(url.encoded_path());
+  if (req.path.front() != '/') return std::nullopt;
+  if (url.has_query()) {
+    for (auto p : url.params(boost::urls::encoding_opts(/*space_as_plus=*/true))) {
+      req.query.emplace_back(std::move(p.key), std::move(p.value));
+    }
+  }
+  return req;
+}
+
+response response::text(unsigned status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+response response::empty(unsigned status) {
+  response r;
+  r.status = status;
+  r.content_type.clear();
+  return r;
+}
+
+}  // namespace cascadence::net

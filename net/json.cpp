@@ -1,0 +1,49 @@
+#include "net/json.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace cascadence::net {
+
+response json_response(unsigned status, const boost::json::value& value) {
+  response r;
+  r.status = status;
+  r.content_type = std::string(json_content_type);
+  r.body = boost::json::serialize(value);
+  return r;
+}
+
+result<boost::json::value, std::string> parse_json(std::string_view body) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(body, ec);
+  if (ec) return "invalid JSON (" + ec.message() + ")";
+  return value;
+}
+
+client_request json_request(http_method method, std::string url, const boost::json::value& value) {
+  client_request req;
+  req.method = method;
+  req.url = std::move(url);
+  req.body = boost::json::serialize(value);
+  req.headers.set("Content-Type", std::string(json_content_type));
+  req.headers.set("Accept", std::string(json_content_type));
+  return req;
+}
+
+boost::asio::awaitable<result<boost::json::value, client_error>> fetch_json(http_client& client, client_request req) {
+  if (!req.headers.contains("Accept")) req.headers.set("Accept", std::string(json_content_type));
+  const std::string url = req.url;
+  auto out = co_await client.send(std::move(req));
+  if (!out) co_return std::move(out).error();
+  if (!out->ok()) {
+    co_return client_error{client_errc::http_status,
+                           url + " answered " + std::to_string(out->status), out->attempts, out->status};
+  }
+  auto parsed = parse_json(out->body);
+  if (!parsed) {
+    co_return client_error{client_errc::invalid_json, url + ": " + parsed.error(), out->attempts, out->status};
+  }
+  co_return std::move(parsed).value();
+}
+
+}  // namespace cascadence::net
