@@ -128,9 +128,12 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, bound.count())(rng));
   }
 
-  void start_run(const std::string& task, sys_seconds nominal, std::chrono::nanoseconds lateness) {
+  // `intended` is when the run should have started (nominal plus jitter);
+  // lateness is measured here, once the fire is persisted and the run is
+  // about to start, not when the timer woke.
+  void start_run(const std::string& task, sys_seconds nominal, clock::time_point intended) {
     const auto id = cron_scheduler::fire_id(task, nominal);
-    obs->on_fire(task, nominal, lateness, id);
+    obs->on_fire(task, nominal, clock::now() - intended, id);
     auto& tr = runs[task];
     ++tr.running;
     ++running_total;
@@ -156,12 +159,12 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     if (!tr.buffered.empty() && !self->draining && tr.running == 0) {
       const auto next = tr.buffered.front();
       tr.buffered.pop_front();
-      self->start_run(task, next, clock::now() - next);
+      self->start_run(task, next, next);
     }
   }
 
   asio::awaitable<void> fire_at(const std::shared_ptr<slot>& sl, sys_seconds nominal,
-                                std::chrono::nanoseconds lateness) {
+                                clock::time_point intended) {
     const auto& entry = sl->sched.entry;
     co_await commit(entry.task, nominal);
     if (entry.paused) {
@@ -198,7 +201,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
           break;
       }
     }
-    start_run(entry.task, nominal, lateness);
+    start_run(entry.task, nominal, intended);
   }
 
   // Fires in (cursor, now]: the latest runs if it is younger than the
@@ -221,7 +224,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     cursor = *latest;
     if (now - *latest <= s.entry.policy.catchup_window) {
       if (missed > 1) obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed - 1);
-      co_await fire_at(sl, *latest, now - *latest);
+      co_await fire_at(sl, *latest, *latest);
     } else {
       obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed);
       co_await commit(s.entry.task, *latest);
@@ -252,7 +255,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
         continue;
       }
       cursor = *next;
-      co_await self->fire_at(sl, *next, now - intended);
+      co_await self->fire_at(sl, *next, intended);
     }
   }
 
