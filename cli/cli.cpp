@@ -68,6 +68,17 @@ bool invocation::parse(po::options_description& options, const po::positional_op
   return true;
 }
 
+std::optional<std::string> invocation::parse_name() {
+  po::options_description options("options");
+  options.add_options()("name", po::value<std::string>(), "task name");
+  po::positional_options_description positional;
+  positional.add("name", 1);
+  po::variables_map vm;
+  if (!parse(options, positional, vm, "NAME")) return std::nullopt;
+  if (vm.count("name") == 0U) throw usage_error("missing task name; usage: task " + command_ + " NAME");
+  return vm["name"].as<std::string>();
+}
+
 const config& invocation::cfg() {
   if (!cfg_) {
     auto loaded = load_config(config_path_);

@@ -47,6 +47,10 @@ class invocation final {
                            const boost::program_options::positional_options_description& positional,
                            boost::program_options::variables_map& vm, std::string_view usage);
 
+  /// Parses the words of a command whose only argument is one task NAME.
+  /// Nullopt when help was printed (the command then exits 0).
+  [[nodiscard]] std::optional<std::string> parse_name();
+
   /// The configuration, loaded and validated (graph included) on first use.
   [[nodiscard]] const config& cfg();
   /// The configuration's task graph.

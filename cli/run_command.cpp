@@ -29,18 +29,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - secs).count();
-  const std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
 boost::json::object report_json(const engine::graph& g, const engine::run_report& report, std::string_view status) {
   boost::json::array tasks;
   for (const auto& r : report.records) {
@@ -49,8 +37,8 @@ boost::json::object report_json(const engine::graph& g, const engine::run_report
         {"run_id", r.id.to_string()},
         {"status", engine::to_string(r.status)},
         {"attempts", r.attempts},
-        {"started", iso_time(r.started)},
-        {"finished", iso_time(r.finished)},
+        {"started", format_utc(r.started)},
+        {"finished", format_utc(r.finished)},
         {"duration_ms", std::chrono::duration<double, std::milli>(r.finished - r.started).count()},
         {"output", r.output},
         {"error", r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error)}});

@@ -51,11 +51,6 @@ std::string next_text(const config& cfg, const scheduling::schedule_entry& e) {
   return next ? scheduling::format_iso8601(*next, a.zone) : std::string("never");
 }
 
-std::string name_argument(const po::variables_map& vm, const char* usage) {
-  if (vm.count("name") == 0U) throw usage_error(std::string("missing task name; usage: task ") + usage);
-  return vm["name"].as<std::string>();
-}
-
 // Runs `change` on the persisted entry of `name`, creating it from the
 // configuration's declaration when only that exists.
 void edit_entry(invocation& inv, const std::string& name, const char* what,
@@ -125,7 +120,8 @@ int run_schedule(invocation& inv) {
   }
   const auto& cfg = inv.cfg();
   require_cron_backend(cfg, "task schedule");
-  const auto& task = inv.task(name_argument(vm, "schedule NAME EXPR"));
+  if (vm.count("name") == 0U) throw usage_error("missing task name; usage: task schedule NAME EXPR");
+  const auto& task = inv.task(vm["name"].as<std::string>());
   if (vm.count("expression") == 0U) throw usage_error("missing cron expression; usage: task schedule NAME EXPR");
 
   scheduling::schedule_entry entry;
@@ -166,13 +162,9 @@ int run_schedule(invocation& inv) {
 }
 
 int run_unschedule(invocation& inv) {
-  po::options_description options("options");
-  options.add_options()("name", po::value<std::string>(), "task name");
-  po::positional_options_description positional;
-  positional.add("name", 1);
-  po::variables_map vm;
-  if (!inv.parse(options, positional, vm, "NAME")) return exit_ok;
-  const auto name = name_argument(vm, "unschedule NAME");
+  const auto parsed = inv.parse_name();
+  if (!parsed) return exit_ok;
+  const auto& name = *parsed;
   const auto& cfg = inv.cfg();
   require_cron_backend(cfg, "task unschedule");
   bool removed = false;
@@ -228,13 +220,9 @@ int run_schedules(invocation& inv) {
 
 namespace {
 int set_paused(invocation& inv, bool paused) {
-  po::options_description options("options");
-  options.add_options()("name", po::value<std::string>(), "task name");
-  po::positional_options_description positional;
-  positional.add("name", 1);
-  po::variables_map vm;
-  if (!inv.parse(options, positional, vm, "NAME")) return exit_ok;
-  const auto name = name_argument(vm, paused ? "pause NAME" : "resume NAME");
+  const auto parsed = inv.parse_name();
+  if (!parsed) return exit_ok;
+  const auto& name = *parsed;
   edit_entry(inv, name, paused ? "pause" : "resume", [&](scheduling::schedule_entry& e) { e.paused = paused; });
   inv.out() << name << '\t' << (paused ? "paused" : "resumed") << '\n';
   return exit_ok;

@@ -12,25 +12,12 @@
 namespace cascadence::cli {
 
 namespace {
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto secs = std::chrono::floor<std::chrono::seconds>(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - secs).count();
-  const std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
 std::string nominal_text(std::chrono::sys_seconds t) {
   return scheduling::format_iso8601(t, scheduling::time_zone::utc());
 }
 }  // namespace
 
-std::ostream& serve_log::line() { return out_ << utc_now() << ' '; }
+std::ostream& serve_log::line() { return out_ << format_utc(std::chrono::system_clock::now()) << ' '; }
 
 void serve_log::info(std::string_view message) { line() << message << std::endl; }
 

@@ -43,14 +43,9 @@ int run_list(invocation& inv) {
 namespace {
 
 int set_enabled(invocation& inv, bool enabled) {
-  po::options_description options("options");
-  options.add_options()("name", po::value<std::string>(), "task name");
-  po::positional_options_description positional;
-  positional.add("name", 1);
-  po::variables_map vm;
-  if (!inv.parse(options, positional, vm, "NAME")) return exit_ok;
-  if (vm.count("name") == 0U) throw usage_error("missing task name; usage: task " + std::string(enabled ? "enable" : "disable") + " NAME");
-  const auto& task = inv.task(vm["name"].as<std::string>());
+  const auto name = inv.parse_name();
+  if (!name) return exit_ok;
+  const auto& task = inv.task(*name);
   scheduling::task_state_store store(state_file(inv.cfg()));
   store.set_enabled(task.name, enabled);
   inv.out() << task.name << '\t' << (enabled ? "enabled" : "disabled") << '\n';
