@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstddef>
+
+namespace cascadence::bench {
+
+// The bench binary replaces the C heap functions (malloc, free, calloc,
+// realloc and the aligned forms, see glibc's "Replacing malloc") with
+// wrappers around glibc's own that count the bytes held: each block's usable
+// size plus malloc's size word, i.e. what the heap really spends on it.
+// operator new, Asio's handler and coroutine-frame memory (aligned_alloc)
+// and everything else allocate through them, so nothing escapes the count.
+
+/// Bytes currently held on the heap.
+[[nodiscard]] std::size_t live_heap_bytes() noexcept;
+
+/// The highest live_heap_bytes() since the last reset_peak_heap().
+[[nodiscard]] std::size_t peak_heap_bytes() noexcept;
+
+/// Starts tracking the peak again from the current live bytes.
+void reset_peak_heap() noexcept;
+
+}  // namespace cascadence::bench

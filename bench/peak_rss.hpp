@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstddef>
+
+namespace cascadence::bench {
+
+/// Returns freed heap pages to the system and resets the kernel's peak RSS
+/// mark (VmHWM) to the current RSS, so the next peak_rss_bytes() covers only
+/// what follows. False when the kernel refuses the reset: the peak then
+/// covers the whole process lifetime.
+bool reset_peak_rss();
+
+/// The process's peak resident set size in bytes since start or the last
+/// successful reset_peak_rss().
+[[nodiscard]] std::size_t peak_rss_bytes();
+
+}  // namespace cascadence::bench
