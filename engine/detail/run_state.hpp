@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -46,14 +47,18 @@ class run_state final {
   // A worker is one coroutine running ready tasks one after another; there
   // are as many as tasks can usefully run at once (max_concurrency).
   struct worker {
-    explicit worker(const boost::asio::any_io_executor& ex) : timer(ex) {}
     boost::asio::cancellation_signal signal;
-    boost::asio::steady_timer timer;  // timeouts and retry back-off
-    std::uint64_t generation = 0;     // tells a stale timeout from the current one
-    std::atomic<bool> stop{false};    // polled by blocking processors
+    // Timeouts and retry back-off; made on first use, so workers of tasks
+    // without either (most of them) do not carry a timer.
+    std::optional<boost::asio::steady_timer> timer;
+    std::uint64_t generation = 0;   // tells a stale timeout from the current one
+    std::atomic<bool> stop{false};  // polled by blocking processors
     bool timed_out = false;
     bool busy = false;  // inside a task (as opposed to between tasks)
   };
+
+  // How an attempt ended, for the worker's retry loop.
+  enum class attempt_end : std::uint8_t { settled, retry };
 
   struct node_state {
     std::uint32_t pending = 0;  // unsettled dependencies
@@ -63,11 +68,14 @@ class run_state final {
   };
 
   [[nodiscard]] boost::asio::awaitable<void> work(worker& w);
-  [[nodiscard]] boost::asio::awaitable<void> execute(worker& w, task_id task);
   void spawn_worker();
   void request_spawn_check();
-  void settle(task_id task, run_status status, std::string error, boost::json::value output);
+  void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
+  [[nodiscard]] attempt_end finish_attempt(worker& w, std::uint32_t index, unsigned attempt,
+                                           const task_settings& settings, outcome& out) noexcept;
+  void settle(task_id task);
   std::uint32_t open_record(task_id task);
+  [[nodiscard]] boost::asio::steady_timer& timer_of(worker& w);
   void arm_timeout(worker& w, std::chrono::milliseconds timeout);
   void finish_if_done();
   [[nodiscard]] std::chrono::milliseconds backoff(const retry_policy& policy, unsigned attempt);
@@ -79,11 +87,7 @@ class run_state final {
   run_report report_;
   std::vector<node_state> nodes_;
   std::vector<task_id> ready_;
-  struct settle_item {
-    task_id task;
-    run_status status;
-  };
-  std::vector<settle_item> settle_stack_;
+  std::vector<task_id> stack_;  // scratch: closure walk, then settling cascades
   std::deque<worker> workers_;  // deque: stable addresses
   std::vector<worker*> idle_workers_;
   std::size_t active_workers_ = 0;
