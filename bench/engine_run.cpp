@@ -81,6 +81,7 @@ void run_engine(const engine::graph& g, const bench_config& config, scenario_res
   stopwatch clock;
   io.run();
   result.seconds = clock.seconds();
+  result.cpu_seconds = clock.cpu_seconds();
   result.run_heap_bytes_per_task =
       static_cast<double>(peak_heap_bytes() - before) / static_cast<double>(std::max<std::size_t>(g.size(), 1));
   if (pool) pool->join();

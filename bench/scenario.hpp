@@ -30,6 +30,8 @@ struct scenario_result final {
   std::string scenario;
   std::size_t tasks = 0;
   double seconds = 0;
+  /// CPU time of the process during the run (pool threads included).
+  double cpu_seconds = 0;
   double build_seconds = 0;
   /// Heap bytes the built graph holds, per task (engine scenarios only).
   std::optional<double> graph_bytes_per_node;

@@ -131,6 +131,7 @@ scenario_result run_dag_asio(const bench_config& config) {
   clock.restart();
   const auto ran = posted.run(io, pool ? &*pool : nullptr, limit);
   result.seconds = clock.seconds();
+  result.cpu_seconds = clock.cpu_seconds();
   result.run_heap_bytes_per_task =
       static_cast<double>(peak_heap_bytes() - before) / static_cast<double>(std::max<std::size_t>(dag.size(), 1));
   if (pool) pool->join();
