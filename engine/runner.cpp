@@ -90,9 +90,9 @@ void run_state::start(std::span<const task_id> targets) {
   report_.records.reserve(involved);
   unsettled_ = involved;
   for (auto* obs : options_.observers) obs->on_run_started(g_, report_.id, involved);
-  // Roots by descending id so the worker's LIFO pops them in graph order.
-  for (auto id = static_cast<task_id>(g_.size()); id-- > 0;) {
-    if (nodes_[id].involved && nodes_[id].pending == 0) ready_.push_back(id);
+  // Roots in graph order.
+  for (task_id id = 0; id < g_.size(); ++id) {
+    if (nodes_[id].involved && nodes_[id].pending == 0) ready_.push(id);
   }
   if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
   if (!ready_.empty()) spawn_worker();
@@ -182,8 +182,7 @@ asio::awaitable<void> run_state::work(worker& w) {
       co_await asio::post(ex_, asio::use_awaitable);
       if (ready_.empty()) break;
     }
-    const task_id task = ready_.back();
-    ready_.pop_back();
+    const task_id task = ready_.pop();
     if (!ready_.empty()) request_spawn_check();
 
     const auto index = open_record(task);
@@ -338,7 +337,7 @@ void run_state::settle(task_id first) {
       if (cancelled_ || n.failed_dependency != UINT32_MAX) {
         stack.push_back(next);
       } else {
-        ready_.push_back(next);
+        ready_.push(next);
       }
     }
     if (stack.empty()) break;

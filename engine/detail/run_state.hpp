@@ -86,7 +86,34 @@ class run_state final {
   run_canceller* canceller_;
   run_report report_;
   std::vector<node_state> nodes_;
-  std::vector<task_id> ready_;
+  // Tasks ready to start, run in the order they became ready. Besides being
+  // fair, first-ready-first-run walks a layered graph layer by layer, which
+  // keeps the working set small; a stack walked it depth first, touching
+  // the whole graph's data for every few tasks.
+  class ready_queue {
+   public:
+    [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
+    void push(task_id task) { items_.push_back(task); }
+    task_id pop() noexcept {
+      const auto task = items_[head_++];
+      if (head_ == items_.size()) {
+        items_.clear();
+        head_ = 0;
+      } else if (head_ >= compact_after && head_ * 2 >= items_.size()) {
+        // Popped entries outnumber live ones: drop them (amortised O(1)).
+        items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+      return task;
+    }
+
+   private:
+    static constexpr std::size_t compact_after = 4096;
+    std::vector<task_id> items_;
+    std::size_t head_ = 0;
+  };
+  ready_queue ready_;
   std::vector<task_id> stack_;  // scratch: closure walk, then settling cascades
   std::deque<worker> workers_;  // deque: stable addresses
   std::vector<worker*> idle_workers_;
