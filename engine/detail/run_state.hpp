@@ -73,7 +73,8 @@ class run_state final {
   void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
   [[nodiscard]] attempt_end finish_attempt(worker& w, std::uint32_t index, unsigned attempt,
                                            const task_settings& settings, outcome& out) noexcept;
-  void settle(task_id task);
+  // Returns true when no other task settled with it.
+  bool settle(task_id task);
   std::uint32_t open_record(task_id task);
   [[nodiscard]] boost::asio::steady_timer& timer_of(worker& w);
   void arm_timeout(worker& w, std::chrono::milliseconds timeout);

@@ -260,3 +260,18 @@ TEST_CASE("run ids are unique per task and derived ids are stable") {
   CHECK(text.size() == 36);
   CHECK(text[14] == '4');
 }
+
+TEST_CASE("record times are ordered: a task starts after its dependencies finish") {
+  fixture f;
+  f.add("t0", make_noop_processor());
+  for (int i = 1; i < 600; ++i) f.add("t" + std::to_string(i), make_noop_processor(), {"t" + std::to_string(i - 1)});
+  auto g = f.build();
+  auto report = run(g, {"t599"});
+  REQUIRE(report.records.size() == 600);
+  for (std::size_t i = 0; i < report.records.size(); ++i) {
+    const auto& rec = report.records[i];
+    CHECK(rec.started != std::chrono::system_clock::time_point{});
+    CHECK(rec.started <= rec.finished);
+    if (i > 0) CHECK(report.records[i - 1].finished <= rec.started);
+  }
+}
