@@ -18,8 +18,7 @@ graph_builder& graph_builder::operator=(graph_builder&&) noexcept = default;
 
 void graph_builder::reserve(std::size_t tasks, std::size_t edges) {
   impl_->g.names_.reserve(tasks);
-  impl_->g.procs_.reserve(tasks);
-  impl_->g.settings_index_.reserve(tasks);
+  impl_->g.rows_.reserve(tasks);
   impl_->edges.reserve(edges);
 }
 
@@ -35,11 +34,11 @@ task_id graph_builder::add(task_spec spec) {
   auto& g = impl_->g;
   const auto id = static_cast<task_id>(g.names_.size());
   g.names_.push_back(std::move(spec.name));
-  g.procs_.push_back(std::move(spec.proc));
+  if (g.procs_.empty() || g.procs_.back() != spec.proc) g.procs_.push_back(std::move(spec.proc));
   if (g.settings_.empty() || !same_settings(g.settings_.back(), spec.settings)) {
     g.settings_.push_back(std::move(spec.settings));
   }
-  g.settings_index_.push_back(static_cast<std::uint32_t>(g.settings_.size() - 1));
+  g.rows_.push_back({static_cast<std::uint32_t>(g.procs_.size() - 1), static_cast<std::uint32_t>(g.settings_.size() - 1)});
   return id;
 }
 
@@ -77,7 +76,7 @@ std::variant<graph, graph_error> graph_builder::build() && {
     if (!inserted) {
       return graph_error{graph_error::code::duplicate_task, "duplicate task '" + g.names_[id] + "'", {g.names_[id]}};
     }
-    if (!g.procs_[id]) {
+    if (!g.procs_[g.rows_[id].proc]) {
       return graph_error{graph_error::code::missing_processor, "task '" + g.names_[id] + "' has no processor",
                          {g.names_[id]}};
     }

@@ -68,8 +68,8 @@ class graph final {
 
   [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
   [[nodiscard]] std::string_view name(task_id id) const noexcept { return names_[id]; }
-  [[nodiscard]] const task_settings& settings(task_id id) const noexcept { return settings_[settings_index_[id]]; }
-  [[nodiscard]] processor& proc(task_id id) const noexcept { return *procs_[id]; }
+  [[nodiscard]] const task_settings& settings(task_id id) const noexcept { return settings_[rows_[id].settings]; }
+  [[nodiscard]] processor& proc(task_id id) const noexcept { return *procs_[rows_[id].proc]; }
   [[nodiscard]] std::span<const task_id> dependencies(task_id id) const noexcept {
     return {dep_edges_.data() + dep_offsets_[id], dep_edges_.data() + dep_offsets_[id + 1]};
   }
@@ -86,12 +86,18 @@ class graph final {
  private:
   friend class graph_builder;
 
+  // Processors and settings are shared between tasks that share them
+  // (consecutive tasks with the same processor object or equal settings, as
+  // a benchmark's million tasks do); each task's row points at its entries,
+  // so what the runner reads per task sits in one 8-byte row.
+  struct task_row {
+    std::uint32_t proc;
+    std::uint32_t settings;
+  };
   std::vector<std::string> names_;
+  std::vector<task_row> rows_;
   std::vector<std::shared_ptr<processor>> procs_;
-  // Settings are shared between identical tasks (benchmarks build a million
-  // tasks with one setting); each task points at its entry.
   std::vector<task_settings> settings_;
-  std::vector<std::uint32_t> settings_index_;
   std::vector<std::uint32_t> dep_offsets_;
   std::vector<task_id> dep_edges_;
   std::vector<std::uint32_t> succ_offsets_;
