@@ -75,8 +75,7 @@ void run_state::start(std::span<const task_id> targets) {
   std::size_t involved = 0;
   const auto involve = [&](task_id id) {
     auto& node = nodes_[id];
-    if (node.involved) return;
-    node.involved = true;
+    if (node.involved()) return;
     node.pending = static_cast<std::uint32_t>(g_.dependencies(id).size());
     ++involved;
     stack.push_back(id);
@@ -92,7 +91,7 @@ void run_state::start(std::span<const task_id> targets) {
   for (auto* obs : options_.observers) obs->on_run_started(g_, report_.id, involved);
   // Roots in graph order.
   for (task_id id = 0; id < g_.size(); ++id) {
-    if (nodes_[id].involved && nodes_[id].pending == 0) ready_.push(id);
+    if (nodes_[id].pending == 0) ready_.push(id);
   }
   if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
   if (!ready_.empty()) spawn_worker();
@@ -344,7 +343,7 @@ bool run_state::settle(task_id first) {
     const bool succeeded = rec.status == run_status::success;
     for (auto next : g_.dependents(task)) {
       auto& n = nodes_[next];
-      if (!n.involved) continue;
+      if (!n.involved()) continue;
       if (!succeeded && n.failed_dependency == UINT32_MAX) n.failed_dependency = task;
       if (--n.pending != 0) continue;
       if (cancelled_ || n.failed_dependency != UINT32_MAX) {

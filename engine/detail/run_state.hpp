@@ -61,10 +61,12 @@ class run_state final {
   enum class attempt_end : std::uint8_t { settled, retry };
 
   struct node_state {
-    std::uint32_t pending = 0;  // unsettled dependencies
+    static constexpr std::uint32_t not_involved = UINT32_MAX;
+    // Unsettled dependencies; not_involved for tasks outside the run.
+    std::uint32_t pending = not_involved;
     std::uint32_t record = UINT32_MAX;
     std::uint32_t failed_dependency = UINT32_MAX;
-    bool involved = false;
+    [[nodiscard]] bool involved() const noexcept { return pending != not_involved; }
   };
 
   [[nodiscard]] boost::asio::awaitable<void> work(worker& w);
