@@ -194,10 +194,7 @@ asio::awaitable<void> run_state::work(worker& w) {
 
     const auto index = open_record(task);
     if (cancelled_) {
-      auto& rec = report_.records[index];
-      rec.status = run_status::cancelled;
-      rec.error = "cancelled before start: " + report_.cancel_reason;
-      rec.started = rec.finished = clock::now();
+      cancel_before_start(index);
       settle(task);
       boundary.reset();
       continue;
@@ -209,42 +206,29 @@ asio::awaitable<void> run_state::work(worker& w) {
     ++busy_workers_;
     for (unsigned attempt = 1;; ++attempt) {
       start_attempt(w, index, attempt, settings);
+      // A worker's frame lives as long as the worker, and a run may hold
+      // as many suspended workers as tasks: the outcome and the failures
+      // below are temporaries rather than named locals, which GCC would all
+      // keep in the frame. The outcome is also built in place: moving a
+      // json::value into an existing one costs several times an empty task.
       attempt_end end = attempt_end::settled;
       try {
         task_context ctx(*this, task, report_.records[index].id, attempt, w.stop);
-        // Declared here rather than assigned from outside the try: the
-        // result is then built in place, and moving a json::value into an
-        // existing one costs several times an empty task.
-        outcome out = co_await g_.proc(task).run(ctx);
-        end = finish_attempt(w, index, attempt, settings, out);
+        end = finish_attempt(w, index, attempt, settings, co_await g_.proc(task).run(ctx));
       } catch (const boost::system::system_error& e) {
-        auto out = outcome::failure(is_abort(e) ? "aborted" : e.what());
-        end = finish_attempt(w, index, attempt, settings, out);
+        end = finish_attempt(w, index, attempt, settings, outcome::failure(is_abort(e) ? "aborted" : e.what()));
       } catch (const std::exception& e) {
-        auto out = outcome::failure(e.what());
-        end = finish_attempt(w, index, attempt, settings, out);
+        end = finish_attempt(w, index, attempt, settings, outcome::failure(e.what()));
       } catch (...) {
-        auto out = outcome::failure("unknown exception");
-        end = finish_attempt(w, index, attempt, settings, out);
+        end = finish_attempt(w, index, attempt, settings, outcome::failure("unknown exception"));
       }
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
         co_await asio::this_coro::reset_cancellation_state();
       }
       if (end == attempt_end::settled) break;
-
-      auto& timer = timer_of(w);
-      timer.expires_after(backoff(settings.retry, attempt));
-      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      (void)ec;
-      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
-        co_await asio::this_coro::reset_cancellation_state();
-      }
-      if (cancelled_) {
-        auto& rec = report_.records[index];
-        rec.status = run_status::cancelled;
-        rec.error = "cancelled while waiting to retry: " + report_.cancel_reason;
-        break;
-      }
+      // Rare, so in a coroutine of its own: its state stays out of this frame.
+      co_await wait_to_retry(w, index, settings, attempt);
+      if (cancelled_) break;
     }
     w.busy = false;
     --busy_workers_;
@@ -265,8 +249,31 @@ std::uint32_t run_state::open_record(task_id task) {
 }
 
 asio::steady_timer& run_state::timer_of(worker& w) {
-  if (!w.timer) w.timer.emplace(ex_);
+  if (!w.timer) w.timer = std::make_unique<asio::steady_timer>(ex_);
   return *w.timer;
+}
+
+void run_state::cancel_before_start(std::uint32_t index) {
+  auto& rec = report_.records[index];
+  rec.status = run_status::cancelled;
+  rec.error = "cancelled before start: " + report_.cancel_reason;
+  rec.started = rec.finished = std::chrono::system_clock::now();
+}
+
+asio::awaitable<void> run_state::wait_to_retry(worker& w, std::uint32_t index, const task_settings& settings,
+                                               unsigned attempt) {
+  auto& timer = timer_of(w);
+  timer.expires_after(backoff(settings.retry, attempt));
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)ec;
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  if (cancelled_) {
+    auto& rec = report_.records[index];
+    rec.status = run_status::cancelled;
+    rec.error = "cancelled while waiting to retry: " + report_.cancel_reason;
+  }
 }
 
 void run_state::arm_timeout(worker& w, std::chrono::milliseconds timeout) {
@@ -302,7 +309,7 @@ void run_state::start_attempt(worker& w, std::uint32_t index, unsigned attempt, 
 }
 
 run_state::attempt_end run_state::finish_attempt(worker& w, std::uint32_t index, unsigned attempt,
-                                                 const task_settings& settings, outcome& out) noexcept {
+                                                 const task_settings& settings, outcome&& out) noexcept {
   ++w.generation;
   if (settings.timeout.count() > 0) w.timer->cancel();
   // The record keeps the last attempt's status and error (a success after

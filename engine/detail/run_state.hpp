@@ -50,7 +50,7 @@ class run_state final {
     boost::asio::cancellation_signal signal;
     // Timeouts and retry back-off; made on first use, so workers of tasks
     // without either (most of them) do not carry a timer.
-    std::optional<boost::asio::steady_timer> timer;
+    std::unique_ptr<boost::asio::steady_timer> timer;
     std::uint64_t generation = 0;   // tells a stale timeout from the current one
     std::atomic<bool> stop{false};  // polled by blocking processors
     bool timed_out = false;
@@ -74,7 +74,10 @@ class run_state final {
   void request_spawn_check();
   void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
   [[nodiscard]] attempt_end finish_attempt(worker& w, std::uint32_t index, unsigned attempt,
-                                           const task_settings& settings, outcome& out) noexcept;
+                                           const task_settings& settings, outcome&& out) noexcept;
+  [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
+                                                           const task_settings& settings, unsigned attempt);
+  void cancel_before_start(std::uint32_t index);
   // Returns true when no other task settled with it.
   bool settle(task_id task);
   std::uint32_t open_record(task_id task);
