@@ -178,12 +178,12 @@ asio::awaitable<void> run_state::work(worker& w) {
   // nothing else ran in between: no suspension, no observer, no cascade of
   // skipped tasks.
   using clock = std::chrono::system_clock;
-  std::optional<clock::time_point> boundary;
+  clock::time_point boundary{};  // the epoch: none
   unsigned batch = 0;
   while (!ready_.empty()) {
     if (++batch == fairness_batch) {
       batch = 0;
-      boundary.reset();
+      boundary = {};
       // Between tasks a worker is never cancelled (only busy ones are), so
       // this cannot throw.
       co_await asio::post(ex_, asio::use_awaitable);
@@ -196,16 +196,15 @@ asio::awaitable<void> run_state::work(worker& w) {
     if (cancelled_) {
       cancel_before_start(index);
       settle(task);
-      boundary.reset();
+      boundary = {};
       continue;
     }
-    const auto& settings = g_.settings(task);
-    report_.records[index].started = boundary ? *boundary : clock::now();
-    boundary.reset();
+    report_.records[index].started = boundary != clock::time_point{} ? boundary : clock::now();
+    boundary = {};
     w.busy = true;
     ++busy_workers_;
     for (unsigned attempt = 1;; ++attempt) {
-      start_attempt(w, index, attempt, settings);
+      start_attempt(w, index, attempt, g_.settings(task));
       // A worker's frame lives as long as the worker, and a run may hold
       // as many suspended workers as tasks: the outcome and the failures
       // below are temporaries rather than named locals, which GCC would all
@@ -214,28 +213,26 @@ asio::awaitable<void> run_state::work(worker& w) {
       attempt_end end = attempt_end::settled;
       try {
         task_context ctx(*this, task, report_.records[index].id, attempt, w.stop);
-        end = finish_attempt(w, index, attempt, settings, co_await g_.proc(task).run(ctx));
+        end = finish_attempt(w, task, index, attempt, co_await g_.proc(task).run(ctx));
       } catch (const boost::system::system_error& e) {
-        end = finish_attempt(w, index, attempt, settings, outcome::failure(is_abort(e) ? "aborted" : e.what()));
+        end = finish_attempt(w, task, index, attempt, outcome::failure(is_abort(e) ? "aborted" : e.what()));
       } catch (const std::exception& e) {
-        end = finish_attempt(w, index, attempt, settings, outcome::failure(e.what()));
+        end = finish_attempt(w, task, index, attempt, outcome::failure(e.what()));
       } catch (...) {
-        end = finish_attempt(w, index, attempt, settings, outcome::failure("unknown exception"));
+        end = finish_attempt(w, task, index, attempt, outcome::failure("unknown exception"));
       }
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
         co_await asio::this_coro::reset_cancellation_state();
       }
       if (end == attempt_end::settled) break;
       // Rare, so in a coroutine of its own: its state stays out of this frame.
-      co_await wait_to_retry(w, index, settings, attempt);
+      co_await wait_to_retry(w, index, g_.settings(task), attempt);
       if (cancelled_) break;
     }
     w.busy = false;
     --busy_workers_;
-    const auto finished = clock::now();
-    report_.records[index].finished = finished;
-    const bool alone = settle(task);
-    if (alone && options_.observers.empty()) boundary = finished;
+    report_.records[index].finished = clock::now();
+    if (settle(task) && options_.observers.empty()) boundary = report_.records[index].finished;
   }
 }
 
@@ -308,8 +305,9 @@ void run_state::start_attempt(worker& w, std::uint32_t index, unsigned attempt, 
   if (settings.timeout.count() > 0) arm_timeout(w, settings.timeout);
 }
 
-run_state::attempt_end run_state::finish_attempt(worker& w, std::uint32_t index, unsigned attempt,
-                                                 const task_settings& settings, outcome&& out) noexcept {
+run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
+                                                 outcome&& out) noexcept {
+  const auto& settings = g_.settings(task);
   ++w.generation;
   if (settings.timeout.count() > 0) w.timer->cancel();
   // The record keeps the last attempt's status and error (a success after

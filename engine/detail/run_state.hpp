@@ -73,8 +73,8 @@ class run_state final {
   void spawn_worker();
   void request_spawn_check();
   void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
-  [[nodiscard]] attempt_end finish_attempt(worker& w, std::uint32_t index, unsigned attempt,
-                                           const task_settings& settings, outcome&& out) noexcept;
+  [[nodiscard]] attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
+                                           outcome&& out) noexcept;
   [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
                                                            const task_settings& settings, unsigned attempt);
   void cancel_before_start(std::uint32_t index);
