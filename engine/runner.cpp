@@ -71,20 +71,44 @@ void run_state::start(std::span<const task_id> targets) {
   nodes_.resize(g_.size());
   // Mark the targets' closure. It holds every dependency of each of its
   // tasks, so a task's pending count is simply its number of dependencies.
-  auto& stack = stack_;
+  // A task is marked (pending 0) when found, then visited: counted, its
+  // dependencies marked.
   std::size_t involved = 0;
-  const auto involve = [&](task_id id) {
-    auto& node = nodes_[id];
-    if (node.involved()) return;
-    node.pending = static_cast<std::uint32_t>(g_.dependencies(id).size());
+  const auto mark = [&](task_id id) {
+    if (nodes_[id].involved()) return false;
+    nodes_[id].pending = 0;
     ++involved;
-    stack.push_back(id);
+    return true;
   };
-  for (auto id : targets) involve(id);
-  while (!stack.empty()) {
-    const auto id = stack.back();
-    stack.pop_back();
-    for (auto dep : g_.dependencies(id)) involve(dep);
+  const auto visit = [&](task_id id, auto&& found) {
+    const auto deps = g_.dependencies(id);
+    nodes_[id].pending = static_cast<std::uint32_t>(deps.size());
+    for (auto dep : deps) {
+      if (mark(dep)) found(dep);
+    }
+  };
+  for (auto id : targets) mark(id);
+  // Graphs are usually built dependencies first (each dependency has a
+  // smaller id than its dependents). Then one sweep down the ids visits
+  // every task after all its dependents: sequential reads and no stack,
+  // where a depth-first walk jumps all over the graph's arrays.
+  bool dependencies_first = true;
+  for (auto id = static_cast<task_id>(g_.size()); id-- > 0;) {
+    if (!nodes_[id].involved()) continue;
+    visit(id, [&](task_id dep) { dependencies_first = dependencies_first && dep < id; });
+  }
+  if (!dependencies_first) {
+    // Some task was marked after the sweep passed it: finish depth first
+    // from everything marked (visiting a task twice is harmless).
+    auto& stack = stack_;
+    for (task_id id = 0; id < g_.size(); ++id) {
+      if (nodes_[id].involved()) stack.push_back(id);
+    }
+    while (!stack.empty()) {
+      const auto id = stack.back();
+      stack.pop_back();
+      visit(id, [&](task_id dep) { stack.push_back(dep); });
+    }
   }
   report_.records.reserve(involved);
   unsettled_ = involved;

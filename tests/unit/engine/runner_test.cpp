@@ -275,3 +275,19 @@ TEST_CASE("record times are ordered: a task starts after its dependencies finish
     if (i > 0) CHECK(report.records[i - 1].finished <= rec.started);
   }
 }
+
+TEST_CASE("a graph built dependents first still runs each dependency first, once") {
+  fixture f;
+  f.add("c", make_noop_processor(), {"b", "a"});
+  f.add("unrelated", make_noop_processor());
+  f.add("b", make_noop_processor(), {"a"});
+  f.add("a", make_noop_processor());
+  auto g = f.build();
+  order_observer obs;
+  run_options opts;
+  opts.observers.push_back(&obs);
+  auto report = run(g, {"c"}, std::move(opts));
+  CHECK(report.succeeded());
+  CHECK(obs.started == std::vector<std::string>{"a", "b", "c"});
+  CHECK(report.find(*g.find("unrelated")) == nullptr);
+}
