@@ -41,6 +41,8 @@ constexpr std::string_view usage_intro =
     "JSON line per run on stdout and a table on stderr. Time is measured around\n"
     "the run only; building the graph is reported apart (build_seconds). On a\n"
     "busy machine cpu_seconds (process CPU time during the run) is steadier.\n"
+    "Each scenario starts from a trimmed heap (malloc_trim), so its memory is\n"
+    "faulted in fresh, as in a new process, and its peak RSS is its own.\n"
     "\n"
     "Scenarios (all by default, in this order):\n"
     "  chain     a chain of --chain tasks, each after the previous one\n"
@@ -188,6 +190,7 @@ int main(int argc, char** argv) {
     for (const auto& s : *selected) {
       scenario_result result;
       try {
+        release_free_memory();
         reset_peak_rss();
         result = s.run(config);
         result.peak_rss_bytes = peak_rss_bytes();

@@ -8,10 +8,9 @@
 
 namespace cascadence::bench {
 
+void release_free_memory() { ::malloc_trim(0); }
+
 bool reset_peak_rss() {
-  // Without the trim, memory the previous scenario freed stays resident and
-  // counts towards the next scenario's peak.
-  ::malloc_trim(0);
   // Writing 5 to clear_refs resets VmHWM (Linux >= 4.0, see proc(5)).
   std::ofstream clear("/proc/self/clear_refs");
   clear << "5";
