@@ -8,7 +8,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -60,7 +59,7 @@ class graph_builder final {
 class graph final {
  public:
   graph() = default;
-  // The name index views the stored names: moving keeps them, copying would not.
+  // A graph may hold millions of tasks: share it, never copy it by accident.
   graph(const graph&) = delete;
   graph& operator=(const graph&) = delete;
   graph(graph&&) noexcept = default;
@@ -102,7 +101,13 @@ class graph final {
   std::vector<task_id> dep_edges_;
   std::vector<std::uint32_t> succ_offsets_;
   std::vector<task_id> succ_edges_;
-  std::unordered_map<std::string_view, task_id> by_name_;
+  // Names to ids: an open-addressing table of ids (no_task when empty),
+  // hashed by the name each id has; 4 bytes a slot, at most half full.
+  static constexpr task_id no_task = UINT32_MAX;
+  std::vector<task_id> name_slots_;
+
+  // The slot holding `name`, or the empty slot where it would go.
+  [[nodiscard]] std::size_t name_slot(std::string_view name) const noexcept;
 };
 
 }  // namespace cascadence::engine
