@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -22,38 +23,58 @@ namespace cascadence::bench {
 
 namespace {
 
-std::atomic<std::size_t> live{0};
-std::atomic<std::size_t> peak{0};
+// Only the counting thread touches counting_live and peak; other threads
+// (the pool of --threads) add to other_live. Blocks may be freed by another
+// thread than the one that allocated them, so both are signed and only
+// their sum means anything.
+thread_local bool counting_thread = false;
+std::ptrdiff_t counting_live = 0;
+std::atomic<std::ptrdiff_t> other_live{0};
+std::size_t peak = 0;
 
 // glibc keeps one size word in front of every chunk.
 constexpr std::size_t chunk_header = sizeof(std::size_t);
 
 std::size_t footprint(void* p) noexcept { return ::malloc_usable_size(p) + chunk_header; }
 
-void add(std::size_t bytes) noexcept {
-  const auto now = live.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-  auto seen = peak.load(std::memory_order_relaxed);
-  while (now > seen && !peak.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+std::size_t live_now() noexcept {
+  return static_cast<std::size_t>(counting_live + other_live.load(std::memory_order_relaxed));
+}
+
+void add(std::ptrdiff_t bytes) noexcept {
+  if (!counting_thread) {
+    other_live.fetch_add(bytes, std::memory_order_relaxed);
+    return;
   }
+  counting_live += bytes;
+  if (bytes > 0) peak = std::max(peak, live_now());
 }
 
 void* counted(void* p) noexcept {
-  if (p != nullptr) add(footprint(p));
+  if (p != nullptr) add(static_cast<std::ptrdiff_t>(footprint(p)));
   return p;
 }
 
+void uncount(void* p) noexcept { add(-static_cast<std::ptrdiff_t>(footprint(p))); }
+
 }  // namespace
 
-std::size_t live_heap_bytes() noexcept { return live.load(std::memory_order_relaxed); }
+void become_counting_thread() noexcept {
+  counting_thread = true;
+  counting_live += other_live.exchange(0, std::memory_order_relaxed);
+  peak = live_now();
+}
 
-std::size_t peak_heap_bytes() noexcept { return peak.load(std::memory_order_relaxed); }
+std::size_t live_heap_bytes() noexcept { return live_now(); }
 
-void reset_peak_heap() noexcept { peak.store(live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
+std::size_t peak_heap_bytes() noexcept { return peak; }
+
+void reset_peak_heap() noexcept { peak = live_now(); }
 
 }  // namespace cascadence::bench
 
 using cascadence::bench::counted;
-using cascadence::bench::footprint;
+using cascadence::bench::uncount;
 
 extern "C" {
 
@@ -61,21 +82,22 @@ void* malloc(std::size_t size) noexcept { return counted(__libc_malloc(size)); }
 
 void free(void* p) noexcept {
   if (p == nullptr) return;
-  cascadence::bench::live.fetch_sub(footprint(p), std::memory_order_relaxed);
+  uncount(p);
   __libc_free(p);
 }
 
 void* calloc(std::size_t count, std::size_t size) noexcept { return counted(__libc_calloc(count, size)); }
 
 void* realloc(void* p, std::size_t size) noexcept {
-  const std::size_t old = p == nullptr ? 0 : footprint(p);
+  // Uncounted before the call: afterwards p may be gone. A failed realloc
+  // leaves p in place, so it is counted back.
+  if (p != nullptr) uncount(p);
   void* q = __libc_realloc(p, size);
   if (q == nullptr) {
     // realloc(p, 0) freed p; any other null result left p untouched.
-    if (p != nullptr && size == 0) cascadence::bench::live.fetch_sub(old, std::memory_order_relaxed);
+    if (p != nullptr && size != 0) counted(p);
     return q;
   }
-  cascadence::bench::live.fetch_sub(old, std::memory_order_relaxed);
   return counted(q);
 }
 

@@ -2,6 +2,7 @@
 // (and the bare-Asio baseline), one JSON line per run on stdout, a table
 // for humans on stderr.
 
+#include "bench/heap_counter.hpp"
 #include "bench/json_line.hpp"
 #include "bench/peak_rss.hpp"
 #include "bench/scenario.hpp"
@@ -134,6 +135,7 @@ void print_row(const scenario_result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  become_counting_thread();
   bench_config config;
   std::vector<std::string> scenario_names{"all"};
   unsigned repeat = 1;
