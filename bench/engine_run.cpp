@@ -1,6 +1,6 @@
 #include "bench/engine_run.hpp"
 
-#include "bench/heap_counter.hpp"
+#include "bench/heap_usage.hpp"
 #include "bench/stopwatch.hpp"
 #include "engine/builtin_processors.hpp"
 #include "engine/processor.hpp"
@@ -10,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include <algorithm>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -35,7 +34,7 @@ std::shared_ptr<engine::processor> empty_task_processor(const bench_config& conf
 std::string task_name(std::size_t index) { return "task-" + std::to_string(index); }
 
 engine::graph build_graph(const std::function<void(engine::graph_builder&)>& fill, scenario_result& result) {
-  const auto before = live_heap_bytes();
+  const auto before = heap_in_use_bytes();
   stopwatch clock;
   engine::graph g;
   {
@@ -48,7 +47,7 @@ engine::graph build_graph(const std::function<void(engine::graph_builder&)>& fil
   result.build_seconds = clock.seconds();
   // Measured once the builder and its scratch space are gone: what remains
   // is what the graph keeps for as long as it lives.
-  const auto held = static_cast<double>(live_heap_bytes() - before);
+  const auto held = static_cast<double>(heap_in_use_bytes()) - static_cast<double>(before);
   result.graph_bytes_per_node = g.size() == 0 ? 0.0 : held / static_cast<double>(g.size());
   return g;
 }
@@ -76,14 +75,10 @@ void run_engine(const engine::graph& g, const bench_config& config, scenario_res
                    error = e;
                    if (!e) report.emplace(std::move(r));
                  });
-  const auto before = live_heap_bytes();
-  reset_peak_heap();
   stopwatch clock;
   io.run();
   result.seconds = clock.seconds();
   result.cpu_seconds = clock.cpu_seconds();
-  result.run_heap_bytes_per_task =
-      static_cast<double>(peak_heap_bytes() - before) / static_cast<double>(std::max<std::size_t>(g.size(), 1));
   if (pool) pool->join();
 
   if (error) std::rethrow_exception(error);

@@ -2,7 +2,6 @@
 // (and the bare-Asio baseline), one JSON line per run on stdout, a table
 // for humans on stderr.
 
-#include "bench/heap_counter.hpp"
 #include "bench/json_line.hpp"
 #include "bench/peak_rss.hpp"
 #include "bench/scenario.hpp"
@@ -110,7 +109,6 @@ std::string to_json(const scenario_result& r, const bench_config& config, unsign
       .field("peak_rss_bytes", static_cast<std::uint64_t>(r.peak_rss_bytes));
   if (r.graph_bytes_per_node) line.field("graph_bytes_per_node", *r.graph_bytes_per_node, 4);
   if (r.ratio_to_baseline) line.field("ratio_to_baseline", *r.ratio_to_baseline, 3);
-  if (r.run_heap_bytes_per_task) line.field("run_heap_bytes_per_task", *r.run_heap_bytes_per_task, 4);
   line.field("cpu_seconds", r.cpu_seconds).field("build_seconds", r.build_seconds)
       .field("threads", static_cast<std::uint64_t>(config.threads))
       .field("repeat", static_cast<std::uint64_t>(repeat));
@@ -135,7 +133,6 @@ void print_row(const scenario_result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  become_counting_thread();
   bench_config config;
   std::vector<std::string> scenario_names{"all"};
   unsigned repeat = 1;

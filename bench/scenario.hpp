@@ -35,8 +35,6 @@ struct scenario_result final {
   double build_seconds = 0;
   /// Heap bytes the built graph holds, per task (engine scenarios only).
   std::optional<double> graph_bytes_per_node;
-  /// Peak extra heap bytes during the run, per task.
-  std::optional<double> run_heap_bytes_per_task;
   /// Peak RSS of the process while the scenario ran (build included).
   std::size_t peak_rss_bytes = 0;
   /// ns_per_task over the bare-Asio baseline's, when one ran before.

@@ -4,7 +4,6 @@
 // zero. No graph object, records, coroutines or observers.
 
 #include "bench/dag/layered_dag.hpp"
-#include "bench/heap_counter.hpp"
 #include "bench/scenario.hpp"
 #include "bench/stopwatch.hpp"
 
@@ -13,7 +12,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -126,14 +124,10 @@ scenario_result run_dag_asio(const bench_config& config) {
     pool.emplace(config.threads);
     if (limit == 0) limit = blocking_tasks_per_thread * config.threads;
   }
-  const auto before = live_heap_bytes();
-  reset_peak_heap();
   clock.restart();
   const auto ran = posted.run(io, pool ? &*pool : nullptr, limit);
   result.seconds = clock.seconds();
   result.cpu_seconds = clock.cpu_seconds();
-  result.run_heap_bytes_per_task =
-      static_cast<double>(peak_heap_bytes() - before) / static_cast<double>(std::max<std::size_t>(dag.size(), 1));
   if (pool) pool->join();
   if (ran != dag.size()) {
     throw std::runtime_error(std::to_string(ran) + " of " + std::to_string(dag.size()) + " nodes ran");
