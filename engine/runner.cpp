@@ -22,8 +22,17 @@ namespace {
 // loop this often, so other coroutines on a shared io_context keep running.
 constexpr unsigned fairness_batch = 256;
 
-bool is_abort(const boost::system::system_error& e) {
-  return e.code() == asio::error::operation_aborted;
+// What a processor's exception says, from inside a catch block.
+std::string current_exception_message() {
+  try {
+    throw;
+  } catch (const boost::system::system_error& e) {
+    return e.code() == asio::error::operation_aborted ? "aborted" : e.what();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
@@ -178,8 +187,12 @@ void run_state::spawn_worker() {
                  }));
 }
 
-void run_state::request_spawn_check() {
-  if (spawn_check_pending_ || ready_.empty()) return;
+void run_state::ready_queue::compact() noexcept {
+  items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+  head_ = 0;
+}
+
+void run_state::post_spawn_check() {
   spawn_check_pending_ = true;
   // Runs only once every worker has given the loop back: if all of them
   // are then suspended inside tasks, the ready tasks need new workers.
@@ -190,6 +203,45 @@ void run_state::request_spawn_check() {
     const auto wanted = active_workers_ == 0 ? std::max<std::size_t>(ready_.size(), 1) : ready_.size();
     for (std::size_t i = 0, n = std::min(wanted, room); i < n; ++i) spawn_worker();
   });
+}
+
+void run_state::start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings) {
+  auto& rec = report_.records[index];
+  rec.attempts = attempt;
+  for (auto* obs : options_.observers) obs->on_task_started(g_, rec, attempt);
+  w.timed_out = false;
+  // Relaxed: a blocking processor reads it on the pool only after the
+  // hand-off there, which orders this store before its reads.
+  w.stop.store(false, std::memory_order_relaxed);
+  if (settings.timeout.count() > 0) arm_timeout(w, settings.timeout);
+}
+
+run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
+                                                 outcome&& out) noexcept {
+  const auto& settings = g_.settings(task);
+  ++w.generation;
+  if (settings.timeout.count() > 0) w.timer->cancel();
+  // The record keeps the last attempt's status and error (a success after
+  // a failed attempt keeps that attempt's error text).
+  auto& rec = report_.records[index];
+  if (cancelled_) {
+    rec.status = run_status::cancelled;
+    rec.error = "cancelled: " + report_.cancel_reason;
+    return attempt_end::settled;
+  }
+  if (w.timed_out) {
+    rec.status = run_status::timed_out;
+    rec.error = "timed out after " + format_duration(settings.timeout);
+  } else if (out.ok) {
+    rec.status = run_status::success;
+    // The record's output is null already; most outputs are null too.
+    if (!out.output.is_null()) rec.output = std::move(out.output);
+    return attempt_end::settled;
+  } else {
+    rec.status = run_status::failed;
+    rec.error = std::move(out.error);
+  }
+  return attempt > settings.retry.retries ? attempt_end::settled : attempt_end::retry;
 }
 
 asio::awaitable<void> run_state::work(worker& w) {
@@ -238,12 +290,8 @@ asio::awaitable<void> run_state::work(worker& w) {
       try {
         task_context ctx(*this, task, report_.records[index].id, attempt, w.stop);
         end = finish_attempt(w, task, index, attempt, co_await g_.proc(task).run(ctx));
-      } catch (const boost::system::system_error& e) {
-        end = finish_attempt(w, task, index, attempt, outcome::failure(is_abort(e) ? "aborted" : e.what()));
-      } catch (const std::exception& e) {
-        end = finish_attempt(w, task, index, attempt, outcome::failure(e.what()));
       } catch (...) {
-        end = finish_attempt(w, task, index, attempt, outcome::failure("unknown exception"));
+        end = finish_attempt(w, task, index, attempt, outcome::failure(current_exception_message()));
       }
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
         co_await asio::this_coro::reset_cancellation_state();
@@ -316,45 +364,6 @@ std::chrono::milliseconds run_state::backoff(const retry_policy& policy, unsigne
   if (d.count() <= 1) return d;
   std::uniform_int_distribution<std::chrono::milliseconds::rep> half(d.count() / 2, d.count());
   return std::chrono::milliseconds(half(jitter_));
-}
-
-void run_state::start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings) {
-  auto& rec = report_.records[index];
-  rec.attempts = attempt;
-  for (auto* obs : options_.observers) obs->on_task_started(g_, rec, attempt);
-  w.timed_out = false;
-  // Relaxed: a blocking processor reads it on the pool only after the
-  // hand-off there, which orders this store before its reads.
-  w.stop.store(false, std::memory_order_relaxed);
-  if (settings.timeout.count() > 0) arm_timeout(w, settings.timeout);
-}
-
-run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
-                                                 outcome&& out) noexcept {
-  const auto& settings = g_.settings(task);
-  ++w.generation;
-  if (settings.timeout.count() > 0) w.timer->cancel();
-  // The record keeps the last attempt's status and error (a success after
-  // a failed attempt keeps that attempt's error text).
-  auto& rec = report_.records[index];
-  if (cancelled_) {
-    rec.status = run_status::cancelled;
-    rec.error = "cancelled: " + report_.cancel_reason;
-    return attempt_end::settled;
-  }
-  if (w.timed_out) {
-    rec.status = run_status::timed_out;
-    rec.error = "timed out after " + format_duration(settings.timeout);
-  } else if (out.ok) {
-    rec.status = run_status::success;
-    // The record's output is null already; most outputs are null too.
-    if (!out.output.is_null()) rec.output = std::move(out.output);
-    return attempt_end::settled;
-  } else {
-    rec.status = run_status::failed;
-    rec.error = std::move(out.error);
-  }
-  return attempt > settings.retry.retries ? attempt_end::settled : attempt_end::retry;
 }
 
 bool run_state::settle(task_id first) {

@@ -71,9 +71,13 @@ class run_state final {
 
   [[nodiscard]] boost::asio::awaitable<void> work(worker& w);
   void spawn_worker();
-  void request_spawn_check();
-  void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
-  [[nodiscard]] attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
+  void request_spawn_check() {
+    if (!spawn_check_pending_ && !ready_.empty()) post_spawn_check();
+  }
+  void post_spawn_check();
+  // Inline: once per task, and their bodies are mostly skipped branches.
+  inline void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
+  [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
                                            outcome&& out) noexcept;
   [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
                                                            const task_settings& settings, unsigned attempt);
@@ -107,14 +111,15 @@ class run_state final {
         items_.clear();
         head_ = 0;
       } else if (head_ >= compact_after && head_ * 2 >= items_.size()) {
-        // Popped entries outnumber live ones: drop them (amortised O(1)).
-        items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-        head_ = 0;
+        compact();
       }
       return task;
     }
 
    private:
+    // Popped entries outnumber live ones: drop them (amortised O(1)).
+    void compact() noexcept;
+
     static constexpr std::size_t compact_after = 4096;
     std::vector<task_id> items_;
     std::size_t head_ = 0;
