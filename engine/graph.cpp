@@ -1,6 +1,7 @@
 #include "engine/graph.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 namespace cascadence::engine {
@@ -18,8 +19,7 @@ graph_builder& graph_builder::operator=(graph_builder&&) noexcept = default;
 
 void graph_builder::reserve(std::size_t tasks, std::size_t edges) {
   impl_->g.names_.reserve(tasks);
-  impl_->g.procs_.reserve(tasks);
-  impl_->g.settings_index_.reserve(tasks);
+  impl_->g.rows_.reserve(tasks);
   impl_->edges.reserve(edges);
 }
 
@@ -35,11 +35,11 @@ task_id graph_builder::add(task_spec spec) {
   auto& g = impl_->g;
   const auto id = static_cast<task_id>(g.names_.size());
   g.names_.push_back(std::move(spec.name));
-  g.procs_.push_back(std::move(spec.proc));
+  if (g.procs_.empty() || g.procs_.back() != spec.proc) g.procs_.push_back(std::move(spec.proc));
   if (g.settings_.empty() || !same_settings(g.settings_.back(), spec.settings)) {
     g.settings_.push_back(std::move(spec.settings));
   }
-  g.settings_index_.push_back(static_cast<std::uint32_t>(g.settings_.size() - 1));
+  g.rows_.push_back({static_cast<std::uint32_t>(g.procs_.size() - 1), static_cast<std::uint32_t>(g.settings_.size() - 1)});
   return id;
 }
 
@@ -71,25 +71,28 @@ std::variant<graph, graph_error> graph_builder::build() && {
   auto& g = impl_->g;
   const std::size_t n = g.names_.size();
 
-  g.by_name_.reserve(n);
+  std::size_t slots = 16;
+  while (slots < 2 * n) slots *= 2;
+  g.name_slots_.assign(slots, graph::no_task);
   for (task_id id = 0; id < n; ++id) {
-    auto [it, inserted] = g.by_name_.emplace(g.names_[id], id);
-    if (!inserted) {
+    auto& slot = g.name_slots_[g.name_slot(g.names_[id])];
+    if (slot != graph::no_task) {
       return graph_error{graph_error::code::duplicate_task, "duplicate task '" + g.names_[id] + "'", {g.names_[id]}};
     }
-    if (!g.procs_[id]) {
+    slot = id;
+    if (!g.procs_[g.rows_[id].proc]) {
       return graph_error{graph_error::code::missing_processor, "task '" + g.names_[id] + "' has no processor",
                          {g.names_[id]}};
     }
   }
   for (auto& [task, name] : impl_->named_edges) {
-    auto it = g.by_name_.find(name);
-    if (it == g.by_name_.end()) {
+    const auto found = g.find(name);
+    if (!found) {
       return graph_error{graph_error::code::unknown_dependency,
                          "task '" + g.names_[task] + "' depends on unknown task '" + name + "'",
                          {g.names_[task], name}};
     }
-    impl_->edges.emplace_back(task, it->second);
+    impl_->edges.emplace_back(task, *found);
   }
   auto& edges = impl_->edges;
   // A dependency named twice is one edge; sorting also makes the order of
@@ -147,10 +150,21 @@ std::variant<graph, graph_error> graph_builder::build() && {
   return std::move(g);
 }
 
+std::size_t graph::name_slot(std::string_view name) const noexcept {
+  // Linear probing; the table is at most half full, so an empty slot ends
+  // every search.
+  const std::size_t mask = name_slots_.size() - 1;
+  for (auto i = std::hash<std::string_view>{}(name) & mask;; i = (i + 1) & mask) {
+    const auto id = name_slots_[i];
+    if (id == no_task || names_[id] == name) return i;
+  }
+}
+
 std::optional<task_id> graph::find(std::string_view name) const {
-  auto it = by_name_.find(name);
-  if (it == by_name_.end()) return std::nullopt;
-  return it->second;
+  if (name_slots_.empty()) return std::nullopt;
+  const auto id = name_slots_[name_slot(name)];
+  if (id == no_task) return std::nullopt;
+  return id;
 }
 
 std::vector<task_id> graph::topological_order() const {

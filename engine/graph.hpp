@@ -8,7 +8,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -60,7 +59,7 @@ class graph_builder final {
 class graph final {
  public:
   graph() = default;
-  // The name index views the stored names: moving keeps them, copying would not.
+  // A graph may hold millions of tasks: share it, never copy it by accident.
   graph(const graph&) = delete;
   graph& operator=(const graph&) = delete;
   graph(graph&&) noexcept = default;
@@ -68,8 +67,8 @@ class graph final {
 
   [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
   [[nodiscard]] std::string_view name(task_id id) const noexcept { return names_[id]; }
-  [[nodiscard]] const task_settings& settings(task_id id) const noexcept { return settings_[settings_index_[id]]; }
-  [[nodiscard]] processor& proc(task_id id) const noexcept { return *procs_[id]; }
+  [[nodiscard]] const task_settings& settings(task_id id) const noexcept { return settings_[rows_[id].settings]; }
+  [[nodiscard]] processor& proc(task_id id) const noexcept { return *procs_[rows_[id].proc]; }
   [[nodiscard]] std::span<const task_id> dependencies(task_id id) const noexcept {
     return {dep_edges_.data() + dep_offsets_[id], dep_edges_.data() + dep_offsets_[id + 1]};
   }
@@ -86,17 +85,29 @@ class graph final {
  private:
   friend class graph_builder;
 
+  // Processors and settings are shared between tasks that share them
+  // (consecutive tasks with the same processor object or equal settings, as
+  // a benchmark's million tasks do); each task's row points at its entries,
+  // so what the runner reads per task sits in one 8-byte row.
+  struct task_row {
+    std::uint32_t proc;
+    std::uint32_t settings;
+  };
   std::vector<std::string> names_;
+  std::vector<task_row> rows_;
   std::vector<std::shared_ptr<processor>> procs_;
-  // Settings are shared between identical tasks (benchmarks build a million
-  // tasks with one setting); each task points at its entry.
   std::vector<task_settings> settings_;
-  std::vector<std::uint32_t> settings_index_;
   std::vector<std::uint32_t> dep_offsets_;
   std::vector<task_id> dep_edges_;
   std::vector<std::uint32_t> succ_offsets_;
   std::vector<task_id> succ_edges_;
-  std::unordered_map<std::string_view, task_id> by_name_;
+  // Names to ids: an open-addressing table of ids (no_task when empty),
+  // hashed by the name each id has; 4 bytes a slot, at most half full.
+  static constexpr task_id no_task = UINT32_MAX;
+  std::vector<task_id> name_slots_;
+
+  // The slot holding `name`, or the empty slot where it would go.
+  [[nodiscard]] std::size_t name_slot(std::string_view name) const noexcept;
 };
 
 }  // namespace cascadence::engine

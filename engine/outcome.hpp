@@ -14,7 +14,10 @@ struct outcome final {
   boost::json::value output;
   std::string error;
 
-  [[nodiscard]] static outcome success(boost::json::value output = nullptr) {
+  /// Success with a null output (built in place: no json::value is moved).
+  [[nodiscard]] static outcome success() noexcept { return outcome{}; }
+  /// Success with `output`.
+  [[nodiscard]] static outcome success(boost::json::value output) {
     return outcome{true, std::move(output), {}};
   }
   [[nodiscard]] static outcome failure(std::string message) {

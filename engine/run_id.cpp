@@ -1,5 +1,7 @@
 #include "engine/run_id.hpp"
 
+#include <bit>
+#include <cstring>
 #include <random>
 
 namespace cascadence::engine {
@@ -25,10 +27,18 @@ splitmix64& thread_generator() {
   return gen;
 }
 
+// Big-endian, so the UUID text reads hi then lo.
 void store(std::array<std::uint8_t, 16>& bytes, std::uint64_t hi, std::uint64_t lo) noexcept {
-  for (int i = 0; i < 8; ++i) {
-    bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
-    bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
+  if constexpr (std::endian::native == std::endian::little) {
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
+    std::memcpy(bytes.data(), &hi, 8);
+    std::memcpy(bytes.data() + 8, &lo, 8);
+  } else {
+    for (int i = 0; i < 8; ++i) {
+      bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
+      bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
+    }
   }
 }
 

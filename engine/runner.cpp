@@ -23,9 +23,19 @@ namespace {
 // loop this often, so other coroutines on a shared io_context keep running.
 constexpr unsigned fairness_batch = 256;
 
-bool is_abort(const boost::system::system_error& e) {
-  return e.code() == asio::error::operation_aborted;
+// What a processor's exception says, from inside a catch block.
+std::string current_exception_message() {
+  try {
+    throw;
+  } catch (const boost::system::system_error& e) {
+    return e.code() == asio::error::operation_aborted ? "aborted" : e.what();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
 }
+
 }  // namespace
 
 bool run_report::succeeded() const noexcept {
@@ -65,19 +75,53 @@ run_state::~run_state() {
 
 void run_state::start(std::span<const task_id> targets) {
   nodes_.resize(g_.size());
-  const auto involved = g_.closure(targets);
-  report_.records.reserve(involved.size());
-  for (auto id : involved) nodes_[id].involved = true;
-  for (auto id : involved) {
-    std::uint32_t pending = 0;
-    for (auto dep : g_.dependencies(id)) pending += nodes_[dep].involved ? 1 : 0;
-    nodes_[id].pending = pending;
+  // Mark the targets' closure. It holds every dependency of each of its
+  // tasks, so a task's pending count is simply its number of dependencies.
+  // A task is marked (pending 0) when found, then visited: counted, its
+  // dependencies marked.
+  std::size_t involved = 0;
+  const auto mark = [&](task_id id) {
+    if (nodes_[id].involved()) return false;
+    nodes_[id].pending = 0;
+    ++involved;
+    return true;
+  };
+  const auto visit = [&](task_id id, auto&& found) {
+    const auto deps = g_.dependencies(id);
+    nodes_[id].pending = static_cast<std::uint32_t>(deps.size());
+    for (auto dep : deps) {
+      if (mark(dep)) found(dep);
+    }
+  };
+  for (auto id : targets) mark(id);
+  // Graphs are usually built dependencies first (each dependency has a
+  // smaller id than its dependents). Then one sweep down the ids visits
+  // every task after all its dependents: sequential reads and no stack,
+  // where a depth-first walk jumps all over the graph's arrays.
+  bool dependencies_first = true;
+  for (auto id = static_cast<task_id>(g_.size()); id-- > 0;) {
+    if (!nodes_[id].involved()) continue;
+    visit(id, [&](task_id dep) { dependencies_first = dependencies_first && dep < id; });
   }
-  unsettled_ = involved.size();
-  for (auto* obs : options_.observers) obs->on_run_started(g_, report_.id, involved.size());
-  // Roots in reverse so the worker's LIFO pops them in graph order.
-  for (auto it = involved.rbegin(); it != involved.rend(); ++it) {
-    if (nodes_[*it].pending == 0) ready_.push_back(*it);
+  if (!dependencies_first) {
+    // Some task was marked after the sweep passed it: finish depth first
+    // from everything marked (visiting a task twice is harmless).
+    auto& stack = stack_;
+    for (task_id id = 0; id < g_.size(); ++id) {
+      if (nodes_[id].involved()) stack.push_back(id);
+    }
+    while (!stack.empty()) {
+      const auto id = stack.back();
+      stack.pop_back();
+      visit(id, [&](task_id dep) { stack.push_back(dep); });
+    }
+  }
+  report_.records.reserve(involved);
+  unsettled_ = involved;
+  for (auto* obs : options_.observers) obs->on_run_started(g_, report_.id, involved);
+  // Roots in graph order.
+  for (task_id id = 0; id < g_.size(); ++id) {
+    if (nodes_[id].pending == 0) ready_.push(id);
   }
   if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
   if (!ready_.empty()) spawn_worker();
@@ -127,7 +171,7 @@ void run_state::spawn_worker() {
     w = idle_workers_.back();
     idle_workers_.pop_back();
   } else {
-    w = &workers_.emplace_back(ex_);
+    w = &workers_.emplace_back();
   }
   ++active_workers_;
   asio::co_spawn(ex_, work(*w), asio::bind_cancellation_slot(w->signal.slot(), [this, w](std::exception_ptr) {
@@ -140,8 +184,12 @@ void run_state::spawn_worker() {
                  }));
 }
 
-void run_state::request_spawn_check() {
-  if (spawn_check_pending_ || ready_.empty()) return;
+void run_state::ready_queue::compact() noexcept {
+  items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+  head_ = 0;
+}
+
+void run_state::post_spawn_check() {
   spawn_check_pending_ = true;
   // Runs only once every worker has given the loop back: if all of them
   // are then suspended inside tasks, the ready tasks need new workers.
@@ -154,20 +202,106 @@ void run_state::request_spawn_check() {
   });
 }
 
+void run_state::start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings) {
+  auto& rec = report_.records[index];
+  rec.attempts = attempt;
+  for (auto* obs : options_.observers) obs->on_task_started(g_, rec, attempt);
+  w.timed_out = false;
+  // Relaxed: a blocking processor reads it on the pool only after the
+  // hand-off there, which orders this store before its reads.
+  w.stop.store(false, std::memory_order_relaxed);
+  if (settings.timeout.count() > 0) arm_timeout(w, settings.timeout);
+}
+
+run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
+                                                 outcome&& out) noexcept {
+  const auto& settings = g_.settings(task);
+  ++w.generation;
+  if (settings.timeout.count() > 0) w.timer->cancel();
+  // The record keeps the last attempt's status and error (a success after
+  // a failed attempt keeps that attempt's error text).
+  auto& rec = report_.records[index];
+  if (cancelled_) {
+    rec.status = run_status::cancelled;
+    rec.error = "cancelled: " + report_.cancel_reason;
+    return attempt_end::settled;
+  }
+  if (w.timed_out) {
+    rec.status = run_status::timed_out;
+    rec.error = "timed out after " + format_duration(settings.timeout);
+  } else if (out.ok) {
+    rec.status = run_status::success;
+    // The record's output is null already; most outputs are null too.
+    if (!out.output.is_null()) rec.output = std::move(out.output);
+    return attempt_end::settled;
+  } else {
+    rec.status = run_status::failed;
+    rec.error = std::move(out.error);
+  }
+  return attempt > settings.retry.retries ? attempt_end::settled : attempt_end::retry;
+}
+
 asio::awaitable<void> run_state::work(worker& w) {
+  // The whole life of a task is inlined here rather than awaited as a
+  // coroutine of its own: a frame per task costs as much as an empty task.
+  //
+  // Reading the clock costs more than the engine's own work between two
+  // tasks, so a worker going straight from one task to the next reads it
+  // once: the previous task's finish is the next one's start. Only when
+  // nothing else ran in between: no suspension, no observer, no cascade of
+  // skipped tasks.
+  using clock = std::chrono::system_clock;
+  clock::time_point boundary{};  // the epoch: none
   unsigned batch = 0;
   while (!ready_.empty()) {
     if (++batch == fairness_batch) {
       batch = 0;
+      boundary = {};
       // Between tasks a worker is never cancelled (only busy ones are), so
       // this cannot throw.
       co_await asio::post(ex_, asio::use_awaitable);
       if (ready_.empty()) break;
     }
-    const task_id task = ready_.back();
-    ready_.pop_back();
+    const task_id task = ready_.pop();
     if (!ready_.empty()) request_spawn_check();
-    co_await execute(w, task);
+
+    const auto index = open_record(task);
+    if (cancelled_) {
+      cancel_before_start(index);
+      settle(task);
+      boundary = {};
+      continue;
+    }
+    report_.records[index].started = boundary != clock::time_point{} ? boundary : clock::now();
+    boundary = {};
+    w.busy = true;
+    ++busy_workers_;
+    for (unsigned attempt = 1;; ++attempt) {
+      start_attempt(w, index, attempt, g_.settings(task));
+      // A worker's frame lives as long as the worker, and a run may hold
+      // as many suspended workers as tasks: the outcome and the failures
+      // below are temporaries rather than named locals, which GCC would all
+      // keep in the frame. The outcome is also built in place: moving a
+      // json::value into an existing one costs several times an empty task.
+      attempt_end end = attempt_end::settled;
+      try {
+        task_context ctx(*this, task, report_.records[index].id, attempt, w.stop);
+        end = finish_attempt(w, task, index, attempt, co_await g_.proc(task).run(ctx));
+      } catch (...) {
+        end = finish_attempt(w, task, index, attempt, outcome::failure(current_exception_message()));
+      }
+      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+        co_await asio::this_coro::reset_cancellation_state();
+      }
+      if (end == attempt_end::settled) break;
+      // Rare, so in a coroutine of its own: its state stays out of this frame.
+      co_await wait_to_retry(w, index, g_.settings(task), attempt);
+      if (cancelled_) break;
+    }
+    w.busy = false;
+    --busy_workers_;
+    report_.records[index].finished = clock::now();
+    if (settle(task) && options_.observers.empty()) boundary = report_.records[index].finished;
   }
 }
 
@@ -180,10 +314,39 @@ std::uint32_t run_state::open_record(task_id task) {
   return index;
 }
 
+asio::steady_timer& run_state::timer_of(worker& w) {
+  if (!w.timer) w.timer = std::make_unique<asio::steady_timer>(ex_);
+  return *w.timer;
+}
+
+void run_state::cancel_before_start(std::uint32_t index) {
+  auto& rec = report_.records[index];
+  rec.status = run_status::cancelled;
+  rec.error = "cancelled before start: " + report_.cancel_reason;
+  rec.started = rec.finished = std::chrono::system_clock::now();
+}
+
+asio::awaitable<void> run_state::wait_to_retry(worker& w, std::uint32_t index, const task_settings& settings,
+                                               unsigned attempt) {
+  auto& timer = timer_of(w);
+  timer.expires_after(backoff(settings.retry, attempt));
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)ec;
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  if (cancelled_) {
+    auto& rec = report_.records[index];
+    rec.status = run_status::cancelled;
+    rec.error = "cancelled while waiting to retry: " + report_.cancel_reason;
+  }
+}
+
 void run_state::arm_timeout(worker& w, std::chrono::milliseconds timeout) {
   const auto generation = ++w.generation;
-  w.timer.expires_after(timeout);
-  w.timer.async_wait([this, &w, generation](boost::system::error_code ec) {
+  auto& timer = timer_of(w);
+  timer.expires_after(timeout);
+  timer.async_wait([this, &w, generation](boost::system::error_code ec) {
     if (ec || w.generation != generation || !w.busy) return;
     w.timed_out = true;
     w.stop = true;
@@ -200,126 +363,48 @@ std::chrono::milliseconds run_state::backoff(const retry_policy& policy, unsigne
   return std::chrono::milliseconds(half(jitter_));
 }
 
-asio::awaitable<void> run_state::execute(worker& w, task_id task) {
-  if (cancelled_) {
-    settle(task, run_status::cancelled, "cancelled before start: " + report_.cancel_reason, nullptr);
-    co_return;
-  }
-  const auto index = open_record(task);
-  const auto& settings = g_.settings(task);
-  report_.records[index].started = std::chrono::system_clock::now();
-
-  run_status status = run_status::failed;
-  std::string error;
-  boost::json::value output;
-  w.busy = true;
-  ++busy_workers_;
-  for (unsigned attempt = 1;; ++attempt) {
-    auto& rec = report_.records[index];
-    rec.attempts = attempt;
-    for (auto* obs : options_.observers) obs->on_task_started(g_, rec, attempt);
-    w.timed_out = false;
-    w.stop = false;
-    if (settings.timeout.count() > 0) arm_timeout(w, settings.timeout);
-
-    outcome out;
-    try {
-      task_context ctx(*this, task, rec.id, attempt, w.stop);
-      out = co_await g_.proc(task).run(ctx);
-    } catch (const boost::system::system_error& e) {
-      out = outcome::failure(is_abort(e) ? "aborted" : e.what());
-    } catch (const std::exception& e) {
-      out = outcome::failure(e.what());
-    } catch (...) {
-      out = outcome::failure("unknown exception");
-    }
-    ++w.generation;
-    if (settings.timeout.count() > 0) w.timer.cancel();
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
-      co_await asio::this_coro::reset_cancellation_state();
-    }
-
-    if (cancelled_) {
-      status = run_status::cancelled;
-      error = "cancelled: " + report_.cancel_reason;
-      break;
-    }
-    if (w.timed_out) {
-      status = run_status::timed_out;
-      error = "timed out after " + format_duration(settings.timeout);
-    } else if (out.ok) {
-      status = run_status::success;
-      output = std::move(out.output);
-      break;
-    } else {
-      status = run_status::failed;
-      error = std::move(out.error);
-    }
-    if (attempt > settings.retry.retries) break;
-
-    w.timer.expires_after(backoff(settings.retry, attempt));
-    auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
-      co_await asio::this_coro::reset_cancellation_state();
-    }
-    if (cancelled_) {
-      status = run_status::cancelled;
-      error = "cancelled while waiting to retry: " + report_.cancel_reason;
-      break;
-    }
-  }
-  w.busy = false;
-  --busy_workers_;
-  report_.records[index].finished = std::chrono::system_clock::now();
-  settle(task, status, std::move(error), std::move(output));
-}
-
-void run_state::settle(task_id first, run_status first_status, std::string first_error,
-                       boost::json::value first_output) {
-  // Settling a task may settle its dependents at once (skipped), and theirs:
-  // an explicit stack keeps a long failed chain from deepening the C++ stack.
-  auto& stack = settle_stack_;
-  stack.push_back({first, first_status});
-  bool first_item = true;
-  while (!stack.empty()) {
-    const auto [task, status] = stack.back();
-    stack.pop_back();
-    auto& node = nodes_[task];
-    if (node.record == UINT32_MAX) open_record(task);
-    auto& rec = report_.records[node.record];
-    rec.status = status;
-    if (first_item) {
-      rec.error = std::move(first_error);
-      rec.output = std::move(first_output);
-      first_item = false;
-    } else if (status == run_status::skipped) {
-      rec.error = "dependency '" + std::string(g_.name(node.failed_dependency)) + "' did not succeed";
-    } else {
-      rec.error = "cancelled before start: " + report_.cancel_reason;
-    }
-    if (rec.started == std::chrono::system_clock::time_point{}) {
-      rec.started = rec.finished = std::chrono::system_clock::now();
-    }
+bool run_state::settle(task_id first) {
+  // `first` has its record complete. Settling it may settle dependents at
+  // once (skipped, or cancelled), and theirs: an explicit stack keeps a long
+  // failed chain from deepening the C++ stack.
+  auto& stack = stack_;
+  task_id task = first;
+  bool alone = true;
+  for (;;) {
+    const auto& rec = report_.records[nodes_[task].record];
     --unsettled_;
     for (auto* obs : options_.observers) obs->on_task_finished(g_, rec);
 
+    const bool succeeded = rec.status == run_status::success;
     for (auto next : g_.dependents(task)) {
       auto& n = nodes_[next];
-      if (!n.involved) continue;
-      if (status != run_status::success && n.failed_dependency == UINT32_MAX) n.failed_dependency = task;
+      if (!n.involved()) continue;
+      if (!succeeded && n.failed_dependency == UINT32_MAX) n.failed_dependency = task;
       if (--n.pending != 0) continue;
-      if (cancelled_) {
-        stack.push_back({next, run_status::cancelled});
-      } else if (n.failed_dependency != UINT32_MAX) {
-        stack.push_back({next, run_status::skipped});
+      if (cancelled_ || n.failed_dependency != UINT32_MAX) {
+        stack.push_back(next);
       } else {
-        ready_.push_back(next);
+        ready_.push(next);
       }
     }
+    if (stack.empty()) break;
+
+    alone = false;
+    task = stack.back();
+    stack.pop_back();
+    auto& skipped = report_.records[open_record(task)];
+    if (cancelled_) {
+      skipped.status = run_status::cancelled;
+      skipped.error = "cancelled before start: " + report_.cancel_reason;
+    } else {
+      skipped.status = run_status::skipped;
+      skipped.error = "dependency '" + std::string(g_.name(nodes_[task].failed_dependency)) + "' did not succeed";
+    }
+    skipped.started = skipped.finished = std::chrono::system_clock::now();
   }
   if (!ready_.empty()) request_spawn_check();
   finish_if_done();
+  return alone;
 }
 
 boost::json::value run_state::input_of(task_id task) const {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -46,28 +47,45 @@ class run_state final {
   // A worker is one coroutine running ready tasks one after another; there
   // are as many as tasks can usefully run at once (max_concurrency).
   struct worker {
-    explicit worker(const boost::asio::any_io_executor& ex) : timer(ex) {}
     boost::asio::cancellation_signal signal;
-    boost::asio::steady_timer timer;  // timeouts and retry back-off
-    std::uint64_t generation = 0;     // tells a stale timeout from the current one
-    std::atomic<bool> stop{false};    // polled by blocking processors
+    // Timeouts and retry back-off; made on first use, so workers of tasks
+    // without either (most of them) do not carry a timer.
+    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::uint64_t generation = 0;   // tells a stale timeout from the current one
+    std::atomic<bool> stop{false};  // polled by blocking processors
     bool timed_out = false;
     bool busy = false;  // inside a task (as opposed to between tasks)
   };
 
+  // How an attempt ended, for the worker's retry loop.
+  enum class attempt_end : std::uint8_t { settled, retry };
+
   struct node_state {
-    std::uint32_t pending = 0;  // unsettled dependencies
+    static constexpr std::uint32_t not_involved = UINT32_MAX;
+    // Unsettled dependencies; not_involved for tasks outside the run.
+    std::uint32_t pending = not_involved;
     std::uint32_t record = UINT32_MAX;
     std::uint32_t failed_dependency = UINT32_MAX;
-    bool involved = false;
+    [[nodiscard]] bool involved() const noexcept { return pending != not_involved; }
   };
 
   [[nodiscard]] boost::asio::awaitable<void> work(worker& w);
-  [[nodiscard]] boost::asio::awaitable<void> execute(worker& w, task_id task);
   void spawn_worker();
-  void request_spawn_check();
-  void settle(task_id task, run_status status, std::string error, boost::json::value output);
+  void request_spawn_check() {
+    if (!spawn_check_pending_ && !ready_.empty()) post_spawn_check();
+  }
+  void post_spawn_check();
+  // Inline: once per task, and their bodies are mostly skipped branches.
+  inline void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
+  [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
+                                           outcome&& out) noexcept;
+  [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
+                                                           const task_settings& settings, unsigned attempt);
+  void cancel_before_start(std::uint32_t index);
+  // Returns true when no other task settled with it.
+  bool settle(task_id task);
   std::uint32_t open_record(task_id task);
+  [[nodiscard]] boost::asio::steady_timer& timer_of(worker& w);
   void arm_timeout(worker& w, std::chrono::milliseconds timeout);
   void finish_if_done();
   [[nodiscard]] std::chrono::milliseconds backoff(const retry_policy& policy, unsigned attempt);
@@ -78,12 +96,36 @@ class run_state final {
   run_canceller* canceller_;
   run_report report_;
   std::vector<node_state> nodes_;
-  std::vector<task_id> ready_;
-  struct settle_item {
-    task_id task;
-    run_status status;
+  // Tasks ready to start, run in the order they became ready. Besides being
+  // fair, first-ready-first-run walks a layered graph layer by layer, which
+  // keeps the working set small; a stack walked it depth first, touching
+  // the whole graph's data for every few tasks.
+  class ready_queue {
+   public:
+    [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
+    void push(task_id task) { items_.push_back(task); }
+    task_id pop() noexcept {
+      const auto task = items_[head_++];
+      if (head_ == items_.size()) {
+        items_.clear();
+        head_ = 0;
+      } else if (head_ >= compact_after && head_ * 2 >= items_.size()) {
+        compact();
+      }
+      return task;
+    }
+
+   private:
+    // Popped entries outnumber live ones: drop them (amortised O(1)).
+    void compact() noexcept;
+
+    static constexpr std::size_t compact_after = 4096;
+    std::vector<task_id> items_;
+    std::size_t head_ = 0;
   };
-  std::vector<settle_item> settle_stack_;
+  ready_queue ready_;
+  std::vector<task_id> stack_;  // scratch: closure walk, then settling cascades
   std::deque<worker> workers_;  // deque: stable addresses
   std::vector<worker*> idle_workers_;
   std::size_t active_workers_ = 0;

@@ -260,3 +260,34 @@ TEST_CASE("run ids are unique per task and derived ids are stable") {
   CHECK(text.size() == 36);
   CHECK(text[14] == '4');
 }
+
+TEST_CASE("record times are ordered: a task starts after its dependencies finish") {
+  fixture f;
+  f.add("t0", make_noop_processor());
+  for (int i = 1; i < 600; ++i) f.add("t" + std::to_string(i), make_noop_processor(), {"t" + std::to_string(i - 1)});
+  auto g = f.build();
+  auto report = run(g, {"t599"});
+  REQUIRE(report.records.size() == 600);
+  for (std::size_t i = 0; i < report.records.size(); ++i) {
+    const auto& rec = report.records[i];
+    CHECK(rec.started != std::chrono::system_clock::time_point{});
+    CHECK(rec.started <= rec.finished);
+    if (i > 0) CHECK(report.records[i - 1].finished <= rec.started);
+  }
+}
+
+TEST_CASE("a graph built dependents first still runs each dependency first, once") {
+  fixture f;
+  f.add("c", make_noop_processor(), {"b", "a"});
+  f.add("unrelated", make_noop_processor());
+  f.add("b", make_noop_processor(), {"a"});
+  f.add("a", make_noop_processor());
+  auto g = f.build();
+  order_observer obs;
+  run_options opts;
+  opts.observers.push_back(&obs);
+  auto report = run(g, {"c"}, std::move(opts));
+  CHECK(report.succeeded());
+  CHECK(obs.started == std::vector<std::string>{"a", "b", "c"});
+  CHECK(report.find(*g.find("unrelated")) == nullptr);
+}

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace cascadence::bench {
+
+/// Sizes and modes of one invocation, from the command line.
+struct bench_config final {
+  std::size_t chain_length = 1'000'000;
+  std::size_t fan_width = 1'000'000;
+  std::size_t layers = 1000;
+  std::size_t width = 1000;
+  std::uint64_t seed = 42;
+  std::size_t sleep_tasks = 100'000;
+  std::chrono::milliseconds sleep_duration{10};
+  /// 0: empty async tasks on the loop thread. N > 0: empty blocking tasks
+  /// run on a thread pool of N threads (the loop stays one thread).
+  unsigned threads = 0;
+  /// Passed to run_options::max_concurrency; 0 = the default of the mode.
+  std::size_t max_concurrency = 0;
+};
+
+/// What one run of one scenario measured. `seconds` covers the run only;
+/// building the graph is timed separately.
+struct scenario_result final {
+  std::string scenario;
+  std::size_t tasks = 0;
+  double seconds = 0;
+  /// CPU time of the process during the run (pool threads included).
+  double cpu_seconds = 0;
+  double build_seconds = 0;
+  /// Heap bytes the built graph holds, per task (engine scenarios only).
+  std::optional<double> graph_bytes_per_node;
+  /// Peak RSS of the process while the scenario ran (build included).
+  std::size_t peak_rss_bytes = 0;
+  /// ns_per_task over the bare-Asio baseline's, when one ran before.
+  std::optional<double> ratio_to_baseline;
+};
+
+/// A chain of `chain_length` empty tasks, each after the previous one.
+[[nodiscard]] scenario_result run_chain(const bench_config& config);
+/// One empty task, `fan_width` after it, one after all of those.
+[[nodiscard]] scenario_result run_fan(const bench_config& config);
+/// The layered DAG (see layered_dag.hpp) through the engine.
+[[nodiscard]] scenario_result run_dag(const bench_config& config);
+/// The same layered DAG as posted lambdas with in-degree counters.
+[[nodiscard]] scenario_result run_dag_asio(const bench_config& config);
+/// `sleep_tasks` independent tasks each sleeping `sleep_duration`.
+[[nodiscard]] scenario_result run_sleep(const bench_config& config);
+
+}  // namespace cascadence::bench
