@@ -29,9 +29,18 @@ struct scenario final {
 };
 
 // The baseline runs before the engine's DAG so that line can carry the ratio.
+scenario_result run_cron_small(const bench_config& c) { return run_cron_lateness(c, c.cron_small); }
+scenario_result run_cron_large(const bench_config& c) { return run_cron_lateness(c, c.cron_large); }
+
 constexpr std::array all_scenarios{
-    scenario{"chain", run_chain}, scenario{"fan", run_fan}, scenario{"dag-asio", run_dag_asio},
-    scenario{"dag", run_dag},     scenario{"sleep", run_sleep},
+    scenario{"chain", run_chain},
+    scenario{"fan", run_fan},
+    scenario{"dag-asio", run_dag_asio},
+    scenario{"dag", run_dag},
+    scenario{"sleep", run_sleep},
+    scenario{"cron-next", run_cron_next_fire},
+    scenario{"cron-lateness-small", run_cron_small},
+    scenario{"cron-lateness-large", run_cron_large},
 };
 
 constexpr std::string_view usage_intro =
@@ -53,6 +62,12 @@ constexpr std::string_view usage_intro =
     "            previous layer drawn with --seed; ratio_to_baseline compares its\n"
     "            ns_per_task with dag-asio's from the same repetition\n"
     "  sleep     --sleep-tasks independent tasks, all sleeping --sleep-ms at once\n"
+    "  cron-next next-fire computations (--cron-computations) for 12 expressions in\n"
+    "            4 zones, each schedule chained from its previous fire; tasks = calls\n"
+    "  cron-lateness-small, cron-lateness-large\n"
+    "            --cron-small / --cron-large schedules of `* * * * * *` firing echo\n"
+    "            tasks through the cron scheduler and the engine for --cron-seconds;\n"
+    "            tasks = fires, lateness_p50_ms/p99_ms = run start minus nominal time\n"
     "\n"
     "Threads: by default (--threads 0) everything runs on one thread and tasks are\n"
     "the engine's async no-op processor. With --threads N the chain, fan and DAG\n"
@@ -109,6 +124,7 @@ std::string to_json(const scenario_result& r, const bench_config& config, unsign
       .field("peak_rss_bytes", static_cast<std::uint64_t>(r.peak_rss_bytes));
   if (r.graph_bytes_per_node) line.field("graph_bytes_per_node", *r.graph_bytes_per_node, 4);
   if (r.ratio_to_baseline) line.field("ratio_to_baseline", *r.ratio_to_baseline, 3);
+  for (const auto& [key, value] : r.extra) line.field(key, value, 5);
   line.field("cpu_seconds", r.cpu_seconds).field("build_seconds", r.build_seconds)
       .field("threads", static_cast<std::uint64_t>(config.threads))
       .field("repeat", static_cast<std::uint64_t>(repeat));
@@ -137,6 +153,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> scenario_names{"all"};
   unsigned repeat = 1;
   std::size_t sleep_ms = static_cast<std::size_t>(config.sleep_duration.count());
+  double cron_seconds = 10.0;
 
   po::options_description options{std::string(usage_intro)};
   // clang-format off
@@ -156,6 +173,14 @@ int main(int argc, char** argv) {
       ("max-concurrency", po::value(&config.max_concurrency)->default_value(config.max_concurrency),
        "tasks in flight at most; 0: unlimited, or 8 x threads with --threads")
       ("repeat", po::value(&repeat)->default_value(repeat), "run each scenario this many times")
+      ("cron-computations", po::value(&config.cron_computations)->default_value(config.cron_computations),
+       "next_fire() calls in cron-next")
+      ("cron-small", po::value(&config.cron_small)->default_value(config.cron_small),
+       "schedules in cron-lateness-small")
+      ("cron-large", po::value(&config.cron_large)->default_value(config.cron_large),
+       "schedules in cron-lateness-large")
+      ("cron-seconds", po::value(&cron_seconds)->default_value(cron_seconds),
+       "how long the cron-lateness scenarios fire")
       ("json-only", "print only the JSON lines (no table on stderr)");
   // clang-format on
 
@@ -178,6 +203,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.sleep_duration = std::chrono::milliseconds(sleep_ms);
+  config.cron_duration = std::chrono::milliseconds(static_cast<std::int64_t>(cron_seconds * 1000));
   const auto selected = select(scenario_names);
   if (!selected) return 2;
   const bool table = vm.count("json-only") == 0;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cascadence::bench {
 
@@ -22,6 +24,13 @@ struct bench_config final {
   unsigned threads = 0;
   /// Passed to run_options::max_concurrency; 0 = the default of the mode.
   std::size_t max_concurrency = 0;
+  /// next_fire() calls in the cron-next scenario.
+  std::size_t cron_computations = 2'000'000;
+  /// Schedules in the small and the large cron-lateness scenarios.
+  std::size_t cron_small = 100;
+  std::size_t cron_large = 10'000;
+  /// How long the cron-lateness scenarios let schedules fire.
+  std::chrono::milliseconds cron_duration{std::chrono::seconds(10)};
 };
 
 /// What one run of one scenario measured. `seconds` covers the run only;
@@ -39,6 +48,8 @@ struct scenario_result final {
   std::size_t peak_rss_bytes = 0;
   /// ns_per_task over the bare-Asio baseline's, when one ran before.
   std::optional<double> ratio_to_baseline;
+  /// Scenario-specific figures (lateness percentiles, ...), in this order.
+  std::vector<std::pair<std::string, double>> extra;
 };
 
 /// A chain of `chain_length` empty tasks, each after the previous one.
@@ -51,5 +62,11 @@ struct scenario_result final {
 [[nodiscard]] scenario_result run_dag_asio(const bench_config& config);
 /// `sleep_tasks` independent tasks each sleeping `sleep_duration`.
 [[nodiscard]] scenario_result run_sleep(const bench_config& config);
+/// next_fire() for a mix of expressions and zones; `tasks` counts the calls.
+[[nodiscard]] scenario_result run_cron_next_fire(const bench_config& config);
+/// `schedules` schedules of `* * * * * *` firing echo tasks through the
+/// engine for `cron_duration`; `tasks` counts the fires, `extra` has the
+/// lateness percentiles (actual run start minus nominal time).
+[[nodiscard]] scenario_result run_cron_lateness(const bench_config& config, std::size_t schedules);
 
 }  // namespace cascadence::bench

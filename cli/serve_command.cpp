@@ -51,7 +51,7 @@ class server final {
         pool_(current_.cfg.threads != 0 ? current_.cfg.threads : std::max(1U, std::thread::hardware_concurrency())),
         scheduler_(io.get_executor(), [this](const std::string& task, engine::run_id id, engine::run_canceller& c) {
           return fire(task, id, c);
-        }, scheduling::fire_state_store(fire_state_file(current_.cfg)), &log_),
+        }, scheduling::fire_state_store(fire_state_file(current_.cfg)), &log_, &pool_),
         signals_(io, SIGINT, SIGTERM, SIGHUP) {}
 
   asio::awaitable<void> run() {

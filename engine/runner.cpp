@@ -73,8 +73,51 @@ run_state::~run_state() {
   if (canceller_ != nullptr) canceller_->state_ = nullptr;
 }
 
+// A run of a few tasks of a large graph keeps its state in a hash map: walk
+// the closure from the targets and give up (for the dense array) once it
+// grows past a sixteenth of the graph.
+bool run_state::start_sparse(std::span<const task_id> targets) {
+  constexpr std::size_t dense_below = 256;
+  if (g_.size() < dense_below) return false;
+  const std::size_t limit = g_.size() / 16;
+  auto& map = nodes_.map();
+  auto& stack = stack_;
+  std::vector<task_id> involved;
+  stack.assign(targets.begin(), targets.end());
+  while (!stack.empty()) {
+    const auto id = stack.back();
+    stack.pop_back();
+    auto [it, inserted] = map.try_emplace(id);
+    if (!inserted) continue;
+    const auto deps = g_.dependencies(id);
+    it->second.pending = static_cast<std::uint32_t>(deps.size());
+    involved.push_back(id);
+    if (involved.size() > limit) {
+      map.clear();
+      stack.clear();
+      return false;
+    }
+    stack.insert(stack.end(), deps.begin(), deps.end());
+  }
+  nodes_.make_sparse();
+  report_.records.reserve(involved.size());
+  unsettled_ = involved.size();
+  for (auto* obs : options_.observers) obs->on_run_started(g_, report_.id, involved.size());
+  std::sort(involved.begin(), involved.end());  // roots in graph order, as the dense path
+  for (auto id : involved) {
+    if (nodes_[id].pending == 0) ready_.push(id);
+  }
+  return true;
+}
+
 void run_state::start(std::span<const task_id> targets) {
-  nodes_.resize(g_.size());
+  if (start_sparse(targets)) {
+    if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
+    if (!ready_.empty()) spawn_worker();
+    finish_if_done();
+    return;
+  }
+  nodes_.make_dense(g_.size());
   // Mark the targets' closure. It holds every dependency of each of its
   // tasks, so a task's pending count is simply its number of dependencies.
   // A task is marked (pending 0) when found, then visited: counted, its
@@ -410,7 +453,7 @@ bool run_state::settle(task_id first) {
 boost::json::value run_state::input_of(task_id task) const {
   boost::json::object deps;
   for (auto dep : g_.dependencies(task)) {
-    const auto& node = nodes_[dep];
+    const auto node = nodes_.get(dep);
     if (node.record != UINT32_MAX) deps[g_.name(dep)] = report_.records[node.record].output;
   }
   boost::json::object in;

@@ -37,6 +37,18 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& path)
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+  write_file_atomically(path, contents, durability::synced);
+}
+
+void sync_file(const std::filesystem::path& path) {
+  fd_guard file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0 || ::fsync(file.fd) != 0) fail("cannot fsync", path);
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  fd_guard dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, durability d) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -47,7 +59,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     if (file.fd < 0) fail("cannot create", tmp);
     try {
       write_all(file.fd, contents, tmp);
-      if (::fsync(file.fd) != 0) fail("cannot fsync", tmp);
+      if (d == durability::synced && ::fsync(file.fd) != 0) fail("cannot fsync", tmp);
     } catch (...) {
       ::unlink(tmp.c_str());
       throw;
@@ -59,6 +71,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     errno = saved;
     fail("cannot replace", path);
   }
+  if (d == durability::process_crash) return;
   // The rename is durable only once the directory entry is.
   fd_guard dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -12,6 +13,22 @@ namespace cascadence::scheduling {
 /// same directory, fsync it, rename it over `path`, fsync the directory.
 /// Throws std::system_error naming the path on failure (the old file stays).
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+
+/// What a replace waits for before it returns.
+enum class durability : std::uint8_t {
+  /// fsync the data and the directory: survives a machine crash.
+  synced,
+  /// Write and rename only: survives the process being killed at any
+  /// instant (old or new file, never torn); call sync_file() afterwards to
+  /// make it survive a machine crash too.
+  process_crash,
+};
+
+/// write_file_atomically() with the durability chosen by the caller.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, durability d);
+
+/// fsyncs `path` and its directory (after a process_crash-durable replace).
+void sync_file(const std::filesystem::path& path);
 
 /// The whole file, or nullopt when it does not exist. Throws on other errors.
 [[nodiscard]] std::optional<std::string> read_file_if_exists(const std::filesystem::path& path);

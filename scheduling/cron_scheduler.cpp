@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <utility>
 
 namespace cascadence::scheduling {
 
@@ -55,8 +57,10 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     bool stopped = false;
   };
 
-  impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o)
+  impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o,
+       asio::thread_pool* p)
       : ex(std::move(executor)),
+        sync_pool(p),
         fire(std::move(f)),
         store(std::move(s)),
         obs(o != nullptr ? o : &null_observer),
@@ -71,6 +75,9 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   }
 
   asio::any_io_executor ex;
+  asio::thread_pool* sync_pool;
+  bool sync_running = false;
+  bool sync_again = false;
   fire_function fire;
   fire_state_store store;
   scheduler_observer null_observer;
@@ -106,13 +113,37 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     flush_scheduled = false;
     const auto target = flush_requested;
     try {
-      store.save(last);
+      store.save(last, sync_pool != nullptr ? durability::process_crash : durability::synced);
+      request_sync();
     } catch (const std::exception& e) {
       // Firing goes on: availability over exactly-once, and it is reported.
       obs->on_error(std::string("cannot persist fire times (a restart may fire them again): ") + e.what());
     }
     flushed = target;
     flushed_signal.cancel();
+  }
+
+  // fsync of the fire state on the pool; one at a time, the last save wins.
+  void request_sync() {
+    if (sync_pool == nullptr) return;
+    if (sync_running) {
+      sync_again = true;
+      return;
+    }
+    sync_running = true;
+    asio::post(*sync_pool, [self = shared_from_this()] {
+      std::string error;
+      try {
+        self->store.sync();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      asio::post(self->ex, [self, error = std::move(error)] {
+        self->sync_running = false;
+        if (!error.empty()) self->obs->on_error("cannot fsync the fire state: " + error);
+        if (std::exchange(self->sync_again, false)) self->request_sync();
+      });
+    });
   }
 
   std::chrono::milliseconds jitter_for(const active_schedule& s, sys_seconds next) {
@@ -266,8 +297,8 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
 };
 
 cron_scheduler::cron_scheduler(asio::any_io_executor ex, fire_function fire, fire_state_store state,
-                               scheduler_observer* observer)
-    : impl_(std::make_shared<impl>(std::move(ex), std::move(fire), std::move(state), observer)) {}
+                               scheduler_observer* observer, asio::thread_pool* sync_pool)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(fire), std::move(state), observer, sync_pool)) {}
 
 cron_scheduler::~cron_scheduler() { stop_firing(); }
 

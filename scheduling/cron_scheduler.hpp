@@ -18,6 +18,10 @@
 #include <string_view>
 #include <vector>
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace cascadence::engine {
 struct run_report;
 class run_canceller;
@@ -81,8 +85,13 @@ struct active_schedule final {
 /// schedule's catch-up window. Not thread-safe: use it on its executor.
 class cron_scheduler final {
  public:
+  /// With `sync_pool`, each fire is persisted atomically against the
+  /// process being killed before its run starts, and made durable against a
+  /// machine crash (fsync) on the pool right after, off the fire's path;
+  /// without it the fsync happens before the run starts (about 10 ms on
+  /// ordinary disks, added to every fire's lateness).
   cron_scheduler(boost::asio::any_io_executor ex, fire_function fire, fire_state_store state,
-                 scheduler_observer* observer);
+                 scheduler_observer* observer, boost::asio::thread_pool* sync_pool = nullptr);
   ~cron_scheduler();
   cron_scheduler(const cron_scheduler&) = delete;
   cron_scheduler& operator=(const cron_scheduler&) = delete;

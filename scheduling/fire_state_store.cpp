@@ -33,7 +33,7 @@ fire_state_store::times fire_state_store::load() const {
   return out;
 }
 
-void fire_state_store::save(const times& state) const {
+void fire_state_store::save(const times& state, durability d) const {
   // Written by hand: this runs on every fire, and task names are plain
   // scalars (letters, digits, '_', '-', '.'), quoted so none reads as a
   // number or boolean.
@@ -46,7 +46,9 @@ void fire_state_store::save(const times& state) const {
     text += std::to_string(t.time_since_epoch().count());
     text += '\n';
   }
-  write_file_atomically(file_, text);
+  write_file_atomically(file_, text, d);
 }
+
+void fire_state_store::sync() const { sync_file(file_); }
 
 }  // namespace cascadence::scheduling

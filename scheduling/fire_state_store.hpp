@@ -1,5 +1,7 @@
 #pragma once
 
+#include "scheduling/atomic_file.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -19,8 +21,11 @@ class fire_state_store final {
   /// What is on disk (empty when the file does not exist). Throws
   /// state_error on a file that does not parse.
   [[nodiscard]] times load() const;
-  /// Replaces the file with `state`.
-  void save(const times& state) const;
+  /// Replaces the file with `state`, atomically; durable against a machine
+  /// crash only with durability::synced (else call sync() later).
+  void save(const times& state, durability d = durability::synced) const;
+  /// Makes the last save survive a machine crash.
+  void sync() const;
 
   [[nodiscard]] const std::filesystem::path& file() const noexcept { return file_; }
 

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <span>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -95,7 +97,33 @@ class run_state final {
   boost::asio::any_io_executor ex_;
   run_canceller* canceller_;
   run_report report_;
-  std::vector<node_state> nodes_;
+  // Per-task run state, indexed by task id: a dense array when the run
+  // involves much of the graph, a hash map when it involves a few tasks of
+  // a large one (a cron fire of one task must not cost the graph's size).
+  // Looking up a task outside the run yields a not-involved state.
+  class node_table {
+   public:
+    void make_dense(std::size_t n) {
+      sparse_ = false;
+      dense_.assign(n, node_state{});
+    }
+    void make_sparse() noexcept { sparse_ = true; }
+    [[nodiscard]] bool sparse() const noexcept { return sparse_; }
+    node_state& operator[](task_id id) { return sparse_ ? map_[id] : dense_[id]; }
+    [[nodiscard]] node_state get(task_id id) const {
+      if (!sparse_) return dense_[id];
+      const auto it = map_.find(id);
+      return it == map_.end() ? node_state{} : it->second;
+    }
+    std::unordered_map<task_id, node_state>& map() noexcept { return map_; }
+
+   private:
+    bool sparse_ = false;
+    std::vector<node_state> dense_;
+    std::unordered_map<task_id, node_state> map_;
+  };
+  [[nodiscard]] bool start_sparse(std::span<const task_id> targets);
+  node_table nodes_;
   // Tasks ready to start, run in the order they became ready. Besides being
   // fair, first-ready-first-run walks a layered graph layer by layer, which
   // keeps the working set small; a stack walked it depth first, touching
