@@ -78,7 +78,8 @@ run_state::~run_state() {
 // grows past a sixteenth of the graph.
 bool run_state::start_sparse(std::span<const task_id> targets) {
   constexpr std::size_t dense_below = 256;
-  if (g_.size() < dense_below) return false;
+  constexpr std::size_t few_targets = 64;
+  if (g_.size() < dense_below || targets.size() > few_targets) return false;
   const std::size_t limit = g_.size() / 16;
   auto& map = nodes_.map();
   auto& stack = stack_;
