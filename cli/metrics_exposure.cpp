@@ -10,9 +10,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <unistd.h>
 #include <ostream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace cascadence::cli {
 
@@ -76,8 +76,8 @@ struct metrics_exposure::impl {
     if (!res->ok()) {
       auto body = res->body.substr(0, 200);
       while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-      log << "error: cannot push metrics to " << base << " (HTTP " << res->status << (body.empty() ? "" : ": ")
-          << body << ")\n";
+      log << "error: cannot push metrics to " << base << " (HTTP " << res->status << (body.empty() ? "" : ": ") << body
+          << ")\n";
       co_return false;
     }
     co_return true;
@@ -106,15 +106,16 @@ void metrics_exposure::start() {
   impl_->log << "metrics on http://127.0.0.1:" << server.port() << "/metrics\n" << std::flush;
 }
 
-std::uint16_t metrics_exposure::port() const noexcept { return impl_->server ? impl_->server->port() : 0; }
+std::uint16_t metrics_exposure::port() const noexcept {
+  return impl_->server ? impl_->server->port() : 0;
+}
 
 asio::awaitable<bool> metrics_exposure::finish() {
   bool pushed = true;
   if (impl_->options.pushgateway) pushed = co_await impl_->push();
   if (!impl_->server) co_return pushed;
   if (impl_->options.linger.count() > 0 && !impl_->linger_cut) {
-    impl_->log << "metrics: serving for " << engine::format_duration(impl_->options.linger) << " more\n"
-               << std::flush;
+    impl_->log << "metrics: serving for " << engine::format_duration(impl_->options.linger) << " more\n" << std::flush;
     impl_->linger.expires_after(impl_->options.linger);
     (void)co_await impl_->linger.async_wait(asio::as_tuple(asio::use_awaitable));
   }

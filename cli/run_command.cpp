@@ -3,8 +3,8 @@
 // With the global metrics options the run's series are served on /metrics
 // from the same loop and/or pushed to a Pushgateway when it ends.
 
-#include "cli/cli.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "cli/cli.hpp"
 #include "cli/console_observer.hpp"
 #include "cli/invocation.hpp"
 #include "cli/metrics_exposure.hpp"

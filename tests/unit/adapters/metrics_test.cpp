@@ -24,10 +24,11 @@ namespace {
 engine::graph example_graph() {
   engine::graph_builder b;
   (void)b.add({"example", engine::make_echo_processor("hello"), {}});
-  (void)b.add({"broken", engine::make_async_processor([](engine::task_context&) -> asio::awaitable<engine::outcome> {
-                                 co_return engine::outcome::failure("boom");
-                               }),
-                               {}});
+  (void)b.add({"broken",
+               engine::make_async_processor([](engine::task_context&) -> asio::awaitable<engine::outcome> {
+                 co_return engine::outcome::failure("boom");
+               }),
+               {}});
   const auto after = b.add({"after_broken", engine::make_noop_processor(), {}});
   b.add_dependency(after, "broken");
   auto r = std::move(b).build();
@@ -65,7 +66,9 @@ bool has_prefix(const std::string& text, const std::string& prefix) {
 }
 
 // The series part of a sample line (name and labels), without the value.
-std::string series_of(const std::string& line) { return line.substr(0, line.rfind(' ')); }
+std::string series_of(const std::string& line) {
+  return line.substr(0, line.rfind(' '));
+}
 
 // Every sample series appears once; every histogram series has its +Inf
 // bucket, _sum and _count (what Debian's promtool 2.42 does not check).

@@ -5,8 +5,8 @@
 #include "net/router.hpp"
 #include "tests/support/run_async.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/io_context.hpp>
 
 #include <sstream>
 
