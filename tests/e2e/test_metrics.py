@@ -2,6 +2,7 @@
 pushes to a real Pushgateway."""
 
 import json
+import signal
 import subprocess
 import threading
 import time
@@ -82,6 +83,19 @@ def test_run_serves_its_series_during_the_linger(task):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
         assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_signal_during_the_linger_ends_it_and_keeps_the_run_status(task):
+    port = free_port()
+    proc = task.popen("--metrics-port", str(port), "--metrics-linger", "10m", "run", "example")
+    try:
+        scrape_until(f"http://127.0.0.1:{port}/metrics", lambda t: SUCCESS in t.splitlines())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
