@@ -133,7 +133,7 @@ int execute(invocation& inv, const run_request& req) {
     run_over = true;
     if (exposure) (void)co_await exposure->finish();
   };
-  asio::co_spawn(io, run(), [&](std::exception_ptr e) {
+  asio::co_spawn(io, run(), [&](const std::exception_ptr& e) {
     if (e && !failure) failure = e;
     signals.cancel();
   });

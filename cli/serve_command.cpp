@@ -232,7 +232,7 @@ int run_serve(invocation& inv) {
     }
     (void)co_await exposure.finish();
   };
-  asio::co_spawn(io, serve(), [&](std::exception_ptr e) {
+  asio::co_spawn(io, serve(), [&](const std::exception_ptr& e) {
     if (e && !failure) failure = e;
   });
   io.run();
