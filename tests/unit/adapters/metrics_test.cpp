@@ -38,6 +38,7 @@ engine::graph example_graph() {
 
 void run(metrics& m, const engine::graph& g, const std::vector<std::string>& targets) {
   std::vector<engine::task_id> ids;
+  ids.reserve(targets.size());
   for (const auto& t : targets) ids.push_back(*g.find(t));
   engine::run_options options;
   options.observers.push_back(&m.engine_observer());
@@ -90,9 +91,14 @@ void check_exposition(const std::string& text) {
       if (!s.starts_with(count_prefix)) continue;
       const auto labels = s.substr(count_prefix.size());  // "" or "{...}"
       INFO("histogram: ", s);
-      CHECK(seen.contains(h + "_sum" + labels));
-      const auto inner = labels.empty() ? std::string() : labels.substr(1, labels.size() - 2) + ",";
-      CHECK(seen.contains(h + "_bucket{" + inner + "le=\"+Inf\"}"));
+      std::string sum = h;
+      sum.append("_sum").append(labels);
+      CHECK(seen.contains(sum));
+      std::string inf = h;
+      inf.append("_bucket{");
+      if (!labels.empty()) inf.append(labels, 1, labels.size() - 2).append(",");
+      inf.append("le=\"+Inf\"}");
+      CHECK(seen.contains(inf));
     }
   }
 }
