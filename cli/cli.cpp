@@ -45,14 +45,14 @@ void print_help(std::ostream& os) {
     os << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary << '\n';
   }
   os << "\nglobal options:\n"
-        "  --config FILE  configuration file (else $CASCADENCE_CONFIG, else ./cascadence.yml,\n"
-        "                 else the built-in default with the `example` task)\n"
+        "  --config FILE             configuration file (else $CASCADENCE_CONFIG, else\n"
+        "                            ./cascadence.yml, else the built-in default with the `example` task)\n"
         "  --metrics-port N          serve GET /metrics on 127.0.0.1:N while the command runs\n"
         "                            (0: a free port, logged to stderr; run, trigger and serve)\n"
         "  --metrics-linger DURATION keep serving /metrics this long after the command finished\n"
         "  --pushgateway URL         when the command ends, push its series to this Prometheus\n"
         "                            Pushgateway (job cascadence, instance: the host name)\n"
-        "  --help         this help; `task COMMAND --help` for a command\n"
+        "  --help                    this help; `task COMMAND --help` for a command\n"
         "\nexit status: 0 success, 1 a task failed or was refused, 2 usage or configuration error\n";
 }
 
