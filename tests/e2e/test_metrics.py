@@ -49,6 +49,12 @@ class Lines:
         for line in pipe:
             self.lines.append(line.rstrip("\n"))
 
+    def wait_for(self, line: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while line not in self.lines:
+            assert time.monotonic() < deadline, f"no line {line!r} within {timeout}s; got {self.lines}"
+            time.sleep(0.02)
+
 
 class WithGlobalOptions:
     """A `task` runner that puts global options before the command word."""
@@ -74,7 +80,7 @@ def test_run_serves_its_series_during_the_linger(task):
     try:
         err = Lines(proc.stderr)
         text = scrape_until(f"http://127.0.0.1:{port}/metrics", lambda t: SUCCESS in t.splitlines())
-        assert f"metrics on http://127.0.0.1:{port}/metrics" in err.lines
+        err.wait_for(f"metrics on http://127.0.0.1:{port}/metrics")
         assert proc.poll() is None, "the command must still serve during the linger"
         assert any(l.startswith('task_latency_seconds_bucket{task_name="example",le="0.005"} ')
                    for l in text.splitlines())
