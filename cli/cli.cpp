@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/invocation.hpp"
+#include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
 
 #include <boost/program_options.hpp>
@@ -36,16 +37,22 @@ constexpr std::array<command, 12> commands{{
 }};
 
 void print_help(std::ostream& os) {
-  os << "usage: task [--config FILE] COMMAND [ARGS...]\n\n"
+  os << "usage: task [--config FILE] [--metrics-port N [--metrics-linger DURATION]] [--pushgateway URL]\n"
+        "            COMMAND [ARGS...]\n\n"
         "Cascadence: runs task graphs defined in YAML.\n\n"
         "commands:\n";
   for (const auto& c : commands) {
     os << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary << '\n';
   }
   os << "\nglobal options:\n"
-        "  --config FILE  configuration file (else $CASCADENCE_CONFIG, else ./cascadence.yml,\n"
-        "                 else the built-in default with the `example` task)\n"
-        "  --help         this help; `task COMMAND --help` for a command\n"
+        "  --config FILE             configuration file (else $CASCADENCE_CONFIG, else\n"
+        "                            ./cascadence.yml, else the built-in default with the `example` task)\n"
+        "  --metrics-port N          serve GET /metrics on 127.0.0.1:N while the command runs\n"
+        "                            (0: a free port, logged to stderr; run, trigger and serve)\n"
+        "  --metrics-linger DURATION keep serving /metrics this long after the command finished\n"
+        "  --pushgateway URL         when the command ends, push its series to this Prometheus\n"
+        "                            Pushgateway (job cascadence, instance: the host name)\n"
+        "  --help                    this help; `task COMMAND --help` for a command\n"
         "\nexit status: 0 success, 1 a task failed or was refused, 2 usage or configuration error\n";
 }
 
@@ -106,11 +113,42 @@ bool invocation::enabled(const task_config& task) {
   return it != enabled_overrides_->end() ? it->second : task.settings.enabled;
 }
 
+namespace {
+
+// The value of global option `name` at args[i] (`--name V` or `--name=V`),
+// advancing i past it; nothing when args[i] is another option.
+std::optional<std::string> option_value(const std::vector<std::string>& args, std::size_t& i, std::string_view name) {
+  const auto& a = args[i];
+  if (a == name) {
+    if (i + 1 >= args.size()) throw usage_error(std::string(name) + " needs a value; see 'task --help'");
+    return args[++i];
+  }
+  if (a.size() > name.size() && a.starts_with(name) && a[name.size()] == '=') return a.substr(name.size() + 1);
+  return std::nullopt;
+}
+
+std::uint16_t parse_port(const std::string& text) {
+  unsigned long value = 0;
+  std::size_t used = 0;
+  try {
+    value = std::stoul(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || text.front() == '-' || value > 65535) {
+    throw usage_error("--metrics-port: invalid port '" + text + "' (0 to 65535)");
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
 int main(std::vector<std::string> args) {
   auto& out = std::cout;
   auto& err = std::cerr;
   try {
     std::optional<std::filesystem::path> config_path;
+    metrics_options metrics;
     std::size_t i = 0;
     // Global options come before the command word.
     for (; i < args.size() && args[i].starts_with("-"); ++i) {
@@ -122,6 +160,17 @@ int main(std::vector<std::string> args) {
         config_path = args[++i];
       } else if (args[i].starts_with("--config=")) {
         config_path = args[i].substr(9);
+      } else if (auto port = option_value(args, i, "--metrics-port")) {
+        metrics.port = parse_port(*port);
+      } else if (auto linger = option_value(args, i, "--metrics-linger")) {
+        const auto d = engine::parse_duration(*linger);
+        if (!d) throw usage_error("--metrics-linger: invalid duration '" + *linger + "' (e.g. 5s, 1m30s)");
+        metrics.linger = *d;
+      } else if (auto url = option_value(args, i, "--pushgateway")) {
+        if (!url->starts_with("http://") && !url->starts_with("https://")) {
+          throw usage_error("--pushgateway: '" + *url + "' is not an http:// or https:// URL");
+        }
+        metrics.pushgateway = *url;
       } else {
         throw usage_error("unknown global option '" + args[i] + "'; see 'task --help'");
       }
@@ -133,7 +182,8 @@ int main(std::vector<std::string> args) {
     const auto& name = args[i];
     for (const auto& c : commands) {
       if (c.name == name) {
-        invocation inv(name, {args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()}, config_path, out, err);
+        invocation inv(name, {args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()}, config_path, out, err,
+                       metrics);
         return c.run(inv);
       }
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cli/config.hpp"
+#include "cli/metrics_options.hpp"
 #include "engine/graph.hpp"
 
 #include <filesystem>
@@ -35,11 +36,18 @@ class refused_error final : public std::runtime_error {
 class invocation final {
  public:
   invocation(std::string command, std::vector<std::string> args, std::optional<std::filesystem::path> config_path,
-             std::ostream& out, std::ostream& err)
-      : command_(std::move(command)), args_(std::move(args)), config_path_(std::move(config_path)), out_(out), err_(err) {}
+             std::ostream& out, std::ostream& err, metrics_options metrics = {})
+      : command_(std::move(command)),
+        args_(std::move(args)),
+        config_path_(std::move(config_path)),
+        metrics_(std::move(metrics)),
+        out_(out),
+        err_(err) {}
 
   [[nodiscard]] std::ostream& out() const noexcept { return out_; }
   [[nodiscard]] std::ostream& err() const noexcept { return err_; }
+  /// The global --metrics-port, --metrics-linger and --pushgateway options.
+  [[nodiscard]] const metrics_options& metrics() const noexcept { return metrics_; }
 
   /// Parses the command's words; --help and --config are added to `options`.
   /// Returns false when help was printed (the command then exits 0).
@@ -66,6 +74,7 @@ class invocation final {
   std::string command_;
   std::vector<std::string> args_;
   std::optional<std::filesystem::path> config_path_;
+  metrics_options metrics_;
   std::optional<config> cfg_;
   std::optional<engine::graph> graph_;
   std::optional<std::map<std::string, bool>> enabled_overrides_;

@@ -1,9 +1,13 @@
 // `task run` and `task trigger`: run targets with their dependencies on an
 // io_context owned by the command, with SIGINT/SIGTERM cancelling the run.
+// With the global metrics options the run's series are served on /metrics
+// from the same loop and/or pushed to a Pushgateway when it ends.
 
+#include "adapters/metrics/metrics.hpp"
 #include "cli/cli.hpp"
 #include "cli/console_observer.hpp"
 #include "cli/invocation.hpp"
+#include "cli/metrics_exposure.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 
@@ -18,6 +22,7 @@
 #include <boost/program_options.hpp>
 
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <unistd.h>
@@ -79,24 +84,47 @@ int execute(invocation& inv, const run_request& req) {
   options.input = req.input;
   options.observers.push_back(&console);
 
+  adapters::metrics::metrics registry;
+  std::optional<metrics_exposure> exposure;
+  if (inv.metrics().wanted()) {
+    exposure.emplace(io.get_executor(), inv.metrics(), registry, inv.err());
+    options.observers.push_back(&registry.engine_observer());
+    exposure->start();
+  }
+
   engine::run_canceller canceller;
   int signal_number = 0;
+  bool run_over = false;
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
+  // A signal cancels the run; once it is over (metrics lingering), it ends the linger.
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
     if (ec) return;
-    signal_number = sig;
-    inv.err() << "\nreceived " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", cancelling the run\n";
-    canceller.cancel(sig == SIGINT ? "SIGINT" : "SIGTERM");
-  });
+    if (run_over) {
+      if (exposure) exposure->cut_linger();
+    } else {
+      signal_number = sig;
+      inv.err() << "\nreceived " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", cancelling the run\n";
+      canceller.cancel(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
 
   std::optional<engine::run_report> report;
   std::exception_ptr failure;
-  asio::co_spawn(io, engine::run_graph(graph, targets, std::move(options), &canceller),
-                 [&](std::exception_ptr e, engine::run_report r) {
-                   failure = e;
-                   if (!e) report = std::move(r);
-                   signals.cancel();
-                 });
+  auto run = [&]() -> asio::awaitable<void> {
+    try {
+      report = co_await engine::run_graph(graph, targets, std::move(options), &canceller);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    run_over = true;
+    if (exposure) (void)co_await exposure->finish();
+  };
+  asio::co_spawn(io, run(), [&](const std::exception_ptr& e) {
+    if (e && !failure) failure = e;
+    signals.cancel();
+  });
   io.run();
   if (failure) std::rethrow_exception(failure);
 

@@ -2,15 +2,20 @@
 // schedules, fires cron jobs on one io_context, reloads on SIGHUP and when
 // the schedules or task-state files change, and shuts down on SIGINT/SIGTERM:
 // stop firing, give running tasks the grace period, cancel the rest, exit 0.
+// Runs and fires are counted in a metrics registry, served on /metrics with
+// the global --metrics-port.
 
+#include "adapters/metrics/metrics.hpp"
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
+#include "cli/metrics_exposure.hpp"
 #include "cli/schedules.hpp"
 #include "cli/serve_log.hpp"
 #include "engine/duration.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 #include "scheduling/file_watcher.hpp"
+#include "scheduling/scheduler_observer_fan_out.hpp"
 #include "scheduling/task_state_store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -51,8 +56,10 @@ class server final {
         pool_(current_.cfg.threads != 0 ? current_.cfg.threads : std::max(1U, std::thread::hardware_concurrency())),
         scheduler_(io.get_executor(), [this](const std::string& task, engine::run_id id, engine::run_canceller& c) {
           return fire(task, id, c);
-        }, scheduling::fire_state_store(fire_state_file(current_.cfg)), &log_, &pool_),
+        }, scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
         signals_(io, SIGINT, SIGTERM, SIGHUP) {}
+
+  [[nodiscard]] adapters::metrics::metrics& metrics() noexcept { return metrics_; }
 
   asio::awaitable<void> run() {
     log_.info("serving: backend " + current_.cfg.backend + ", " + std::to_string(current_.graph->size()) +
@@ -104,6 +111,7 @@ class server final {
     options.pool = &pool_;
     options.kill_grace = current_.cfg.kill_grace;
     options.observers.push_back(&log_);
+    options.observers.push_back(&metrics_.engine_observer());
     options.id = id;
     const engine::task_id targets[] = {*target};
     co_return co_await engine::run_graph(*graph, targets, std::move(options), &c);
@@ -180,6 +188,8 @@ class server final {
 
   asio::io_context& io_;
   serve_log log_;
+  adapters::metrics::metrics metrics_;
+  scheduling::scheduler_observer_fan_out scheduler_observers_{&log_, &metrics_.scheduler_observer()};
   loaded current_;
   std::chrono::milliseconds grace_;
   asio::thread_pool pool_;
@@ -211,8 +221,20 @@ int run_serve(invocation& inv) {
                  scheduling::task_state_store(state_file(cfg)).load()};
   asio::io_context io;
   server srv(io, inv, std::move(initial), grace);
+  metrics_exposure exposure(io.get_executor(), inv.metrics(), srv.metrics(), inv.err());
+  exposure.start();
   std::exception_ptr failure;
-  asio::co_spawn(io, srv.run(), [&](std::exception_ptr e) { failure = e; });
+  auto serve = [&]() -> asio::awaitable<void> {
+    try {
+      co_await srv.run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    (void)co_await exposure.finish();
+  };
+  asio::co_spawn(io, serve(), [&](const std::exception_ptr& e) {
+    if (e && !failure) failure = e;
+  });
   io.run();
   if (failure) std::rethrow_exception(failure);
   return exit_ok;

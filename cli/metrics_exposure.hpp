@@ -1,0 +1,60 @@
+#pragma once
+
+#include "cli/metrics_options.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+
+namespace cascadence::adapters::metrics {
+class metrics;
+}
+namespace cascadence::net {
+class router;
+}
+
+namespace cascadence::cli {
+
+/// The content type of the Prometheus text exposition format.
+inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Adds `GET /metrics` answering with `registry`'s text exposition.
+/// `registry` must outlive the router.
+void add_metrics_route(net::router& routes, adapters::metrics::metrics& registry);
+
+/// Exposes one command's series: an HTTP server for /metrics on the command's
+/// own loop, and a push to a Pushgateway when the command ends. Use it from
+/// the loop's thread.
+class metrics_exposure final {
+ public:
+  /// `registry` and `log` must outlive this object.
+  metrics_exposure(boost::asio::any_io_executor ex, metrics_options options, adapters::metrics::metrics& registry,
+                   std::ostream& log);
+  ~metrics_exposure();
+  metrics_exposure(const metrics_exposure&) = delete;
+  metrics_exposure& operator=(const metrics_exposure&) = delete;
+
+  /// Starts serving /metrics when a port was asked for, and logs its URL.
+  /// Throws std::runtime_error when the port cannot be bound.
+  void start();
+
+  /// The bound port once start() served, else 0.
+  [[nodiscard]] std::uint16_t port() const noexcept;
+
+  /// When the command is done: pushes (if asked), keeps serving for the
+  /// linger period (cut short by cut_linger()), then stops the server.
+  /// Returns false when the push failed (already logged).
+  [[nodiscard]] boost::asio::awaitable<bool> finish();
+
+  /// Ends the linger now (a signal arrived after the command finished).
+  void cut_linger();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cascadence::cli
