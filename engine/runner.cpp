@@ -301,9 +301,7 @@ asio::awaitable<void> run_state::work(worker& w) {
     if (++batch == fairness_batch) {
       batch = 0;
       boundary = {};
-      // Between tasks a worker is never cancelled (only busy ones are), so
-      // this cannot throw.
-      co_await asio::post(ex_, asio::use_awaitable);
+      co_await yield_to_loop();
       if (ready_.empty()) break;
     }
     const task_id task = ready_.pop();
@@ -334,11 +332,13 @@ asio::awaitable<void> run_state::work(worker& w) {
       } catch (...) {
         end = finish_attempt(w, task, index, attempt, outcome::failure(current_exception_message()));
       }
-      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+      // Only the engine signals a worker, and it sets stop first. Reset in
+      // place: awaiting a coroutine while cancelled would throw.
+      if (w.stop.load(std::memory_order_relaxed) &&
+          (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
         co_await asio::this_coro::reset_cancellation_state();
       }
       if (end == attempt_end::settled) break;
-      // Rare, so in a coroutine of its own: its state stays out of this frame.
       co_await wait_to_retry(w, index, g_.settings(task), attempt);
       if (cancelled_) break;
     }
@@ -368,6 +368,16 @@ void run_state::cancel_before_start(std::uint32_t index) {
   rec.status = run_status::cancelled;
   rec.error = "cancelled before start: " + report_.cancel_reason;
   rec.started = rec.finished = std::chrono::system_clock::now();
+}
+
+// The rare awaits of work() are coroutines of their own so that their state
+// stays out of the frame every worker keeps. Only where the worker cannot be
+// cancelled: awaiting a coroutine throws while cancellation is pending.
+
+asio::awaitable<void> run_state::yield_to_loop() {
+  // Between tasks a worker is never cancelled (only busy ones are), so this
+  // cannot throw.
+  co_await asio::post(ex_, asio::use_awaitable);
 }
 
 asio::awaitable<void> run_state::wait_to_retry(worker& w, std::uint32_t index, const task_settings& settings,

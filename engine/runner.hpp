@@ -29,6 +29,9 @@ struct task_record final {
   run_id id;
   run_status status = run_status::skipped;
   unsigned attempts = 0;
+  /// When the engine started the task. A worker that goes straight from
+  /// one task to the next stamps both with one clock reading, so a start
+  /// may precede the real one by the engine's bookkeeping in between.
   std::chrono::system_clock::time_point started{};
   std::chrono::system_clock::time_point finished{};
   boost::json::value output;
@@ -84,7 +87,8 @@ class run_canceller final {
 
 /// Runs `targets` and their transitive dependencies, each once, dependencies
 /// first, on the awaiting coroutine's executor (use a strand if that
-/// executor is multi-threaded). A failed task marks its dependents skipped;
+/// executor is multi-threaded). Ready tasks start in the order they became
+/// ready (roots in graph order). A failed task marks its dependents skipped;
 /// independent branches finish. Terminal cancellation of the awaiting
 /// coroutine, or `canceller`, cancels the run; the awaitable still completes
 /// with a full report once every task has settled.

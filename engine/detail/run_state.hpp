@@ -81,6 +81,7 @@ class run_state final {
   inline void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
   [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
                                            outcome&& out) noexcept;
+  [[nodiscard]] boost::asio::awaitable<void> yield_to_loop();
   [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
                                                            const task_settings& settings, unsigned attempt);
   void cancel_before_start(std::uint32_t index);
