@@ -31,6 +31,8 @@ tasks:
     on: {webhook: calcom, events: [BOOKING_CREATED]}
   greet:
     command: 'cat'
+  slow:
+    command: 'sleep 1; echo slow'
   after_greet:
     echo: done
     after: [greet]
@@ -180,7 +182,7 @@ def test_the_api_runs_a_task_and_reports_it(server):
     status, reply = server.request("GET", "/api/v1/tasks")
     assert status == 200
     names = {t["name"]: t for t in json.loads(reply)["tasks"]}
-    assert set(names) == {"on_push", "on_booking", "greet", "after_greet"}
+    assert set(names) == {"on_push", "on_booking", "greet", "after_greet", "slow"}
     assert names["greet"]["kind"] == "manual" and names["greet"]["enabled"] is True
 
     status, reply = server.request("POST", "/api/v1/tasks/after_greet/runs?wait=true", b'{"who":"api"}')
@@ -238,3 +240,19 @@ def test_serve_listens_too_and_stops_cleanly_on_sigterm(task):
         assert srv.request("GET", "/healthz")[0] == 200
     finally:
         assert srv.stop() == 0
+
+
+def test_sigterm_lets_a_request_in_flight_finish(server):
+    result = {}
+
+    def call():
+        result["reply"] = server.request("POST", "/api/v1/tasks/slow/runs?wait=true")
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.4)
+    assert server.stop() == 0
+    caller.join(timeout=10)
+    status, reply = result["reply"]
+    assert status == 200
+    assert json.loads(reply)["status"] == "success"
