@@ -21,13 +21,14 @@ struct command {
   int (*run)(invocation&);
 };
 
-constexpr std::array<command, 12> commands{{
+constexpr std::array<command, 13> commands{{
     {"list", "list the tasks and whether they are enabled", run_list},
     {"run", "run tasks with their dependencies", run_run},
     {"trigger", "run a manual task with its dependencies", run_trigger},
     {"enable", "enable a task (persisted)", run_enable},
     {"disable", "disable a task (persisted)", run_disable},
-    {"serve", "run the scheduler until SIGINT/SIGTERM (the long-running main job)", run_serve},
+    {"serve", "run the scheduler and the HTTP server until SIGINT/SIGTERM (the long-running main job)", run_serve},
+    {"webhook", "serve webhooks and the REST API until SIGINT/SIGTERM, without firing schedules", run_webhook},
     {"schedule", "schedule a task with a cron expression (persisted)", run_schedule},
     {"unschedule", "remove a task's persisted schedule", run_unschedule},
     {"schedules", "list the schedules in force with their next fire", run_schedules},

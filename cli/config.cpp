@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -116,12 +117,51 @@ boost::json::value to_json(const YAML::Node& n) {
   return nullptr;
 }
 
-constexpr std::array<std::string_view, 19> task_keys{
+constexpr std::array<std::string_view, 20> task_keys{
     "command",     "echo", "sleep",   "after", "timeout",  "retries",  "retry_backoff", "retry_backoff_max",
     "description", "kind", "enabled", "env",   "cwd",      "schedule", "timezone",      "overlap",
-    "catchup_window", "jitter", "paused"};
-constexpr std::array<std::string_view, 8> top_keys{"backend", "storage_path", "timezone", "max_concurrency",
-                                                   "kill_grace", "threads", "shutdown_grace", "tasks"};
+    "catchup_window", "jitter", "paused", "on"};
+constexpr std::array<std::string_view, 11> top_keys{"backend",        "storage_path", "timezone", "max_concurrency",
+                                                    "kill_grace",     "threads",      "shutdown_grace", "http",
+                                                    "webhook",        "api",          "tasks"};
+constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
+constexpr std::array<std::string_view, 4> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections"};
+constexpr std::array<std::string_view, 1> webhook_keys{"secrets"};
+constexpr std::array<std::string_view, 1> api_keys{"token"};
+
+// Webhook source names appear in URLs and environment variable names.
+bool valid_source_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::string source_name(const reader& r, const YAML::Node& n, const std::string& path) {
+  auto name = r.string(n, path);
+  if (!valid_source_name(name)) {
+    r.fail(n, path, "invalid webhook source '" + name + "' (use lower-case letters, digits, '_' and '-')");
+  }
+  return name;
+}
+
+webhook_subscription parse_on(const reader& r, const std::string& path, const YAML::Node& n) {
+  webhook_subscription sub;
+  bool has_source = false;
+  r.mapping(n, path, on_keys, [&](const std::string& key, const YAML::Node& v) {
+    const auto kpath = path + "." + key;
+    if (key == "webhook") {
+      sub.source = source_name(r, v, kpath);
+      has_source = true;
+    } else {
+      sub.events = r.strings(v, kpath);
+      for (const auto& e : sub.events) {
+        if (e.empty()) r.fail(v, kpath, "an event type is empty");
+      }
+    }
+  });
+  if (!has_source) r.fail(n, path, "missing 'webhook: SOURCE' (e.g. on: {webhook: github, events: [push]})");
+  return sub;
+}
 constexpr std::array<std::string_view, 3> backends{"cron", "base", "temporal"};
 
 task_config parse_task(const reader& r, const std::string& name, const YAML::Node& n) {
@@ -199,6 +239,8 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     } else if (key == "paused") {
       schedule.paused = r.boolean(v, kpath);
       schedule_policy_key = v.Mark();
+    } else if (key == "on") {
+      t.on = parse_on(r, kpath, v);
     }
   });
   if (!proc) r.fail(n, path, "no processor: give the task one of command, echo or sleep");
@@ -253,6 +295,36 @@ config parse_config(const std::string& text, const std::filesystem::path& source
         cfg.threads = r.count(v, key, 1024);
       } else if (key == "shutdown_grace") {
         cfg.shutdown_grace = r.duration(v, key);
+      } else if (key == "http") {
+        r.mapping(v, key, http_keys, [&](const std::string& k, const YAML::Node& x) {
+          const auto kpath = key + "." + k;
+          if (k == "body_limit") {
+            cfg.http.body_limit = r.count(x, kpath, 999'999'999);
+          } else if (k == "header_limit") {
+            cfg.http.header_limit = r.count(x, kpath, 1024 * 1024);
+          } else if (k == "read_timeout") {
+            cfg.http.read_timeout = r.duration(x, kpath);
+            if (cfg.http.read_timeout.count() == 0) r.fail(x, kpath, "must be longer than 0");
+          } else {
+            cfg.http.max_connections = r.count(x, kpath, 1'000'000);
+          }
+        });
+      } else if (key == "webhook") {
+        r.mapping(v, key, webhook_keys, [&](const std::string&, const YAML::Node& x) {
+          const std::string kpath = "webhook.secrets";
+          if (!x.IsMap()) r.fail(x, kpath, "expected a mapping of webhook sources to secrets");
+          for (const auto& e : x) {
+            const auto source = source_name(r, e.first, kpath);
+            auto secret = r.string(e.second, kpath + "." + source);
+            if (secret.empty()) r.fail(e.second, kpath + "." + source, "the secret is empty");
+            cfg.webhook_secrets[source] = std::move(secret);
+          }
+        });
+      } else if (key == "api") {
+        r.mapping(v, key, api_keys, [&](const std::string&, const YAML::Node& x) {
+          cfg.api_token = r.string(x, "api.token");
+          if (cfg.api_token.empty()) r.fail(x, "api.token", "the token is empty");
+        });
       } else if (key == "tasks") {
         if (v.IsNull()) return;
         if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");
@@ -331,6 +403,23 @@ engine::graph build_graph(const config& cfg) {
     throw config_error((culprit ? culprit->location + ": " : std::string()) + err->message);
   }
   return std::move(std::get<engine::graph>(result));
+}
+
+bool webhook_subscription::matches(std::string_view type) const noexcept {
+  return events.empty() || std::find(events.begin(), events.end(), type) != events.end();
+}
+
+std::string webhook_secret(const config& cfg, std::string_view source) {
+  std::string var = "CASCADENCE_WEBHOOK_SECRET_";
+  for (char c : source) var += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (const char* env = std::getenv(var.c_str()); env != nullptr && *env != '\0') return env;
+  const auto it = cfg.webhook_secrets.find(source);
+  return it == cfg.webhook_secrets.end() ? std::string() : it->second;
+}
+
+std::string api_token(const config& cfg) {
+  if (const char* env = std::getenv("CASCADENCE_API_TOKEN"); env != nullptr && *env != '\0') return env;
+  return cfg.api_token;
 }
 
 std::filesystem::path state_file(const config& cfg) {

@@ -8,12 +8,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -39,6 +41,25 @@ struct sleep_spec final {
 };
 using processor_spec = std::variant<engine::command_spec, echo_spec, sleep_spec>;
 
+/// A task's `on: {webhook: SOURCE, events: [TYPE, ...]}`: the webhook
+/// deliveries that start it.
+struct webhook_subscription final {
+  std::string source;
+  /// Event types that start the task; empty = every event of the source.
+  std::vector<std::string> events;
+
+  /// True when a delivery of `type` from this source starts the task.
+  [[nodiscard]] bool matches(std::string_view type) const noexcept;
+};
+
+/// `http:`: limits of the HTTP server of `task serve` and `task webhook`.
+struct http_config final {
+  std::uint64_t body_limit = 1024 * 1024;
+  std::size_t header_limit = 8 * 1024;
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};
+  std::size_t max_connections = 1024;
+};
+
 /// One entry of `tasks:`.
 struct task_config final {
   std::string name;
@@ -48,6 +69,8 @@ struct task_config final {
   /// A schedule declared beside the task (`schedule:` and its policy keys);
   /// one persisted with `task schedule` wins over it.
   std::optional<scheduling::schedule_entry> schedule;
+  /// The webhook deliveries that start the task (`on:`), if any.
+  std::optional<webhook_subscription> on;
   /// Where the task is defined ("file:line"), for error messages.
   std::string location;
 };
@@ -66,6 +89,12 @@ struct config final {
   /// How long `task serve` waits for running tasks on SIGINT/SIGTERM
   /// before cancelling them.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
+  http_config http;
+  /// `webhook: {secrets: {SOURCE: SECRET}}`; the environment variable
+  /// CASCADENCE_WEBHOOK_SECRET_<SOURCE> wins (see webhook_secret()).
+  std::map<std::string, std::string, std::less<>> webhook_secrets;
+  /// `api: {token: ...}`; CASCADENCE_API_TOKEN wins (see api_token()).
+  std::string api_token;
   std::vector<task_config> tasks;
   /// Task name -> index in `tasks`.
   std::map<std::string, std::size_t, std::less<>> index;
@@ -88,6 +117,13 @@ struct config final {
 /// The engine graph of a configuration. Throws config_error naming the task
 /// and its location (unknown dependency, cycle with its path).
 [[nodiscard]] engine::graph build_graph(const config& cfg);
+
+/// The secret of a webhook source: $CASCADENCE_WEBHOOK_SECRET_<SOURCE
+/// upper-cased, '-' as '_'>, else `webhook.secrets.SOURCE`; empty when none.
+[[nodiscard]] std::string webhook_secret(const config& cfg, std::string_view source);
+
+/// The REST API bearer token: $CASCADENCE_API_TOKEN, else `api.token`.
+[[nodiscard]] std::string api_token(const config& cfg);
 
 /// Where enabled/disabled state lives: $CASCADENCE_HOME/task-state.yml, else
 /// beside the schedules file.

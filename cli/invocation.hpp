@@ -95,5 +95,6 @@ int run_schedules(invocation& inv);
 int run_pause(invocation& inv);
 int run_resume(invocation& inv);
 int run_serve(invocation& inv);
+int run_webhook(invocation& inv);
 
 }  // namespace cascadence::cli

@@ -2,11 +2,13 @@
 // schedules, fires cron jobs on one io_context, reloads on SIGHUP and when
 // the schedules or task-state files change, and shuts down on SIGINT/SIGTERM:
 // stop firing, give running tasks the grace period, cancel the rest, exit 0.
-// Runs and fires are counted in a metrics registry, served on /metrics with
-// the global --metrics-port.
+// The same loop serves HTTP (webhooks, the REST API, /healthz, /metrics);
+// `task webhook` is this loop without firing schedules. Runs and fires are
+// counted in a metrics registry, also served with the global --metrics-port.
 
 #include "adapters/metrics/metrics.hpp"
 #include "cli/cli.hpp"
+#include "cli/http_front.hpp"
 #include "cli/invocation.hpp"
 #include "cli/metrics_exposure.hpp"
 #include "cli/schedules.hpp"
@@ -17,17 +19,22 @@
 #include "scheduling/file_watcher.hpp"
 #include "scheduling/scheduler_observer_fan_out.hpp"
 #include "scheduling/task_state_store.hpp"
+#include "adapters/api/api_service.hpp"
+#include "adapters/webhooks/webhook_routes.hpp"
+#include "net/router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/program_options.hpp>
 
 #include <csignal>
+#include <set>
 #include <iostream>
 #include <thread>
 
@@ -48,7 +55,8 @@ struct loaded final {
 
 class server final {
  public:
-  server(asio::io_context& io, invocation& inv, loaded initial, std::chrono::milliseconds grace)
+  server(asio::io_context& io, invocation& inv, loaded initial, std::chrono::milliseconds grace, listen_address at,
+         bool fire_schedules)
       : io_(io),
         log_(inv.out()),
         current_(std::move(initial)),
@@ -57,16 +65,30 @@ class server final {
         scheduler_(io.get_executor(), [this](const std::string& task, engine::run_id id, engine::run_canceller& c) {
           return fire(task, id, c);
         }, scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
-        signals_(io, SIGINT, SIGTERM, SIGHUP) {}
+        signals_(io, SIGINT, SIGTERM, SIGHUP),
+        fire_schedules_(fire_schedules),
+        api_(std::make_shared<adapters::api::api_service>(io.get_executor(), std::make_shared<api_bridge>(*this),
+                                                          api_options_of(current_.cfg, at))),
+        http_(io.get_executor(), build_routes(), server_options_of(current_.cfg, at)),
+        at_(std::move(at)) {}
 
   [[nodiscard]] adapters::metrics::metrics& metrics() noexcept { return metrics_; }
 
   asio::awaitable<void> run() {
-    log_.info("serving: backend " + current_.cfg.backend + ", " + std::to_string(current_.graph->size()) +
-              " tasks, schedules in " + current_.cfg.storage_path.string());
-    apply_schedules();
+    if (const auto ec = http_.start()) {
+      throw usage_error("cannot listen on " + at_.host + ":" + std::to_string(at_.port) + " (" + ec.message() + ")");
+    }
+    const bool v6 = at_.host.find(':') != std::string::npos;
+    log_.info("listening on http://" + (v6 ? "[" + at_.host + "]" : at_.host) + ":" + std::to_string(http_.port()));
+    if (!fire_schedules_) {
+      log_.info("webhook mode: " + std::to_string(current_.graph->size()) + " tasks; nothing is fired on a schedule");
+    } else {
+      log_.info("serving: backend " + current_.cfg.backend + ", " + std::to_string(current_.graph->size()) +
+                " tasks, schedules in " + current_.cfg.storage_path.string());
+      apply_schedules();
+    }
     std::optional<scheduling::file_watcher> watcher;
-    if (current_.cfg.backend == "cron") {
+    if (fire_schedules_ && current_.cfg.backend == "cron") {
       watcher.emplace(io_.get_executor(),
                       std::vector<std::filesystem::path>{current_.cfg.storage_path, state_file(current_.cfg)});
       asio::co_spawn(io_, watch(*watcher), asio::detached);
@@ -80,19 +102,38 @@ class server final {
         continue;
       }
       const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
-      log_.info(name + ": no more fires; waiting up to " + engine::format_duration(grace_) + " for " +
-                std::to_string(scheduler_.running()) + " running fire(s) (send it again to cancel them now)");
+      log_.info(name + ": no more fires or requests; waiting up to " + engine::format_duration(grace_) + " for " +
+                std::to_string(scheduler_.running() + adhoc_.size()) +
+                " running fire(s) and requests (send it again to cancel them now)");
       break;
     }
     if (watcher) watcher->close();
+    const auto deadline = std::chrono::steady_clock::now() + grace_;
+    http_.stop(grace_);
     asio::co_spawn(io_, impatient(), asio::detached);
     co_await scheduler_.drain(grace_, "shutdown");
+    co_await http_.wait_stopped();
+    // Webhook and API runs get what is left of the grace period.
+    asio::steady_timer tick(io_);
+    while (!adhoc_.empty() && std::chrono::steady_clock::now() < deadline) {
+      tick.expires_after(std::chrono::milliseconds(50));
+      (void)co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    cancel_adhoc("shutdown");
     signals_.cancel();
     log_.info("stopped");
   }
 
  private:
   asio::awaitable<engine::run_report> fire(const std::string& task, engine::run_id id, engine::run_canceller& c) {
+    co_return (co_await launch(task, id, c, nullptr, std::nullopt)).second;
+  }
+
+  // Runs `task` with its dependencies on the current graph; the graph comes
+  // back with the report so its task ids can be named after a reload.
+  asio::awaitable<std::pair<std::shared_ptr<const engine::graph>, engine::run_report>> launch(
+      const std::string& task, engine::run_id id, engine::run_canceller& c, boost::json::value input,
+      std::optional<engine::run_event> event) {
     const auto graph = current_.graph;  // kept alive for this run across reloads
     const auto target = graph->find(task);
     if (!target) throw std::runtime_error("task '" + task + "' is not in the configuration");
@@ -104,7 +145,7 @@ class server final {
       engine::run_report report;
       report.id = id;
       report.cancel_reason = "task disabled";
-      co_return report;
+      co_return std::pair{graph, std::move(report)};
     }
     engine::run_options options;
     options.max_concurrency = current_.cfg.max_concurrency;
@@ -113,8 +154,103 @@ class server final {
     options.observers.push_back(&log_);
     options.observers.push_back(&metrics_.engine_observer());
     options.id = id;
+    options.input = std::move(input);
+    options.event = std::move(event);
     const engine::task_id targets[] = {*target};
-    co_return co_await engine::run_graph(*graph, targets, std::move(options), &c);
+    co_return std::pair{graph, co_await engine::run_graph(*graph, targets, std::move(options), &c)};
+  }
+
+  // A run started by HTTP (webhook delivery, REST API): cancelled if still
+  // going when shutdown's grace period is over.
+  asio::awaitable<std::pair<std::shared_ptr<const engine::graph>, engine::run_report>> launch_adhoc(
+      std::string task, engine::run_id id, boost::json::value input, std::optional<engine::run_event> event) {
+    engine::run_canceller c;
+    adhoc_.insert(&c);
+    struct forget final {
+      std::set<engine::run_canceller*>& set;
+      engine::run_canceller* c;
+      ~forget() { set.erase(c); }
+    } guard{adhoc_, &c};
+    co_return co_await launch(task, id, c, std::move(input), std::move(event));
+  }
+
+  void cancel_adhoc(const std::string& reason) {
+    // Cancelling may end a run (and unregister it) before the loop goes on.
+    const std::vector<engine::run_canceller*> running(adhoc_.begin(), adhoc_.end());
+    for (auto* c : running) {
+      if (adhoc_.contains(c) && !c->requested()) c->cancel(reason);
+    }
+  }
+
+  // The REST API's view of this server.
+  class api_bridge final : public adapters::api::api_backend {
+   public:
+    explicit api_bridge(server& s) : s_(s) {}
+    std::vector<adapters::api::task_summary> tasks() const override { return s_.task_summaries(); }
+    bool has_task(std::string_view name) const override { return s_.current_.cfg.find(name) != nullptr; }
+    asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value input,
+                                                     engine::run_id id) override {
+      auto [graph, report] = co_await s_.launch_adhoc(std::move(task), id, std::move(input), std::nullopt);
+      co_return to_finished_run(*graph, report);
+    }
+
+   private:
+    server& s_;
+  };
+
+  std::vector<adapters::api::task_summary> task_summaries() const {
+    std::map<std::string, std::string, std::less<>> schedules;
+    try {
+      const auto eff = collect_schedules(current_.cfg, scheduling::schedule_store(current_.cfg.storage_path).load());
+      for (const auto& e : eff.entries) schedules[e.task] = e.expression;
+    } catch (const std::exception&) {
+      // An unreadable schedules file shows as no schedules; serve logs it.
+    }
+    std::vector<adapters::api::task_summary> out;
+    for (const auto& t : current_.cfg.tasks) {
+      const auto over = current_.enabled_overrides.find(t.name);
+      const auto sched = schedules.find(t.name);
+      out.push_back({t.name, std::string(engine::to_string(t.settings.kind)),
+                     over != current_.enabled_overrides.end() ? over->second : t.settings.enabled,
+                     sched != schedules.end() ? sched->second : std::string()});
+    }
+    return out;
+  }
+
+  // Every HTTP route of the server. Other routes (e.g. /metrics) are added
+  // here, before the server starts.
+  net::router build_routes() {
+    net::router routes;
+    adapters::api::add_health_route(routes);
+    adapters::api::add_api_routes(routes, api_);
+    add_metrics_route(routes, metrics_);
+    adapters::webhooks::add_webhook_routes(routes, io_.get_executor(), make_webhook_registry(),
+                                           [this](std::string_view m) { log_.on_error(m); });
+    return routes;
+  }
+
+  // Sources and secrets from the configuration at start; each subscribed
+  // task runs on the current graph with the event as its input.
+  std::shared_ptr<const adapters::webhooks::webhook_registry> make_webhook_registry() {
+    auto reg = std::make_shared<adapters::webhooks::webhook_registry>();
+    for (const auto& t : current_.cfg.tasks) {
+      if (!t.on) continue;
+      reg->subscribe(t.on->source, t.on->events, t.name,
+                     adapters::webhooks::make_webhook_task(
+                         [this, name = t.name](std::string source, std::string type,
+                                               boost::json::value payload) -> asio::awaitable<void> {
+                           log_.info("webhook " + source + "/" + type + ": running " + name);
+                           (void)co_await launch_adhoc(name, engine::run_id::random(), std::move(payload),
+                                                       engine::run_event{std::move(source), std::move(type)});
+                         }));
+    }
+    std::set<std::string, std::less<>> sources{"github", "calcom"};
+    for (const auto& [source, secret] : current_.cfg.webhook_secrets) sources.insert(source);
+    for (const auto& t : current_.cfg.tasks) {
+      if (t.on) sources.insert(t.on->source);
+    }
+    for (const auto& source : sources) reg->set_secret(source, webhook_secret(current_.cfg, source));
+    return reg;
   }
 
   // A second SIGINT/SIGTERM while draining cancels the running fires at once.
@@ -125,6 +261,7 @@ class server final {
       if (sig == SIGHUP) continue;
       log_.info(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " again: cancelling the running fires now");
       scheduler_.cancel_running("shutdown (signalled twice)");
+      cancel_adhoc("shutdown (signalled twice)");
     }
   }
 
@@ -156,7 +293,7 @@ class server final {
       log_.on_error(std::string("reload refused, keeping the previous configuration: ") + e.what());
       return;
     }
-    apply_schedules();
+    if (fire_schedules_) apply_schedules();
   }
 
   void apply_schedules() {
@@ -195,17 +332,33 @@ class server final {
   asio::thread_pool pool_;
   scheduling::cron_scheduler scheduler_;
   asio::signal_set signals_;
+  bool fire_schedules_;
+  std::set<engine::run_canceller*> adhoc_;
+  std::shared_ptr<adapters::api::api_service> api_;
+  net::http_server http_;
+  listen_address at_;
 };
 
 }  // namespace
 
-int run_serve(invocation& inv) {
+namespace {
+
+int serve_main(invocation& inv, bool fire_schedules) {
   po::options_description options("options");
   options.add_options()("grace", po::value<std::string>(),
-                        "on SIGINT/SIGTERM, wait this long for running tasks before cancelling them "
-                        "(default: shutdown_grace, 30s)");
+                        "on SIGINT/SIGTERM, wait this long for running tasks and HTTP requests before cancelling "
+                        "them (default: shutdown_grace, 30s)")(
+      "host", po::value<std::string>()->default_value("127.0.0.1"),
+      "address to serve HTTP on (webhooks, REST API, /healthz); off loopback the API needs a token")(
+      "port", po::value<unsigned>()->default_value(8000), "port to serve HTTP on; 0 picks a free one");
   po::variables_map vm;
-  if (!inv.parse(options, {}, vm, "[--grace DURATION]")) return exit_ok;
+  if (!inv.parse(options, {}, vm, "[--host H] [--port P] [--grace DURATION]")) return exit_ok;
+  listen_address at;
+  at.host = vm["host"].as<std::string>();
+  if (at.host.empty()) throw usage_error("--host: empty address");
+  if (vm["port"].as<unsigned>() > 65535) throw usage_error("--port: " + std::to_string(vm["port"].as<unsigned>()) +
+                                                         " is not a port (0 to 65535)");
+  at.port = static_cast<std::uint16_t>(vm["port"].as<unsigned>());
   const auto& cfg = inv.cfg();
   if (cfg.backend == "temporal") {
     throw usage_error("backend 'temporal' is not available yet (the Temporal adapter is not part of this build; "
@@ -220,7 +373,7 @@ int run_serve(invocation& inv) {
   loaded initial{cfg, std::make_shared<const engine::graph>(build_graph(cfg)),
                  scheduling::task_state_store(state_file(cfg)).load()};
   asio::io_context io;
-  server srv(io, inv, std::move(initial), grace);
+  server srv(io, inv, std::move(initial), grace, std::move(at), fire_schedules);
   metrics_exposure exposure(io.get_executor(), inv.metrics(), srv.metrics(), inv.err());
   exposure.start();
   std::exception_ptr failure;
@@ -239,5 +392,11 @@ int run_serve(invocation& inv) {
   if (failure) std::rethrow_exception(failure);
   return exit_ok;
 }
+
+}  // namespace
+
+int run_serve(invocation& inv) { return serve_main(inv, true); }
+
+int run_webhook(invocation& inv) { return serve_main(inv, false); }
 
 }  // namespace cascadence::cli

@@ -234,7 +234,7 @@ class command_processor final : public processor {
     try {
       co_await (pump(out_r, ctx, output_stream::out, &stdout_text, spec_.max_output_bytes, truncated, last_out) &&
                 pump(err_r, ctx, output_stream::err, nullptr, 0, truncated, last_err) &&
-                feed(in_w, boost::json::serialize(ctx.input()) + "\n") && wait_exit(pidfd));
+                feed(in_w, stdin_text(ctx)) && wait_exit(pidfd));
     } catch (const boost::system::system_error& e) {
       if (e.code() != asio::error::operation_aborted) throw;
       terminated = true;
@@ -259,7 +259,18 @@ class command_processor final : public processor {
     env.push_back("CASCADENCE_TASK=" + std::string(ctx.task_name()));
     env.push_back("CASCADENCE_RUN_ID=" + ctx.id().to_string());
     env.push_back("CASCADENCE_ATTEMPT=" + std::to_string(ctx.attempt()));
+    if (const auto* e = ctx.event()) {
+      env.push_back("CASCADENCE_EVENT_SOURCE=" + e->source);
+      env.push_back("CASCADENCE_EVENT_TYPE=" + e->type);
+    }
     return env;
+  }
+
+  // An event-started run hands the child the event payload as is, so a
+  // webhook script reads exactly what the sender posted.
+  static std::string stdin_text(const task_context& ctx) {
+    if (ctx.event() != nullptr) return boost::json::serialize(ctx.run_input()) + "\n";
+    return boost::json::serialize(ctx.input()) + "\n";
   }
 
   // SIGTERM to the group, up to `grace` for the child to exit, then SIGKILL

@@ -30,7 +30,10 @@ struct command_spec final {
 /// output (JSON when it parses, else a string). A non-zero exit fails the
 /// attempt. On timeout or cancellation the group gets SIGTERM, then SIGKILL
 /// after the run's kill grace. The environment also carries CASCADENCE_TASK,
-/// CASCADENCE_RUN_ID and CASCADENCE_ATTEMPT.
+/// CASCADENCE_RUN_ID and CASCADENCE_ATTEMPT. When the run was started by an
+/// event (run_options::event), standard input is the event payload (the run
+/// input) alone, and the environment adds CASCADENCE_EVENT_SOURCE and
+/// CASCADENCE_EVENT_TYPE.
 [[nodiscard]] std::shared_ptr<processor> make_command_processor(command_spec spec);
 
 }  // namespace cascadence::engine

@@ -22,6 +22,13 @@ std::string_view task_context::task_name() const noexcept { return state_->g().n
 
 boost::json::value task_context::input() const { return state_->input_of(node_); }
 
+const boost::json::value& task_context::run_input() const noexcept { return state_->options().input; }
+
+const run_event* task_context::event() const noexcept {
+  const auto& e = state_->options().event;
+  return e ? &*e : nullptr;
+}
+
 void task_context::emit_output(output_stream stream, std::string_view line) const {
   if (!on_blocking_thread) {
     state_->emit_output(node_, stream, line);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "engine/outcome.hpp"
+#include "engine/run_event.hpp"
 #include "engine/run_id.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -42,6 +43,12 @@ class task_context final {
   /// The task's input: `{"task": NAME, "input": RUN_INPUT, "dependencies":
   /// {DEP: OUTPUT, ...}}`. Built on each call; cheap processors never ask.
   [[nodiscard]] boost::json::value input() const;
+
+  /// The run's input alone (the `input` member of input()).
+  [[nodiscard]] const boost::json::value& run_input() const noexcept;
+
+  /// The event that started the run, or null when none did.
+  [[nodiscard]] const run_event* event() const noexcept;
 
   /// Streams a line of output to the observers. Callable from any thread.
   void emit_output(output_stream stream, std::string_view line) const;

@@ -176,9 +176,14 @@ asio::awaitable<void> run_state::wait() {
   while (unsettled_ != 0 || active_workers_ != 0) {
     auto [ec] = co_await done_.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec;  // woken by finish_if_done() or by the caller's cancellation
-    if (unsettled_ != 0 || active_workers_ != 0) {
-      // The awaiting coroutine was cancelled: cancel the run, then keep
-      // waiting so the report is complete and no worker outlives us.
+    if (unsettled_ == 0 && active_workers_ == 0) break;
+    // finish_if_done() may have fired in a moment when no worker was active,
+    // and a spawn check posted before it then started one that finds nothing
+    // to do: that wake is not a cancellation. Only the awaiting coroutine's
+    // cancellation state says the caller cancelled.
+    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+      // Cancel the run, then keep waiting so the report is complete and no
+      // worker outlives us.
       co_await asio::this_coro::reset_cancellation_state();
       cancel("cancelled by the caller");
     }

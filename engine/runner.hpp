@@ -1,6 +1,7 @@
 #pragma once
 
 #include "engine/graph.hpp"
+#include "engine/run_event.hpp"
 #include "engine/run_id.hpp"
 #include "engine/run_status.hpp"
 
@@ -53,6 +54,8 @@ struct run_options final {
   std::chrono::milliseconds kill_grace{std::chrono::seconds(2)};
   /// The id of the graph run; random when not set.
   std::optional<run_id> id;
+  /// The event that started the run, if one did; `input` is then its payload.
+  std::optional<run_event> event;
 };
 
 /// What a graph run produced: one record per task it had to settle, in the

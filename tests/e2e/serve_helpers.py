@@ -13,6 +13,10 @@ class Serve:
     """A `task serve` process whose stdout is collected line by line."""
 
     def __init__(self, task, *args):
+        # serve also listens on HTTP (default 127.0.0.1:8000): tests take a
+        # free port so parallel runs never collide.
+        if "--port" not in args:
+            args = (*args, "--port", "0")
         self.proc = task.popen("serve", *args)
         self.lines = []
         self._lock = threading.Lock()

@@ -102,7 +102,7 @@ TEST_CASE("bad configuration is refused with file, line, column and reason") {
   CHECK(error_for("tasks:\n  a:\n    comand: echo\n") ==
         "test.yml:3:5: tasks.a: unknown key 'comand' (known keys: command, echo, sleep, after, timeout, retries, "
         "retry_backoff, retry_backoff_max, description, kind, enabled, env, cwd, schedule, timezone, overlap, "
-        "catchup_window, jitter, paused)");
+        "catchup_window, jitter, paused, on)");
   CHECK(error_for("bogus: 1\n").starts_with("test.yml:1:1: unknown key 'bogus'"));
   CHECK(error_for("tasks:\n  a: {command: echo, after: [nope]}\n") ==
         "test.yml:2:6: task 'a' depends on unknown task 'nope'");
@@ -139,4 +139,55 @@ TEST_CASE("CASCADENCE_SCHEDULER overrides the backend and must name a known one"
 TEST_CASE("a configuration file that does not exist is an error, not the default") {
   CHECK_THROWS_WITH_AS((void)load_config(std::filesystem::path("/nonexistent/cascadence.yml")),
                        "/nonexistent/cascadence.yml: cannot read configuration (no such file)", config_error);
+}
+
+TEST_CASE("a task subscribes to webhook events with on:") {
+  const auto cfg = parse_config(R"(tasks:
+  deploy:
+    command: ./deploy.sh
+    on: {webhook: github, events: [push, release]}
+  booked:
+    echo: hi
+    on: {webhook: calcom}
+)", "test.yml");
+  const auto* deploy = cfg.find("deploy");
+  REQUIRE(deploy->on);
+  CHECK(deploy->on->source == "github");
+  CHECK(deploy->on->matches("push"));
+  CHECK_FALSE(deploy->on->matches("issues"));
+  const auto* booked = cfg.find("booked");
+  REQUIRE(booked->on);
+  CHECK(booked->on->events.empty());
+  CHECK(booked->on->matches("ANYTHING"));
+}
+
+TEST_CASE("http limits, webhook secrets and the api token are read") {
+  const auto cfg = parse_config(R"(http: {body_limit: 2048, header_limit: 1024, read_timeout: 3s, max_connections: 7}
+webhook: {secrets: {github: s1, calcom: s2}}
+api: {token: t0k}
+)", "test.yml");
+  CHECK(cfg.http.body_limit == 2048);
+  CHECK(cfg.http.header_limit == 1024);
+  CHECK(cfg.http.read_timeout == std::chrono::seconds(3));
+  CHECK(cfg.http.max_connections == 7);
+  CHECK(webhook_secret(cfg, "github") == "s1");
+  CHECK(webhook_secret(cfg, "other").empty());
+  CHECK(api_token(cfg) == "t0k");
+  ::setenv("CASCADENCE_WEBHOOK_SECRET_GITHUB", "from-env", 1);
+  CHECK(webhook_secret(cfg, "github") == "from-env");
+  ::unsetenv("CASCADENCE_WEBHOOK_SECRET_GITHUB");
+}
+
+TEST_CASE("bad webhook, http and api keys are refused with where and why") {
+  CHECK(error_for("tasks:\n  t:\n    echo: x\n    on: {events: [push]}\n").find("test.yml:4:9: tasks.t.on: missing 'webhook: SOURCE'") !=
+        std::string::npos);
+  CHECK(error_for("tasks:\n  t:\n    echo: x\n    on: {webhook: Git Hub}\n").find("invalid webhook source 'Git Hub'") !=
+        std::string::npos);
+  CHECK(error_for("tasks:\n  t:\n    echo: x\n    on: {webhook: github, when: x}\n").find("unknown key 'when'") !=
+        std::string::npos);
+  CHECK(error_for("http: {body_limit: lots}\n").find("test.yml:1:20: http.body_limit: expected a whole number") !=
+        std::string::npos);
+  CHECK(error_for("webhook: {secrets: {github: \"\"}}\n").find("webhook.secrets.github: the secret is empty") !=
+        std::string::npos);
+  CHECK(error_for("api: {tokens: x}\n").find("api: unknown key 'tokens'") != std::string::npos);
 }

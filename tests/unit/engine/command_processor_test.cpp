@@ -114,3 +114,18 @@ TEST_CASE("a timeout terminates the whole process group" * doctest::timeout(20))
   CHECK(process_gone(grandchild));
   std::filesystem::remove(pidfile);
 }
+
+TEST_CASE("an event-started run gives the child the payload alone and names the event in the environment") {
+  graph_builder b;
+  b.add({"cmd", make_command_processor(sh("cat; echo \"$CASCADENCE_EVENT_SOURCE/$CASCADENCE_EVENT_TYPE\"")), {}});
+  auto g = std::get<graph>(std::move(b).build());
+  run_options opts;
+  opts.input = boost::json::parse(R"({"ref":"main"})");
+  opts.event = run_event{"github", "push"};
+  const task_id id = 0;
+  const auto report = run_async(run_graph(g, std::span<const task_id>(&id, 1), std::move(opts)));
+  REQUIRE(report.succeeded());
+  const auto& out = report.records.at(0).output;
+  REQUIRE(out.is_string());
+  CHECK(out.as_string() == "{\"ref\":\"main\"}\ngithub/push");
+}

@@ -1,0 +1,182 @@
+#include "adapters/api/api_service.hpp"
+
+#include "net/hmac.hpp"
+#include "net/json.hpp"
+#include "net/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+namespace cascadence::adapters::api {
+
+namespace asio = boost::asio;
+using clock = std::chrono::system_clock;
+
+namespace {
+
+net::response error_reply(unsigned status, std::string reason) {
+  return net::json_response(status, boost::json::object{{"error", std::move(reason)}});
+}
+
+}  // namespace
+
+std::string format_utc(clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+  const auto frac = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[128];
+  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  return buf;
+}
+
+void run_table::started(const engine::run_id& id, std::string task, clock::time_point at) {
+  auto key = id.to_string();
+  while (rows_.size() >= capacity_ && !order_.empty()) {
+    rows_.erase(order_.front());
+    order_.pop_front();
+  }
+  row r;
+  r.task = std::move(task);
+  r.started = at;
+  if (rows_.emplace(key, std::move(r)).second) order_.push_back(std::move(key));
+}
+
+void run_table::finished(const engine::run_id& id, finished_run result, clock::time_point at) {
+  const auto it = rows_.find(id.to_string());
+  if (it == rows_.end()) return;  // dropped while running
+  it->second.status = std::move(result.status);
+  it->second.tasks = std::move(result.tasks);
+  it->second.cancel_reason = std::move(result.cancel_reason);
+  it->second.finished = at;
+}
+
+std::optional<boost::json::value> run_table::find(std::string_view id) const {
+  const auto it = rows_.find(id);
+  if (it == rows_.end()) return std::nullopt;
+  const auto& r = it->second;
+  boost::json::object o;
+  o["run_id"] = it->first;
+  o["task"] = r.task;
+  o["status"] = r.status;
+  o["started"] = format_utc(r.started);
+  o["finished"] = r.finished ? boost::json::value(format_utc(*r.finished)) : boost::json::value(nullptr);
+  o["tasks"] = r.tasks;
+  if (!r.cancel_reason.empty()) o["cancel_reason"] = r.cancel_reason;
+  return o;
+}
+
+api_service::api_service(asio::any_io_executor ex, std::shared_ptr<api_backend> backend, api_options options)
+    : ex_(std::move(ex)), backend_(std::move(backend)), options_(std::move(options)), runs_(options_.max_runs) {}
+
+std::optional<net::response> api_service::check_auth(const net::request& req) const {
+  if (!options_.require_token) return std::nullopt;
+  const auto h = req.header("Authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  if (!h || h->size() < scheme.size() || !net::iequals(h->substr(0, scheme.size()), scheme)) {
+    auto r = error_reply(401, "missing bearer token (Authorization: Bearer TOKEN)");
+    r.headers.set("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  if (options_.token.empty() || !net::constant_time_equal(h->substr(scheme.size()), options_.token)) {
+    auto r = error_reply(401, "invalid bearer token");
+    r.headers.set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    return r;
+  }
+  return std::nullopt;
+}
+
+net::response api_service::list_tasks(const net::request& req) const {
+  if (auto denied = check_auth(req)) return std::move(*denied);
+  boost::json::array out;
+  for (const auto& t : backend_->tasks()) {
+    out.push_back(boost::json::object{{"name", t.name},
+                                      {"kind", t.kind},
+                                      {"enabled", t.enabled},
+                                      {"schedule", t.schedule.empty() ? boost::json::value(nullptr)
+                                                                      : boost::json::value(t.schedule)}});
+  }
+  return net::json_response(200, boost::json::object{{"tasks", std::move(out)}});
+}
+
+asio::awaitable<net::response> api_service::start_run(net::request& req) {
+  if (auto denied = check_auth(req)) co_return std::move(*denied);
+  const std::string name(req.param("name").value_or(""));
+  if (!backend_->has_task(name)) co_return error_reply(404, "unknown task '" + name + "'");
+  boost::json::value input;
+  if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto parsed = net::parse_json(req.body);
+    if (!parsed) co_return error_reply(400, "malformed JSON body: " + parsed.error());
+    input = std::move(parsed).value();
+  }
+  const auto wait = req.query_value("wait");
+  const auto id = engine::run_id::random();
+  runs_.started(id, name, clock::now());
+  const bool waiting = wait && (*wait == "true" || *wait == "1");
+  // The run always goes on in its own coroutine, detached from the request:
+  // a waiting client that goes away (or the handler timeout) does not cancel
+  // it, and its result stays readable by id.
+  auto done = std::make_shared<asio::steady_timer>(ex_, asio::steady_timer::time_point::max());
+  asio::co_spawn(
+      ex_,
+      [self = shared_from_this(), name, input = std::move(input), id, done]() mutable -> asio::awaitable<void> {
+        co_await self->execute(std::move(name), std::move(input), id);
+        done->cancel();
+      },
+      asio::detached);
+  if (!waiting) co_return net::json_response(202, boost::json::object{{"run_id", id.to_string()}});
+  for (;;) {
+    auto row = runs_.find(id.to_string());
+    if (!row || row->at("status") != "running") {
+      co_return net::json_response(200, row ? *row : boost::json::value(boost::json::object{{"run_id", id.to_string()}}));
+    }
+    (void)co_await done->async_wait(asio::as_tuple(asio::use_awaitable));
+    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+      co_return error_reply(503, "stopped waiting for run " + id.to_string());
+    }
+  }
+}
+
+asio::awaitable<void> api_service::execute(std::string task, boost::json::value input, engine::run_id id) {
+  finished_run result;
+  try {
+    result = co_await backend_->run(std::move(task), std::move(input), id);
+  } catch (const std::exception& e) {
+    result.status = "failed";
+    result.tasks = boost::json::array{boost::json::object{{"error", e.what()}}};
+  }
+  runs_.finished(id, std::move(result), clock::now());
+}
+
+net::response api_service::get_run(const net::request& req) const {
+  if (auto denied = check_auth(req)) return std::move(*denied);
+  const auto id = req.param("id").value_or("");
+  auto row = runs_.find(id);
+  if (!row) return error_reply(404, "unknown run '" + std::string(id) + "' (runs are kept in memory, the latest " +
+                                        std::to_string(options_.max_runs) + ")");
+  return net::json_response(200, *row);
+}
+
+void add_api_routes(net::router& routes, const std::shared_ptr<api_service>& service) {
+  routes.get("/api/v1/tasks", [service](net::request& req) { return service->list_tasks(req); });
+  routes.post("/api/v1/tasks/{name}/runs", [service](net::request& req) { return service->start_run(req); });
+  routes.get("/api/v1/runs/{id}", [service](net::request& req) { return service->get_run(req); });
+}
+
+void add_health_route(net::router& routes) {
+  routes.get("/healthz", [](net::request&) {
+    return net::json_response(200, boost::json::object{{"status", "ok"}});
+  });
+}
+
+}  // namespace cascadence::adapters::api

@@ -1,0 +1,117 @@
+#include "adapters/webhooks/webhook_routes.hpp"
+
+#include "net/hmac.hpp"
+#include "net/json.hpp"
+#include "net/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/json/object.hpp>
+
+#include <exception>
+
+namespace cascadence::adapters::webhooks {
+
+namespace asio = boost::asio;
+
+namespace {
+
+net::response error_reply(unsigned status, std::string reason) {
+  return net::json_response(status, boost::json::object{{"error", std::move(reason)}});
+}
+
+struct signature_scheme final {
+  std::string_view header;
+  std::string_view prefix;  // required before the hex digest
+  bool prefix_optional = false;
+};
+
+signature_scheme scheme_of(std::string_view source) {
+  if (source == "github") return {"X-Hub-Signature-256", "sha256=", false};
+  if (source == "calcom") return {"X-Cal-Signature-256", "", false};
+  return {"X-Cascadence-Signature-256", "sha256=", true};
+}
+
+// Empty when the request carries a valid signature of its body.
+std::string signature_problem(const net::request& req, std::string_view source, const std::string& secret) {
+  const auto scheme = scheme_of(source);
+  const auto header = req.header(scheme.header);
+  if (!header || header->empty()) return "missing signature (" + std::string(scheme.header) + ")";
+  std::string_view given = *header;
+  if (given.starts_with(scheme.prefix)) {
+    given.remove_prefix(scheme.prefix.size());
+  } else if (!scheme.prefix_optional) {
+    return "invalid signature (" + std::string(scheme.header) + ")";
+  }
+  std::string lower(given);
+  for (auto& c : lower) c = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (!net::constant_time_equal(net::hmac_sha256_hex(secret, req.body), lower)) {
+    return "invalid signature (" + std::string(scheme.header) + ")";
+  }
+  return {};
+}
+
+}  // namespace
+
+delivery_decision handle_delivery(const net::request& req, std::string_view source, const webhook_registry& registry) {
+  if (!registry.knows(source)) return {error_reply(404, "unknown webhook source '" + std::string(source) + "'"), {}};
+  if (const auto* secret = registry.secret(source)) {
+    if (auto problem = signature_problem(req, source, *secret); !problem.empty()) {
+      return {error_reply(401, std::move(problem)), {}};
+    }
+  }
+  auto parsed = net::parse_json(req.body);
+  if (!parsed) return {error_reply(400, "malformed JSON body: " + parsed.error()), {}};
+  webhook_event event{std::string(source), {}, std::move(parsed).value()};
+  const auto* object = event.payload.if_object();
+  const auto string_member = [&](std::string_view key) -> std::optional<std::string> {
+    if (object == nullptr) return std::nullopt;
+    const auto* v = object->if_contains(key);
+    if (v == nullptr || !v->is_string() || v->as_string().empty()) return std::nullopt;
+    return std::string(v->as_string());
+  };
+  if (source == "github") {
+    const auto h = req.header("X-GitHub-Event");
+    if (!h || h->empty()) return {error_reply(400, "missing event type (X-GitHub-Event header)"), {}};
+    event.type = *h;
+  } else if (source == "calcom") {
+    auto t = string_member("triggerEvent");
+    if (!t) return {error_reply(400, "missing event type (a string 'triggerEvent' in the JSON body)"), {}};
+    event.type = std::move(*t);
+  } else if (const auto h = req.header("X-Cascadence-Event"); h && !h->empty()) {
+    event.type = *h;
+  } else {
+    event.type = string_member("type").value_or("event");
+  }
+  return {net::json_response(202, boost::json::object{{"status", "received"}}), std::move(event)};
+}
+
+void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shared_ptr<const webhook_registry> registry,
+                        delivery_error_sink on_error) {
+  auto handler = [ex, registry, on_error](std::string_view source, net::request& req) {
+    auto decision = handle_delivery(req, source, *registry);
+    if (!decision.event) return std::move(decision.reply);
+    const auto& e = *decision.event;
+    for (auto& sub : registry->subscribers(e.source, e.type)) {
+      // Each delivery runs detached: its failure is reported, never thrown
+      // into the server (which has long answered the sender).
+      asio::co_spawn(ex, sub.task->handle_event(e.source, e.type, e.payload),
+                     [on_error, name = sub.name, source = e.source, type = e.type](std::exception_ptr p) {
+                       if (!p || !on_error) return;
+                       try {
+                         std::rethrow_exception(p);
+                       } catch (const std::exception& x) {
+                         on_error("webhook " + source + "/" + type + " to " + name + " failed: " + x.what());
+                       } catch (...) {
+                         on_error("webhook " + source + "/" + type + " to " + name + " failed");
+                       }
+                     });
+    }
+    return std::move(decision.reply);
+  };
+  routes.post("/webhook/github", [handler](net::request& req) { return handler("github", req); });
+  routes.post("/webhook/calcom", [handler](net::request& req) { return handler("calcom", req); });
+  routes.post("/webhook/{source}",
+              [handler](net::request& req) { return handler(req.param("source").value_or(""), req); });
+}
+
+}  // namespace cascadence::adapters::webhooks

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "adapters/webhooks/webhook_registry.hpp"
+#include "net/http_message.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cascadence::net {
+class router;
+}
+
+namespace cascadence::adapters::webhooks {
+
+/// An authenticated, parsed webhook delivery.
+struct webhook_event final {
+  std::string source;
+  std::string type;
+  boost::json::value payload;
+};
+
+/// What handle_delivery() decided: the reply, and the event to deliver when
+/// the delivery was accepted (202).
+struct delivery_decision final {
+  net::response reply;
+  std::optional<webhook_event> event;
+};
+
+/// The socket-free part of `POST /webhook/{source}`, in order:
+/// unknown source → 404; a secret is configured and the signature header
+/// is missing or wrong → 401 (GitHub `X-Hub-Signature-256: sha256=<hex>`,
+/// Cal.com `X-Cal-Signature-256: <hex>`, others
+/// `X-Cascadence-Signature-256: [sha256=]<hex>`, HMAC-SHA256 of the raw body,
+/// compared in constant time); body not one JSON document → 400; no event
+/// type → 400. The event type is GitHub's `X-GitHub-Event` header, Cal.com's
+/// `triggerEvent` body member, and for other sources the
+/// `X-Cascadence-Event` header, else a string `type` body member, else
+/// `event`. Accepted: 202 `{"status":"received"}` with the event.
+[[nodiscard]] delivery_decision handle_delivery(const net::request& req, std::string_view source,
+                                                const webhook_registry& registry);
+
+/// Receives the failures of detached deliveries (a subscriber threw).
+using delivery_error_sink = std::function<void(std::string_view message)>;
+
+/// Registers `POST /webhook/github`, `/webhook/calcom` and
+/// `/webhook/{source}` on `routes`. Each accepted event is handed to every
+/// matching subscriber in its own coroutine spawned on `ex`; the reply does
+/// not wait for them. `registry` must not change while the server runs.
+void add_webhook_routes(net::router& routes, boost::asio::any_io_executor ex,
+                        std::shared_ptr<const webhook_registry> registry, delivery_error_sink on_error);
+
+}  // namespace cascadence::adapters::webhooks

@@ -1,0 +1,67 @@
+#include "cli/http_front.hpp"
+
+#include "cli/invocation.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/json/object.hpp>
+
+namespace cascadence::cli {
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(std::string(host), ec);
+  return !ec && addr.is_loopback();
+}
+
+net::server_options server_options_of(const config& cfg, const listen_address& at) {
+  net::server_options o;
+  o.host = at.host;
+  o.port = at.port;
+  o.body_limit = cfg.http.body_limit;
+  o.header_limit = cfg.http.header_limit;
+  o.read_timeout = cfg.http.read_timeout;
+  o.max_connections = cfg.http.max_connections;
+  return o;
+}
+
+adapters::api::api_options api_options_of(const config& cfg, const listen_address& at) {
+  adapters::api::api_options o;
+  o.token = api_token(cfg);
+  o.require_token = !is_loopback_host(at.host);
+  if (o.require_token && o.token.empty()) {
+    throw usage_error("refusing to serve the REST API on non-loopback address " + at.host +
+                      " without a token (set api.token in the configuration or CASCADENCE_API_TOKEN)");
+  }
+  return o;
+}
+
+adapters::api::finished_run to_finished_run(const engine::graph& g, const engine::run_report& report) {
+  adapters::api::finished_run out;
+  bool cancelled = !report.cancel_reason.empty();
+  for (const auto& r : report.records) {
+    boost::json::object o;
+    o["task"] = g.name(r.task);
+    o["status"] = engine::to_string(r.status);
+    o["attempts"] = r.attempts;
+    if (r.status != engine::run_status::skipped || r.attempts > 0) {
+      o["started"] = adapters::api::format_utc(r.started);
+      o["finished"] = adapters::api::format_utc(r.finished);
+    }
+    o["output"] = r.output;
+    o["error"] = r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error);
+    cancelled = cancelled || r.status == engine::run_status::cancelled;
+    out.tasks.push_back(std::move(o));
+  }
+  // A run whose every task succeeded succeeded, whatever reached its
+  // canceller afterwards (as `task run` reports it).
+  if (report.succeeded() && !report.records.empty()) {
+    out.status = "success";
+  } else {
+    out.cancel_reason = report.cancel_reason;
+    out.status = cancelled ? "cancelled" : "failed";
+  }
+  return out;
+}
+
+}  // namespace cascadence::cli
