@@ -17,7 +17,6 @@
 #include <span>
 #include <unordered_map>
 #include <memory>
-#include <optional>
 #include <random>
 #include <vector>
 
@@ -79,8 +78,8 @@ class run_state final {
   void post_spawn_check();
   // Inline: once per task, and their bodies are mostly skipped branches.
   inline void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
-  [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
-                                           outcome&& out) noexcept;
+  [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index,
+                                                  unsigned attempt, outcome&& out) noexcept;
   [[nodiscard]] boost::asio::awaitable<void> yield_to_loop();
   [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
                                                            const task_settings& settings, unsigned attempt);
@@ -129,7 +128,7 @@ class run_state final {
   // fair, first-ready-first-run walks a layered graph layer by layer, which
   // keeps the working set small; a stack walked it depth first, touching
   // the whole graph's data for every few tasks.
-  class ready_queue {
+  class ready_queue final {
    public:
     [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
