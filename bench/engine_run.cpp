@@ -31,7 +31,9 @@ std::shared_ptr<engine::processor> empty_task_processor(const bench_config& conf
   return engine::make_blocking_processor([](engine::task_context&) { return engine::outcome::success(); });
 }
 
-std::string task_name(std::size_t index) { return "task-" + std::to_string(index); }
+std::string task_name(std::size_t index) {
+  return "task-" + std::to_string(index);
+}
 
 engine::graph build_graph(const std::function<void(engine::graph_builder&)>& fill, scenario_result& result) {
   const auto before = heap_in_use_bytes();

@@ -29,7 +29,9 @@ json_line& json_line::field(std::string_view name, double value, int significant
   return *this;
 }
 
-std::string json_line::str() const { return "{" + body_ + "}"; }
+std::string json_line::str() const {
+  return "{" + body_ + "}";
+}
 
 void json_line::key(std::string_view name) {
   if (!body_.empty()) body_ += ',';
@@ -41,11 +43,21 @@ void json_line::quoted(std::string_view text) {
   body_ += '"';
   for (const char c : text) {
     switch (c) {
-      case '"': body_ += "\\\""; break;
-      case '\\': body_ += "\\\\"; break;
-      case '\n': body_ += "\\n"; break;
-      case '\r': body_ += "\\r"; break;
-      case '\t': body_ += "\\t"; break;
+      case '"':
+        body_ += "\\\"";
+        break;
+      case '\\':
+        body_ += "\\\\";
+        break;
+      case '\n':
+        body_ += "\\n";
+        break;
+      case '\r':
+        body_ += "\\r";
+        break;
+      case '\t':
+        body_ += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];

@@ -29,8 +29,12 @@ struct scenario final {
 };
 
 // The baseline runs before the engine's DAG so that line can carry the ratio.
-scenario_result run_cron_small(const bench_config& c) { return run_cron_lateness(c, c.cron_small); }
-scenario_result run_cron_large(const bench_config& c) { return run_cron_lateness(c, c.cron_large); }
+scenario_result run_cron_small(const bench_config& c) {
+  return run_cron_lateness(c, c.cron_small);
+}
+scenario_result run_cron_large(const bench_config& c) {
+  return run_cron_lateness(c, c.cron_large);
+}
 
 constexpr std::array all_scenarios{
     scenario{"chain", run_chain},
@@ -125,7 +129,8 @@ std::string to_json(const scenario_result& r, const bench_config& config, unsign
   if (r.graph_bytes_per_node) line.field("graph_bytes_per_node", *r.graph_bytes_per_node, 4);
   if (r.ratio_to_baseline) line.field("ratio_to_baseline", *r.ratio_to_baseline, 3);
   for (const auto& [key, value] : r.extra) line.field(key, value, 5);
-  line.field("cpu_seconds", r.cpu_seconds).field("build_seconds", r.build_seconds)
+  line.field("cpu_seconds", r.cpu_seconds)
+      .field("build_seconds", r.build_seconds)
       .field("threads", static_cast<std::uint64_t>(config.threads))
       .field("repeat", static_cast<std::uint64_t>(repeat));
   return line.str();

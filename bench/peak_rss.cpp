@@ -8,7 +8,9 @@
 
 namespace cascadence::bench {
 
-void release_free_memory() { ::malloc_trim(0); }
+void release_free_memory() {
+  ::malloc_trim(0);
+}
 
 bool reset_peak_rss() {
   // Writing 5 to clear_refs resets VmHWM (Linux >= 4.0, see proc(5)).

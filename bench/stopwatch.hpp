@@ -20,9 +20,7 @@ class stopwatch final {
   }
 
   /// Wall seconds elapsed since construction or the last restart().
-  [[nodiscard]] double seconds() const noexcept {
-    return std::chrono::duration<double>(clock::now() - start_).count();
-  }
+  [[nodiscard]] double seconds() const noexcept { return std::chrono::duration<double>(clock::now() - start_).count(); }
 
   /// CPU seconds the process (all its threads) used since then.
   [[nodiscard]] double cpu_seconds() const noexcept { return cpu_now() - cpu_start_; }

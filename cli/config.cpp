@@ -55,7 +55,8 @@ class reader {
   [[nodiscard]] std::size_t count(const YAML::Node& n, const std::string& path, std::size_t max) const {
     const auto text = string(n, path);
     std::size_t v = 0;
-    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || text.size() > 9 || (v = std::stoul(text)) > max) {
       fail(n, path, "expected a whole number from 0 to " + std::to_string(max) + ", got '" + text + "'");
     }
@@ -64,7 +65,8 @@ class reader {
   [[nodiscard]] std::chrono::milliseconds duration(const YAML::Node& n, const std::string& path) const {
     const auto text = string(n, path);
     auto d = engine::parse_duration(text);
-    if (!d) fail(n, path, "invalid duration '" + text + "' (write a whole number with ms, s, m, h or d, e.g. 30s or 1h30m)");
+    if (!d)
+      fail(n, path, "invalid duration '" + text + "' (write a whole number with ms, s, m, h or d, e.g. 30s or 1h30m)");
     return *d;
   }
   [[nodiscard]] std::vector<std::string> strings(const YAML::Node& n, const std::string& path) const {
@@ -118,12 +120,12 @@ boost::json::value to_json(const YAML::Node& n) {
 }
 
 constexpr std::array<std::string_view, 20> task_keys{
-    "command",     "echo", "sleep",   "after", "timeout",  "retries",  "retry_backoff", "retry_backoff_max",
-    "description", "kind", "enabled", "env",   "cwd",      "schedule", "timezone",      "overlap",
-    "catchup_window", "jitter", "paused", "on"};
-constexpr std::array<std::string_view, 11> top_keys{"backend",        "storage_path", "timezone", "max_concurrency",
-                                                    "kill_grace",     "threads",      "shutdown_grace", "http",
-                                                    "webhook",        "api",          "tasks"};
+    "command",           "echo",        "sleep",          "after",   "timeout", "retries", "retry_backoff",
+    "retry_backoff_max", "description", "kind",           "enabled", "env",     "cwd",     "schedule",
+    "timezone",          "overlap",     "catchup_window", "jitter",  "paused",  "on"};
+constexpr std::array<std::string_view, 11> top_keys{"backend",    "storage_path", "timezone",       "max_concurrency",
+                                                    "kill_grace", "threads",      "shutdown_grace", "http",
+                                                    "webhook",    "api",          "tasks"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
 constexpr std::array<std::string_view, 4> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections"};
 constexpr std::array<std::string_view, 1> webhook_keys{"secrets"};
@@ -214,7 +216,8 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       t.settings.enabled = r.boolean(v, kpath);
     } else if (key == "env") {
       if (!v.IsMap()) r.fail(v, kpath, "expected a mapping of variable names to values");
-      for (const auto& e : v) command.env[r.string(e.first, kpath)] = r.string(e.second, kpath + "." + e.first.Scalar());
+      for (const auto& e : v)
+        command.env[r.string(e.first, kpath)] = r.string(e.second, kpath + "." + e.first.Scalar());
     } else if (key == "cwd") {
       command.cwd = r.string(v, kpath);
     } else if (key == "schedule") {
@@ -225,8 +228,9 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     } else if (key == "overlap") {
       auto p = scheduling::parse_overlap_policy(r.string(v, kpath));
       if (!p) {
-        r.fail(v, kpath, "unknown overlap policy '" + v.Scalar() +
-                             "' (known: skip, buffer_one, buffer_all, cancel_other, allow_all)");
+        r.fail(v, kpath,
+               "unknown overlap policy '" + v.Scalar() +
+                   "' (known: skip, buffer_one, buffer_all, cancel_other, allow_all)");
       }
       schedule.policy.overlap = *p;
       schedule_policy_key = v.Mark();
@@ -346,7 +350,9 @@ config parse_config(const std::string& text, const std::filesystem::path& source
   return cfg;
 }
 
-config default_config() { return parse_config(std::string(default_yaml), {}); }
+config default_config() {
+  return parse_config(std::string(default_yaml), {});
+}
 
 config load_config(const std::optional<std::filesystem::path>& explicit_path) {
   std::optional<std::filesystem::path> path = explicit_path;
@@ -430,6 +436,8 @@ std::filesystem::path state_file(const config& cfg) {
   return dir / "task-state.yml";
 }
 
-std::filesystem::path fire_state_file(const config& cfg) { return state_file(cfg).parent_path() / "fire-state.yml"; }
+std::filesystem::path fire_state_file(const config& cfg) {
+  return state_file(cfg).parent_path() / "fire-state.yml";
+}
 
 }  // namespace cascadence::cli

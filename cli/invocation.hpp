@@ -5,8 +5,8 @@
 #include "engine/graph.hpp"
 
 #include <filesystem>
-#include <map>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>

@@ -1,3 +1,5 @@
 #include "cli/cli.hpp"
 
-int main(int argc, char** argv) { return cascadence::cli::main({argv + 1, argv + argc}); }
+int main(int argc, char** argv) {
+  return cascadence::cli::main({argv + 1, argv + argc});
+}

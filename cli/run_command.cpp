@@ -21,11 +21,11 @@
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
+#include <unistd.h>
 #include <csignal>
 #include <functional>
 #include <iostream>
 #include <thread>
-#include <unistd.h>
 
 namespace cascadence::cli {
 
@@ -37,16 +37,16 @@ namespace {
 boost::json::object report_json(const engine::graph& g, const engine::run_report& report, std::string_view status) {
   boost::json::array tasks;
   for (const auto& r : report.records) {
-    tasks.push_back(boost::json::object{
-        {"name", g.name(r.task)},
-        {"run_id", r.id.to_string()},
-        {"status", engine::to_string(r.status)},
-        {"attempts", r.attempts},
-        {"started", format_utc(r.started)},
-        {"finished", format_utc(r.finished)},
-        {"duration_ms", std::chrono::duration<double, std::milli>(r.finished - r.started).count()},
-        {"output", r.output},
-        {"error", r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error)}});
+    tasks.push_back(
+        boost::json::object{{"name", g.name(r.task)},
+                            {"run_id", r.id.to_string()},
+                            {"status", engine::to_string(r.status)},
+                            {"attempts", r.attempts},
+                            {"started", format_utc(r.started)},
+                            {"finished", format_utc(r.finished)},
+                            {"duration_ms", std::chrono::duration<double, std::milli>(r.finished - r.started).count()},
+                            {"output", r.output},
+                            {"error", r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error)}});
   }
   return {{"run_id", report.id.to_string()}, {"status", status}, {"tasks", std::move(tasks)}};
 }
@@ -147,7 +147,8 @@ int run_targets(invocation& inv, bool manual_only) {
   if (!inv.parse(options, positional, vm, manual_only ? "NAME [options]" : "NAME... [options]")) return exit_ok;
   run_request req;
   if (vm.count("targets") != 0U) req.targets = vm["targets"].as<std::vector<std::string>>();
-  if (req.targets.empty()) throw usage_error(std::string("missing task name; usage: task ") + (manual_only ? "trigger NAME" : "run NAME..."));
+  if (req.targets.empty())
+    throw usage_error(std::string("missing task name; usage: task ") + (manual_only ? "trigger NAME" : "run NAME..."));
   req.json = vm.count("json") != 0U;
   if (vm.count("max-concurrency") != 0U) req.max_concurrency = vm["max-concurrency"].as<std::size_t>();
   if (vm.count("input") != 0U) {
@@ -159,7 +160,8 @@ int run_targets(invocation& inv, bool manual_only) {
     const auto& task = inv.task(req.targets.front());
     if (task.settings.kind != engine::task_kind::manual) {
       throw usage_error("task '" + task.name + "' is a " + std::string(engine::to_string(task.settings.kind)) +
-                        " task; only manual tasks can be triggered (use 'task run " + task.name + "' to run it anyway)");
+                        " task; only manual tasks can be triggered (use 'task run " + task.name +
+                        "' to run it anyway)");
     }
   }
   return execute(inv, req);
@@ -167,7 +169,11 @@ int run_targets(invocation& inv, bool manual_only) {
 
 }  // namespace
 
-int run_run(invocation& inv) { return run_targets(inv, false); }
-int run_trigger(invocation& inv) { return run_targets(inv, true); }
+int run_run(invocation& inv) {
+  return run_targets(inv, false);
+}
+int run_trigger(invocation& inv) {
+  return run_targets(inv, true);
+}
 
 }  // namespace cascadence::cli

@@ -41,7 +41,9 @@ std::chrono::milliseconds duration_or_throw(const std::string& option, const std
   return *d;
 }
 
-sys_seconds now_seconds() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
+sys_seconds now_seconds() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
 
 std::string next_text(const config& cfg, const scheduling::schedule_entry& e) {
   auto active = activate(cfg, e);
@@ -89,8 +91,7 @@ int run_next(invocation& inv) {
   if (!inv.parse(options, positional, vm, "EXPR [--timezone TZ] [--from TIME] [--count N]")) return exit_ok;
   if (vm.count("expression") == 0U) throw usage_error("missing cron expression; usage: task next EXPR");
   const auto expr = expression_or_throw(vm["expression"].as<std::string>());
-  const auto zone =
-      zone_or_throw(vm.count("timezone") != 0U ? vm["timezone"].as<std::string>() : inv.cfg().timezone);
+  const auto zone = zone_or_throw(vm.count("timezone") != 0U ? vm["timezone"].as<std::string>() : inv.cfg().timezone);
   sys_seconds from = now_seconds();
   if (vm.count("from") != 0U) {
     auto t = scheduling::parse_iso8601(vm["from"].as<std::string>(), zone);
@@ -115,7 +116,8 @@ int run_schedule(invocation& inv) {
   po::positional_options_description positional;
   positional.add("name", 1).add("expression", 1);
   po::variables_map vm;
-  if (!inv.parse(options, positional, vm, "NAME EXPR [--timezone TZ] [--overlap P] [--catchup-window D] [--jitter D]")) {
+  if (!inv.parse(options, positional, vm,
+                 "NAME EXPR [--timezone TZ] [--overlap P] [--catchup-window D] [--jitter D]")) {
     return exit_ok;
   }
   const auto& cfg = inv.cfg();
@@ -174,8 +176,8 @@ int run_unschedule(invocation& inv) {
   if (!removed) {
     const auto* task = cfg.find(name);
     if (task != nullptr && task->schedule) {
-      throw usage_error("task '" + name + "' is scheduled in " + cfg.source.string() +
-                        ", not in " + cfg.storage_path.string() + " (remove its 'schedule:' key there, or pause it)");
+      throw usage_error("task '" + name + "' is scheduled in " + cfg.source.string() + ", not in " +
+                        cfg.storage_path.string() + " (remove its 'schedule:' key there, or pause it)");
     }
     (void)inv.task(name);
     throw usage_error("task '" + name + "' has no schedule in " + cfg.storage_path.string());
@@ -229,7 +231,11 @@ int set_paused(invocation& inv, bool paused) {
 }
 }  // namespace
 
-int run_pause(invocation& inv) { return set_paused(inv, true); }
-int run_resume(invocation& inv) { return set_paused(inv, false); }
+int run_pause(invocation& inv) {
+  return set_paused(inv, true);
+}
+int run_resume(invocation& inv) {
+  return set_paused(inv, false);
+}
 
 }  // namespace cascadence::cli

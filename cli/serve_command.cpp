@@ -6,7 +6,9 @@
 // `task webhook` is this loop without firing schedules. Runs and fires are
 // counted in a metrics registry, also served with the global --metrics-port.
 
+#include "adapters/api/api_service.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/webhooks/webhook_routes.hpp"
 #include "cli/cli.hpp"
 #include "cli/http_front.hpp"
 #include "cli/invocation.hpp"
@@ -16,12 +18,10 @@
 #include "engine/duration.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
+#include "net/router.hpp"
 #include "scheduling/file_watcher.hpp"
 #include "scheduling/scheduler_observer_fan_out.hpp"
 #include "scheduling/task_state_store.hpp"
-#include "adapters/api/api_service.hpp"
-#include "adapters/webhooks/webhook_routes.hpp"
-#include "net/router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -34,8 +34,8 @@
 #include <boost/program_options.hpp>
 
 #include <csignal>
-#include <set>
 #include <iostream>
+#include <set>
 #include <thread>
 
 namespace cascadence::cli {
@@ -62,9 +62,10 @@ class server final {
         current_(std::move(initial)),
         grace_(grace),
         pool_(current_.cfg.threads != 0 ? current_.cfg.threads : std::max(1U, std::thread::hardware_concurrency())),
-        scheduler_(io.get_executor(), [this](const std::string& task, engine::run_id id, engine::run_canceller& c) {
-          return fire(task, id, c);
-        }, scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
+        scheduler_(
+            io.get_executor(),
+            [this](const std::string& task, engine::run_id id, engine::run_canceller& c) { return fire(task, id, c); },
+            scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
         signals_(io, SIGINT, SIGTERM, SIGHUP),
         fire_schedules_(fire_schedules),
         api_(std::make_shared<adapters::api::api_service>(io.get_executor(), std::make_shared<api_bridge>(*this),
@@ -356,13 +357,14 @@ int serve_main(invocation& inv, bool fire_schedules) {
   listen_address at;
   at.host = vm["host"].as<std::string>();
   if (at.host.empty()) throw usage_error("--host: empty address");
-  if (vm["port"].as<unsigned>() > 65535) throw usage_error("--port: " + std::to_string(vm["port"].as<unsigned>()) +
-                                                         " is not a port (0 to 65535)");
+  if (vm["port"].as<unsigned>() > 65535)
+    throw usage_error("--port: " + std::to_string(vm["port"].as<unsigned>()) + " is not a port (0 to 65535)");
   at.port = static_cast<std::uint16_t>(vm["port"].as<unsigned>());
   const auto& cfg = inv.cfg();
   if (cfg.backend == "temporal") {
-    throw usage_error("backend 'temporal' is not available yet (the Temporal adapter is not part of this build; "
-                      "use backend: cron or base)");
+    throw usage_error(
+        "backend 'temporal' is not available yet (the Temporal adapter is not part of this build; "
+        "use backend: cron or base)");
   }
   auto grace = cfg.shutdown_grace;
   if (vm.count("grace") != 0U) {
@@ -395,8 +397,12 @@ int serve_main(invocation& inv, bool fire_schedules) {
 
 }  // namespace
 
-int run_serve(invocation& inv) { return serve_main(inv, true); }
+int run_serve(invocation& inv) {
+  return serve_main(inv, true);
+}
 
-int run_webhook(invocation& inv) { return serve_main(inv, false); }
+int run_webhook(invocation& inv) {
+  return serve_main(inv, false);
+}
 
 }  // namespace cascadence::cli

@@ -17,9 +17,13 @@ std::string nominal_text(std::chrono::sys_seconds t) {
 }
 }  // namespace
 
-std::ostream& serve_log::line() { return out_ << format_utc(std::chrono::system_clock::now()) << ' '; }
+std::ostream& serve_log::line() {
+  return out_ << format_utc(std::chrono::system_clock::now()) << ' ';
+}
 
-void serve_log::info(std::string_view message) { line() << message << std::endl; }
+void serve_log::info(std::string_view message) {
+  line() << message << std::endl;
+}
 
 void serve_log::on_fire(const std::string& task, std::chrono::sys_seconds nominal, std::chrono::nanoseconds lateness,
                         const engine::run_id& run) {
@@ -35,15 +39,19 @@ void serve_log::on_skip(const std::string& task, std::chrono::sys_seconds nomina
 
 void serve_log::on_run_finished(const std::string& task, std::chrono::sys_seconds nominal,
                                 const engine::run_report& report) {
-  line() << "done " << task << " nominal=" << nominal_text(nominal) << " run_id=" << report.id.to_string()
-         << " status=" << (report.succeeded() ? "success" : !report.cancel_reason.empty() ? "cancelled" : "failed")
+  line() << "done " << task << " nominal=" << nominal_text(nominal) << " run_id=" << report.id.to_string() << " status="
+         << (report.succeeded()              ? "success"
+             : !report.cancel_reason.empty() ? "cancelled"
+                                             : "failed")
          << std::endl;
 }
 
-void serve_log::on_error(std::string_view message) { line() << "error " << message << std::endl; }
+void serve_log::on_error(std::string_view message) {
+  line() << "error " << message << std::endl;
+}
 
-void serve_log::on_task_output(const engine::graph& g, const engine::task_record& record,
-                               engine::output_stream stream, std::string_view text) {
+void serve_log::on_task_output(const engine::graph& g, const engine::task_record& record, engine::output_stream stream,
+                               std::string_view text) {
   line() << g.name(record.task) << (stream == engine::output_stream::out ? " | " : " ! ") << text << std::endl;
 }
 

@@ -54,7 +54,11 @@ int set_enabled(invocation& inv, bool enabled) {
 
 }  // namespace
 
-int run_enable(invocation& inv) { return set_enabled(inv, true); }
-int run_disable(invocation& inv) { return set_enabled(inv, false); }
+int run_enable(invocation& inv) {
+  return set_enabled(inv, true);
+}
+int run_disable(invocation& inv) {
+  return set_enabled(inv, false);
+}
 
 }  // namespace cascadence::cli

@@ -21,8 +21,8 @@ class echo_processor final : public processor {
 
   asio::awaitable<outcome> run(task_context& ctx) override {
     auto value = message_.is_null() ? ctx.input() : message_;
-    ctx.emit_output(output_stream::out, value.is_string() ? std::string(value.get_string())
-                                                          : boost::json::serialize(value));
+    ctx.emit_output(output_stream::out,
+                    value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value));
     co_return outcome::success(std::move(value));
   }
 
@@ -62,6 +62,8 @@ std::shared_ptr<processor> make_sleep_processor(std::chrono::milliseconds durati
   return std::make_shared<sleep_processor>(duration);
 }
 
-std::shared_ptr<processor> make_noop_processor() { return std::make_shared<noop_processor>(); }
+std::shared_ptr<processor> make_noop_processor() {
+  return std::make_shared<noop_processor>();
+}
 
 }  // namespace cascadence::engine

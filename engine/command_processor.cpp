@@ -12,15 +12,15 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
-#include <mutex>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <mutex>
 
 extern char** environ;
 
@@ -233,8 +233,8 @@ class command_processor final : public processor {
     bool terminated = false;
     try {
       co_await (pump(out_r, ctx, output_stream::out, &stdout_text, spec_.max_output_bytes, truncated, last_out) &&
-                pump(err_r, ctx, output_stream::err, nullptr, 0, truncated, last_err) &&
-                feed(in_w, stdin_text(ctx)) && wait_exit(pidfd));
+                pump(err_r, ctx, output_stream::err, nullptr, 0, truncated, last_err) && feed(in_w, stdin_text(ctx)) &&
+                wait_exit(pidfd));
     } catch (const boost::system::system_error& e) {
       if (e.code() != asio::error::operation_aborted) throw;
       terminated = true;

@@ -8,7 +8,7 @@ namespace cascadence::engine {
 
 struct graph_builder::impl {
   graph g;
-  std::vector<std::pair<task_id, task_id>> edges;           // (task, dependency)
+  std::vector<std::pair<task_id, task_id>> edges;            // (task, dependency)
   std::vector<std::pair<task_id, std::string>> named_edges;  // resolved by build()
 };
 
@@ -39,11 +39,14 @@ task_id graph_builder::add(task_spec spec) {
   if (g.settings_.empty() || !same_settings(g.settings_.back(), spec.settings)) {
     g.settings_.push_back(std::move(spec.settings));
   }
-  g.rows_.push_back({static_cast<std::uint32_t>(g.procs_.size() - 1), static_cast<std::uint32_t>(g.settings_.size() - 1)});
+  g.rows_.push_back(
+      {static_cast<std::uint32_t>(g.procs_.size() - 1), static_cast<std::uint32_t>(g.settings_.size() - 1)});
   return id;
 }
 
-void graph_builder::add_dependency(task_id task, task_id dependency) { impl_->edges.emplace_back(task, dependency); }
+void graph_builder::add_dependency(task_id task, task_id dependency) {
+  impl_->edges.emplace_back(task, dependency);
+}
 
 void graph_builder::add_dependency(task_id task, std::string dependency) {
   impl_->named_edges.emplace_back(task, std::move(dependency));
@@ -81,8 +84,8 @@ std::variant<graph, graph_error> graph_builder::build() && {
     }
     slot = id;
     if (!g.procs_[g.rows_[id].proc]) {
-      return graph_error{graph_error::code::missing_processor, "task '" + g.names_[id] + "' has no processor",
-                         {g.names_[id]}};
+      return graph_error{
+          graph_error::code::missing_processor, "task '" + g.names_[id] + "' has no processor", {g.names_[id]}};
     }
   }
   for (auto& [task, name] : impl_->named_edges) {
@@ -102,7 +105,8 @@ std::variant<graph, graph_error> graph_builder::build() && {
   for (const auto& [task, dep] : edges) {
     if (task == dep) {
       return graph_error{graph_error::code::cycle,
-                         "dependency cycle: " + g.names_[task] + " -> " + g.names_[task], {g.names_[task], g.names_[task]}};
+                         "dependency cycle: " + g.names_[task] + " -> " + g.names_[task],
+                         {g.names_[task], g.names_[task]}};
     }
   }
   build_csr(n, edges, true, g.dep_offsets_, g.dep_edges_);
@@ -135,8 +139,8 @@ std::variant<graph, graph_error> graph_builder::build() && {
     // The walk followed "runs after"; report in execution order, starting
     // from the smallest name so the message is stable.
     std::reverse(cycle.begin(), cycle.end());
-    auto first = std::min_element(cycle.begin(), cycle.end(),
-                                  [&](task_id a, task_id b) { return g.names_[a] < g.names_[b]; });
+    auto first =
+        std::min_element(cycle.begin(), cycle.end(), [&](task_id a, task_id b) { return g.names_[a] < g.names_[b]; });
     std::rotate(cycle.begin(), first, cycle.end());
     graph_error err{graph_error::code::cycle, "dependency cycle: ", {}};
     for (auto id : cycle) {
@@ -154,7 +158,7 @@ std::size_t graph::name_slot(std::string_view name) const noexcept {
   // Linear probing; the table is at most half full, so an empty slot ends
   // every search.
   const std::size_t mask = name_slots_.size() - 1;
-  for (auto i = std::hash<std::string_view>{}(name) & mask;; i = (i + 1) & mask) {
+  for (auto i = std::hash<std::string_view>{}(name)&mask;; i = (i + 1) & mask) {
     const auto id = name_slots_[i];
     if (id == no_task || names_[id] == name) return i;
   }

@@ -19,16 +19,13 @@ class observer {
  public:
   virtual ~observer() = default;
   /// A graph run started with `tasks` tasks to settle.
-  virtual void on_run_started(const graph& g, const run_id& run, std::size_t tasks) {
-    (void)g, (void)run, (void)tasks;
-  }
+  virtual void on_run_started(const graph& g, const run_id& run, std::size_t tasks) { (void)g, (void)run, (void)tasks; }
   /// A task's attempt `attempt` is starting.
   virtual void on_task_started(const graph& g, const task_record& record, unsigned attempt) {
     (void)g, (void)record, (void)attempt;
   }
   /// A line a running task wrote.
-  virtual void on_task_output(const graph& g, const task_record& record, output_stream stream,
-                              std::string_view line) {
+  virtual void on_task_output(const graph& g, const task_record& record, output_stream stream, std::string_view line) {
     (void)g, (void)record, (void)stream, (void)line;
   }
   /// A task settled (any status, including skipped).

@@ -17,12 +17,8 @@ struct outcome final {
   /// Success with a null output (built in place: no json::value is moved).
   [[nodiscard]] static outcome success() noexcept { return outcome{}; }
   /// Success with `output`.
-  [[nodiscard]] static outcome success(boost::json::value output) {
-    return outcome{true, std::move(output), {}};
-  }
-  [[nodiscard]] static outcome failure(std::string message) {
-    return outcome{false, nullptr, std::move(message)};
-  }
+  [[nodiscard]] static outcome success(boost::json::value output) { return outcome{true, std::move(output), {}}; }
+  [[nodiscard]] static outcome failure(std::string message) { return outcome{false, nullptr, std::move(message)}; }
 };
 
 }  // namespace cascadence::engine

@@ -18,11 +18,17 @@ namespace {
 thread_local bool on_blocking_thread = false;
 }  // namespace
 
-std::string_view task_context::task_name() const noexcept { return state_->g().name(node_); }
+std::string_view task_context::task_name() const noexcept {
+  return state_->g().name(node_);
+}
 
-boost::json::value task_context::input() const { return state_->input_of(node_); }
+boost::json::value task_context::input() const {
+  return state_->input_of(node_);
+}
 
-const boost::json::value& task_context::run_input() const noexcept { return state_->options().input; }
+const boost::json::value& task_context::run_input() const noexcept {
+  return state_->options().input;
+}
 
 const run_event* task_context::event() const noexcept {
   const auto& e = state_->options().event;
@@ -41,9 +47,13 @@ void task_context::emit_output(output_stream stream, std::string_view line) cons
   });
 }
 
-std::chrono::milliseconds task_context::kill_grace() const noexcept { return state_->options().kill_grace; }
+std::chrono::milliseconds task_context::kill_grace() const noexcept {
+  return state_->options().kill_grace;
+}
 
-asio::thread_pool* task_context::blocking_pool() const noexcept { return state_->options().pool; }
+asio::thread_pool* task_context::blocking_pool() const noexcept {
+  return state_->options().pool;
+}
 
 asio::awaitable<outcome> blocking_processor::run(task_context& ctx) {
   auto* pool = ctx.blocking_pool();
@@ -51,22 +61,22 @@ asio::awaitable<outcome> blocking_processor::run(task_context& ctx) {
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(outcome)>(
       [this, &ctx, pool](auto handler) {
         auto resume = asio::get_associated_executor(handler);
-        asio::post(*pool, [this, &ctx, resume, handler = std::move(handler),
-                           work = asio::make_work_guard(resume)]() mutable {
-          outcome out;
-          on_blocking_thread = true;
-          try {
-            out = run_blocking(ctx);
-          } catch (const std::exception& e) {
-            out = outcome::failure(e.what());
-          } catch (...) {
-            out = outcome::failure("unknown exception");
-          }
-          on_blocking_thread = false;
-          asio::post(resume, [handler = std::move(handler), out = std::move(out)]() mutable {
-            std::move(handler)(std::move(out));
-          });
-        });
+        asio::post(*pool,
+                   [this, &ctx, resume, handler = std::move(handler), work = asio::make_work_guard(resume)]() mutable {
+                     outcome out;
+                     on_blocking_thread = true;
+                     try {
+                       out = run_blocking(ctx);
+                     } catch (const std::exception& e) {
+                       out = outcome::failure(e.what());
+                     } catch (...) {
+                       out = outcome::failure("unknown exception");
+                     }
+                     on_blocking_thread = false;
+                     asio::post(resume, [handler = std::move(handler), out = std::move(out)]() mutable {
+                       std::move(handler)(std::move(out));
+                     });
+                   });
       },
       asio::use_awaitable);
 }

@@ -19,13 +19,17 @@ std::optional<Enum> parse_enum(const std::array<std::string_view, N>& names, std
 }
 }  // namespace
 
-std::string_view to_string(run_status status) noexcept { return status_names[static_cast<std::size_t>(status)]; }
+std::string_view to_string(run_status status) noexcept {
+  return status_names[static_cast<std::size_t>(status)];
+}
 
 std::optional<run_status> parse_run_status(std::string_view name) noexcept {
   return parse_enum<run_status>(status_names, name);
 }
 
-std::string_view to_string(task_kind kind) noexcept { return kind_names[static_cast<std::size_t>(kind)]; }
+std::string_view to_string(task_kind kind) noexcept {
+  return kind_names[static_cast<std::size_t>(kind)];
+}
 
 std::optional<task_kind> parse_task_kind(std::string_view name) noexcept {
   return parse_enum<task_kind>(kind_names, name);

@@ -9,8 +9,8 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
-#include <optional>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -96,7 +96,6 @@ class run_canceller final {
 /// coroutine, or `canceller`, cancels the run; the awaitable still completes
 /// with a full report once every task has settled.
 [[nodiscard]] boost::asio::awaitable<run_report> run_graph(const graph& g, std::span<const task_id> targets,
-                                                           run_options options,
-                                                           run_canceller* canceller = nullptr);
+                                                           run_options options, run_canceller* canceller = nullptr);
 
 }  // namespace cascadence::engine

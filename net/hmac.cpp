@@ -15,8 +15,8 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   // OpenSSL wants a non-null key pointer even for an empty key.
   static constexpr unsigned char no_key = 0;
   const void* key_data = key.empty() ? static_cast<const void*>(&no_key) : key.data();
-  if (HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(), &length) == nullptr) {
+  if (HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+           message.size(), digest.data(), &length) == nullptr) {
     throw std::runtime_error("HMAC-SHA256 failed in OpenSSL");
   }
   static constexpr char digits[] = "0123456789abcdef";

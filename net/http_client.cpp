@@ -59,11 +59,15 @@ struct endpoint_url final {
   std::string pool_key;     // scheme://host:port
 };
 
-client_error make_error(client_errc code, std::string message) { return client_error{code, std::move(message), 0, 0}; }
+client_error make_error(client_errc code, std::string message) {
+  return client_error{code, std::move(message), 0, 0};
+}
 
 result<endpoint_url, client_error> parse_url(std::string_view text) {
   auto parsed = boost::urls::parse_uri(text);
-  if (!parsed) return make_error(client_errc::invalid_url, "invalid URL '" + std::string(text) + "' (" + parsed.error().message() + ")");
+  if (!parsed)
+    return make_error(client_errc::invalid_url,
+                      "invalid URL '" + std::string(text) + "' (" + parsed.error().message() + ")");
   const boost::urls::url_view u = *parsed;
   endpoint_url out;
   if (u.scheme_id() == boost::urls::scheme::https) {
@@ -76,10 +80,14 @@ result<endpoint_url, client_error> parse_url(std::string_view text) {
     return make_error(client_errc::invalid_url, "credentials in URLs are not supported: '" + std::string(text) + "'");
   }
   switch (u.host_type()) {
-    case boost::urls::host_type::name: break;
+    case boost::urls::host_type::name:
+      break;
     case boost::urls::host_type::ipv4:
-    case boost::urls::host_type::ipv6: out.ip_literal = true; break;
-    default: return make_error(client_errc::invalid_url, "URL without a usable host: '" + std::string(text) + "'");
+    case boost::urls::host_type::ipv6:
+      out.ip_literal = true;
+      break;
+    default:
+      return make_error(client_errc::invalid_url, "URL without a usable host: '" + std::string(text) + "'");
   }
   out.host = u.host_address();
   if (out.host.empty()) return make_error(client_errc::invalid_url, "URL without a host: '" + std::string(text) + "'");
@@ -137,12 +145,13 @@ struct attempt_error final {
 attempt_error classify_exchange_error(const error_code& ec, bool received_nothing, const endpoint_url& url) {
   const auto where = " (" + url.host_header + ": " + ec.message() + ")";
   if (ec == beast::error::timeout) return {make_error(client_errc::timeout, "no response in time" + where), false};
-  if (ec == asio::error::operation_aborted) return {make_error(client_errc::cancelled, "request cancelled" + where), false};
+  if (ec == asio::error::operation_aborted)
+    return {make_error(client_errc::cancelled, "request cancelled" + where), false};
   if (ec == http::error::header_limit || ec == http::error::body_limit || ec == http::error::buffer_overflow) {
     return {make_error(client_errc::response_too_large, "response too large" + where), false};
   }
-  const bool closed = ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
-                      ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+  const bool closed = ec == http::error::end_of_stream || ec == http::error::partial_message ||
+                      ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
                       ec == asio::ssl::error::stream_truncated;
   if (!closed && ec.category() == http::make_error_code(http::error::bad_status).category()) {
     return {make_error(client_errc::protocol_error, "invalid HTTP response" + where), false};
@@ -192,30 +201,44 @@ asio::awaitable<exchange_result> exchange(Stream& stream, beast::flat_buffer& bu
     const bool reusable = res.keep_alive() && !parser.need_eof() && buffer.size() == 0 && status != 101;
     co_return exchange_result{std::move(out), {}, reusable};
   }
-  co_return exchange_result{std::nullopt,
-                            {make_error(client_errc::protocol_error, "too many interim responses from " + url.host_header),
-                             false},
-                            false};
+  co_return exchange_result{
+      std::nullopt,
+      {make_error(client_errc::protocol_error, "too many interim responses from " + url.host_header), false},
+      false};
 }
 
 }  // namespace
 
 std::string_view to_string(client_errc code) noexcept {
   switch (code) {
-    case client_errc::invalid_url: return "invalid_url";
-    case client_errc::unsupported_scheme: return "unsupported_scheme";
-    case client_errc::resolve_failed: return "resolve_failed";
-    case client_errc::connect_failed: return "connect_failed";
-    case client_errc::connect_timeout: return "connect_timeout";
-    case client_errc::tls_failed: return "tls_failed";
-    case client_errc::timeout: return "timeout";
-    case client_errc::connection_closed: return "connection_closed";
-    case client_errc::protocol_error: return "protocol_error";
-    case client_errc::response_too_large: return "response_too_large";
-    case client_errc::cancelled: return "cancelled";
-    case client_errc::http_status: return "http_status";
-    case client_errc::invalid_json: return "invalid_json";
-    case client_errc::invalid_request: return "invalid_request";
+    case client_errc::invalid_url:
+      return "invalid_url";
+    case client_errc::unsupported_scheme:
+      return "unsupported_scheme";
+    case client_errc::resolve_failed:
+      return "resolve_failed";
+    case client_errc::connect_failed:
+      return "connect_failed";
+    case client_errc::connect_timeout:
+      return "connect_timeout";
+    case client_errc::tls_failed:
+      return "tls_failed";
+    case client_errc::timeout:
+      return "timeout";
+    case client_errc::connection_closed:
+      return "connection_closed";
+    case client_errc::protocol_error:
+      return "protocol_error";
+    case client_errc::response_too_large:
+      return "response_too_large";
+    case client_errc::cancelled:
+      return "cancelled";
+    case client_errc::http_status:
+      return "http_status";
+    case client_errc::invalid_json:
+      return "invalid_json";
+    case client_errc::invalid_request:
+      return "invalid_request";
   }
   return "unknown";
 }
@@ -357,8 +380,8 @@ asio::awaitable<connect_result> open_connection(detail::client_state& self, cons
       const long verify = SSL_get_verify_result(stream.native_handle());
       if (verify != X509_V_OK) why += ": " + std::string(X509_verify_cert_error_string(verify));
       // Retrying cannot make an untrusted certificate trusted.
-      co_return attempt_error{make_error(client_errc::tls_failed, "TLS handshake with " + where + " failed (" + why + ")"),
-                              false};
+      co_return attempt_error{
+          make_error(client_errc::tls_failed, "TLS handshake with " + where + " failed (" + why + ")"), false};
     }
     co_return attempt_error{make_error(client_errc::connect_failed,
                                        "TLS handshake with " + where + " failed (" + handshake_ec.message() + ")"),
@@ -381,8 +404,8 @@ asio::awaitable<result<client_response, attempt_error>> attempt(detail::client_s
       if (!opened) co_return std::move(opened).error();
       conn = std::move(opened).value();
     }
-    auto out = co_await std::visit(
-        [&](auto& stream) { return exchange(stream, conn->buffer, msg, self.options, url); }, conn->stream);
+    auto out = co_await std::visit([&](auto& stream) { return exchange(stream, conn->buffer, msg, self.options, url); },
+                                   conn->stream);
     if (out.response) {
       if (out.reusable) self.give_back(url.pool_key, std::move(conn));
       co_return std::move(*out.response);
@@ -411,8 +434,8 @@ asio::awaitable<client_result> send_request(std::shared_ptr<detail::client_state
 
   http::request<http::string_body> msg{detail::to_verb(req.method), url->target, 11};
   if (!detail::export_fields(req.headers, msg.base())) {
-    co_return make_error(client_errc::invalid_request, "a header of the request to " + req.url +
-                                                           " has an invalid name or value");
+    co_return make_error(client_errc::invalid_request,
+                         "a header of the request to " + req.url + " has an invalid name or value");
   }
   msg.set(http::field::host, url->host_header);
   if (!self->options.user_agent.empty() && !req.headers.contains("User-Agent")) {
@@ -454,7 +477,9 @@ http_client::~http_client() {
   close_idle();
 }
 
-asio::awaitable<client_result> http_client::send(client_request req) { return send_request(state_, std::move(req)); }
+asio::awaitable<client_result> http_client::send(client_request req) {
+  return send_request(state_, std::move(req));
+}
 
 asio::awaitable<client_result> http_client::get(std::string url) {
   client_request req;
@@ -476,6 +501,8 @@ void http_client::close_idle() noexcept {
   state_->idle_count = 0;
 }
 
-client_stats http_client::stats() const noexcept { return state_->stats; }
+client_stats http_client::stats() const noexcept {
+  return state_->stats;
+}
 
 }  // namespace cascadence::net

@@ -132,8 +132,7 @@ class http_client final {
   /// GET `url`.
   [[nodiscard]] boost::asio::awaitable<client_result> get(std::string url);
   /// POST `body` to `url` with `content_type`.
-  [[nodiscard]] boost::asio::awaitable<client_result> post(std::string url, std::string body,
-                                                           std::string content_type);
+  [[nodiscard]] boost::asio::awaitable<client_result> post(std::string url, std::string body, std::string content_type);
 
   /// Closes every idle pooled connection.
   void close_idle() noexcept;

@@ -21,7 +21,9 @@ constexpr std::array<std::pair<http_method, std::string_view>, 7> method_names{{
     {http_method::options, "OPTIONS"},
 }};
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 template <typename Pairs>
 std::optional<std::string_view> first_value(const Pairs& pairs, std::string_view name) noexcept {
@@ -63,7 +65,9 @@ void header_map::set(std::string name, std::string value) {
   fields_.emplace_back(std::move(name), std::move(value));
 }
 
-void header_map::add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+void header_map::add(std::string name, std::string value) {
+  fields_.emplace_back(std::move(name), std::move(value));
+}
 
 std::size_t header_map::erase(std::string_view name) noexcept {
   return std::erase_if(fields_, [&](const field& f) { return iequals(f.first, name); });

@@ -18,39 +18,70 @@ using tcp = asio::ip::tcp;
 
 void status_counts::count(unsigned status) noexcept {
   switch (status_class(status)) {
-    case 1: ++informational; break;
-    case 2: ++success; break;
-    case 3: ++redirection; break;
-    case 4: ++client_error; break;
-    case 5: ++server_error; break;
-    default: break;
+    case 1:
+      ++informational;
+      break;
+    case 2:
+      ++success;
+      break;
+    case 3:
+      ++redirection;
+      break;
+    case 4:
+      ++client_error;
+      break;
+    case 5:
+      ++server_error;
+      break;
+    default:
+      break;
   }
 }
 
 std::string_view to_string(limit_kind kind) noexcept {
   switch (kind) {
-    case limit_kind::header_size: return "header_size";
-    case limit_kind::body_size: return "body_size";
-    case limit_kind::read_timeout: return "read_timeout";
-    case limit_kind::handler_timeout: return "handler_timeout";
-    case limit_kind::connections: return "connections";
-    case limit_kind::requests_per_connection: return "requests_per_connection";
+    case limit_kind::header_size:
+      return "header_size";
+    case limit_kind::body_size:
+      return "body_size";
+    case limit_kind::read_timeout:
+      return "read_timeout";
+    case limit_kind::handler_timeout:
+      return "handler_timeout";
+    case limit_kind::connections:
+      return "connections";
+    case limit_kind::requests_per_connection:
+      return "requests_per_connection";
   }
   return "unknown";
 }
 
 void limit_counts::count(limit_kind kind) noexcept {
   switch (kind) {
-    case limit_kind::header_size: ++header_size; break;
-    case limit_kind::body_size: ++body_size; break;
-    case limit_kind::read_timeout: ++read_timeout; break;
-    case limit_kind::handler_timeout: ++handler_timeout; break;
-    case limit_kind::connections: ++connections; break;
-    case limit_kind::requests_per_connection: ++requests_per_connection; break;
+    case limit_kind::header_size:
+      ++header_size;
+      break;
+    case limit_kind::body_size:
+      ++body_size;
+      break;
+    case limit_kind::read_timeout:
+      ++read_timeout;
+      break;
+    case limit_kind::handler_timeout:
+      ++handler_timeout;
+      break;
+    case limit_kind::connections:
+      ++connections;
+      break;
+    case limit_kind::requests_per_connection:
+      ++requests_per_connection;
+      break;
   }
 }
 
-void server_observer::on_error(std::string_view what) { std::clog << "cascadence.net: " << what << '\n'; }
+void server_observer::on_error(std::string_view what) {
+  std::clog << "cascadence.net: " << what << '\n';
+}
 
 namespace detail {
 
@@ -71,7 +102,9 @@ std::string describe(std::exception_ptr e) {
   }
 }
 
-std::string format_ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+std::string format_ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + "ms";
+}
 
 }  // namespace
 
@@ -102,7 +135,9 @@ void server_state::hit(limit_kind kind) {
   observer->on_limit(kind);
 }
 
-void server_state::report_error(std::string_view what) { observer->on_error(what); }
+void server_state::report_error(std::string_view what) {
+  observer->on_error(what);
+}
 
 void server_state::force_close_all() {
   // Copy: closing never resumes a session synchronously, but stay safe.
@@ -125,7 +160,9 @@ session_registration::session_registration(server_state& state, session_entry& e
   entry_.position = state_.sessions.insert(state_.sessions.end(), &entry_);
 }
 
-session_registration::~session_registration() { state_.sessions.erase(entry_.position); }
+session_registration::~session_registration() {
+  state_.sessions.erase(entry_.position);
+}
 
 namespace {
 
@@ -229,7 +266,9 @@ boost::system::error_code http_server::start() {
   return {};
 }
 
-std::uint16_t http_server::port() const noexcept { return state_->port; }
+std::uint16_t http_server::port() const noexcept {
+  return state_->port;
+}
 
 void http_server::stop(std::chrono::milliseconds grace) {
   auto& st = *state_;
@@ -250,8 +289,12 @@ void http_server::stop(std::chrono::milliseconds grace) {
   st.check_stopped();
 }
 
-asio::awaitable<void> http_server::wait_stopped() const { return detail::wait_until_stopped(state_); }
+asio::awaitable<void> http_server::wait_stopped() const {
+  return detail::wait_until_stopped(state_);
+}
 
-server_stats http_server::stats() const { return state_->stats; }
+server_stats http_server::stats() const {
+  return state_->stats;
+}
 
 }  // namespace cascadence::net

@@ -69,8 +69,7 @@ class http_server final {
   http_server(boost::asio::any_io_executor ex, router routes, server_options options = {});
   /// An HTTPS server: every connection starts with a TLS handshake using
   /// `tls`, which must outlive the server's sessions.
-  http_server(boost::asio::any_io_executor ex, router routes, server_options options,
-              boost::asio::ssl::context& tls);
+  http_server(boost::asio::any_io_executor ex, router routes, server_options options, boost::asio::ssl::context& tls);
   /// Stops with no grace period if still running (sessions are force-closed
   /// and end on the executor afterwards).
   ~http_server();

@@ -36,8 +36,8 @@ boost::asio::awaitable<result<boost::json::value, client_error>> fetch_json(http
   auto out = co_await client.send(std::move(req));
   if (!out) co_return std::move(out).error();
   if (!out->ok()) {
-    co_return client_error{client_errc::http_status,
-                           url + " answered " + std::to_string(out->status), out->attempts, out->status};
+    co_return client_error{client_errc::http_status, url + " answered " + std::to_string(out->status), out->attempts,
+                           out->status};
   }
   auto parsed = parse_json(out->body);
   if (!parsed) {

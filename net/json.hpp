@@ -31,6 +31,6 @@ inline constexpr std::string_view json_content_type = "application/json";
 /// body as JSON. Other statuses are http_status errors (with the status),
 /// an unparsable body an invalid_json error.
 [[nodiscard]] boost::asio::awaitable<result<boost::json::value, client_error>> fetch_json(http_client& client,
-                                                                                           client_request req);
+                                                                                          client_request req);
 
 }  // namespace cascadence::net

@@ -15,9 +15,7 @@ class [[nodiscard]] result final {
 
  public:
   /// A default value, for frameworks that need one (co_spawn does).
-  result()
-    requires std::is_default_constructible_v<T>
-      : v_(std::in_place_index<0>) {}
+  result() requires std::is_default_constructible_v<T> : v_(std::in_place_index<0>) {}
   /// A successful result.
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
   /// A failed result.

@@ -65,7 +65,9 @@ std::string allow_header(unsigned methods) {
   return out;
 }
 
-constexpr unsigned bit(http_method m) noexcept { return 1U << static_cast<unsigned>(m); }
+constexpr unsigned bit(http_method m) noexcept {
+  return 1U << static_cast<unsigned>(m);
+}
 
 }  // namespace
 
@@ -96,10 +98,9 @@ router& router::add_entry(http_method m, std::string_view pattern, any_handler h
   }
   for (const auto& other : entries_) {
     if (other.method != m || other.segments.size() != e.segments.size()) continue;
-    const bool same_shape = std::equal(other.segments.begin(), other.segments.end(), e.segments.begin(),
-                                       [](const segment& a, const segment& b) {
-                                         return a.param == b.param && (a.param || a.text == b.text);
-                                       });
+    const bool same_shape = std::equal(
+        other.segments.begin(), other.segments.end(), e.segments.begin(),
+        [](const segment& a, const segment& b) { return a.param == b.param && (a.param || a.text == b.text); });
     if (same_shape) fail("a route with the same method and shape is already registered");
   }
   e.handler = std::move(h);

@@ -38,8 +38,8 @@ class router final {
   /// Registers `h` for `m` on `pattern`. Throws std::invalid_argument when
   /// the pattern is malformed or (method, pattern shape) is already taken.
   template <typename F>
-    requires async_handler_callable<F> || sync_handler_callable<F>
-  router& add(http_method m, std::string_view pattern, F h) {
+  requires async_handler_callable<F> || sync_handler_callable<F> router& add(http_method m, std::string_view pattern,
+                                                                             F h) {
     if constexpr (async_handler_callable<F>) {
       return add_entry(m, pattern, async_handler(std::move(h)));
     } else {
@@ -48,13 +48,21 @@ class router final {
   }
   /// Shorthands for add() with one method.
   template <typename F>
-  router& get(std::string_view pattern, F h) { return add(http_method::get, pattern, std::move(h)); }
+  router& get(std::string_view pattern, F h) {
+    return add(http_method::get, pattern, std::move(h));
+  }
   template <typename F>
-  router& post(std::string_view pattern, F h) { return add(http_method::post, pattern, std::move(h)); }
+  router& post(std::string_view pattern, F h) {
+    return add(http_method::post, pattern, std::move(h));
+  }
   template <typename F>
-  router& put(std::string_view pattern, F h) { return add(http_method::put, pattern, std::move(h)); }
+  router& put(std::string_view pattern, F h) {
+    return add(http_method::put, pattern, std::move(h));
+  }
   template <typename F>
-  router& del(std::string_view pattern, F h) { return add(http_method::delete_, pattern, std::move(h)); }
+  router& del(std::string_view pattern, F h) {
+    return add(http_method::delete_, pattern, std::move(h));
+  }
 
   /// The socket-free layer: routes `req` (setting `req.params` and
   /// `req.route`) and runs its handler. Unknown path: 404; known path, other

@@ -1,11 +1,11 @@
 #include "scheduling/atomic_file.hpp"
 
-#include <cerrno>
 #include <fcntl.h>
-#include <random>
 #include <sys/file.h>
-#include <system_error>
 #include <unistd.h>
+#include <cerrno>
+#include <random>
+#include <system_error>
 
 namespace cascadence::scheduling {
 

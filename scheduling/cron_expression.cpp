@@ -47,9 +47,15 @@ constexpr std::array<macro, 7> macros{{
     {"@hourly", "0 * * * *"},
 }};
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -65,7 +71,9 @@ int next_bit(std::uint64_t mask, int from) noexcept {
   return std::countr_zero(mask & (~std::uint64_t{0} << from));
 }
 
-bool is_leap(int year) noexcept { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool is_leap(int year) noexcept {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
 
 unsigned days_in_month(int year, unsigned month) noexcept {
   constexpr std::array<unsigned char, 13> lengths{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -73,7 +81,9 @@ unsigned days_in_month(int year, unsigned month) noexcept {
 }
 
 /// Bits 1..n set.
-std::uint32_t first_days(unsigned n) noexcept { return static_cast<std::uint32_t>(((std::uint64_t{1} << n) - 1) << 1); }
+std::uint32_t first_days(unsigned n) noexcept {
+  return static_cast<std::uint32_t>(((std::uint64_t{1} << n) - 1) << 1);
+}
 
 struct token final {
   std::string_view text;
@@ -203,7 +213,8 @@ class cron_expression_parser final {
       while (i < s.size() && is_alpha(s[i])) ++i;
       const std::string_view word = s.substr(start, i - start);
       if (spec.names.empty()) {
-        return fail(spec, tok.position + start, std::string(spec.name) + " \"" + std::string(word) + "\" is not a number");
+        return fail(spec, tok.position + start,
+                    std::string(spec.name) + " \"" + std::string(word) + "\" is not a number");
       }
       for (std::size_t n = 0; n < spec.names.size(); ++n) {
         if (iequals(word, spec.names[n])) {
@@ -216,15 +227,16 @@ class cron_expression_parser final {
                       std::string(spec.name_hint) + ")");
     }
     if (i == s.size() || s[i] == ',') {
-      return fail(spec, tok.position + i, std::string(spec.name) + ": expected a number at " + column(tok.position + i));
+      return fail(spec, tok.position + i,
+                  std::string(spec.name) + ": expected a number at " + column(tok.position + i));
     }
     return unexpected(spec, tok, i);
   }
 
   bool unexpected(const field_spec& spec, const token& tok, std::size_t i) {
-    return fail(spec, tok.position + i,
-                std::string(spec.name) + ": unexpected '" + std::string(1, tok.text[i]) + "' at " +
-                    column(tok.position + i));
+    return fail(
+        spec, tok.position + i,
+        std::string(spec.name) + ": unexpected '" + std::string(1, tok.text[i]) + "' at " + column(tok.position + i));
   }
 
   // list := item {',' item};  item := ('*' | value ['-' value]) ['/' step]
@@ -234,7 +246,8 @@ class cron_expression_parser final {
     std::size_t i = 0;
     for (;;) {
       if (i == s.size() || s[i] == ',') {
-        return fail(spec, tok.position + i, std::string(spec.name) + ": empty list element at " + column(tok.position + i));
+        return fail(spec, tok.position + i,
+                    std::string(spec.name) + ": empty list element at " + column(tok.position + i));
       }
       const std::size_t item_start = i;
       int low = spec.low;

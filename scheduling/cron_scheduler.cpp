@@ -36,7 +36,9 @@ constexpr std::size_t max_buffered_fires = 1000;
 constexpr std::size_t max_missed_scan = 100'000;
 }  // namespace
 
-std::string_view to_string(skip_reason reason) noexcept { return skip_names[static_cast<std::size_t>(reason)]; }
+std::string_view to_string(skip_reason reason) noexcept {
+  return skip_names[static_cast<std::size_t>(reason)];
+}
 
 engine::run_id cron_scheduler::fire_id(std::string_view task, sys_seconds nominal) {
   return engine::run_id::derived(std::string(task) + "@" + format_iso8601(nominal, time_zone::utc()));
@@ -57,8 +59,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     bool stopped = false;
   };
 
-  impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o,
-       asio::thread_pool* p)
+  impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o, asio::thread_pool* p)
       : ex(std::move(executor)),
         sync_pool(p),
         fire(std::move(f)),
@@ -152,8 +153,8 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     auto bound = limit;
     if (auto after = next_fire(s.expression, s.zone, next)) {
       // Never past the next nominal fire.
-      bound = std::min(bound, std::chrono::duration_cast<std::chrono::milliseconds>(*after - next) -
-                                  std::chrono::milliseconds(1));
+      bound = std::min(
+          bound, std::chrono::duration_cast<std::chrono::milliseconds>(*after - next) - std::chrono::milliseconds(1));
     }
     if (bound.count() <= 0) return {};
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, bound.count())(rng));
@@ -194,8 +195,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  asio::awaitable<void> fire_at(const std::shared_ptr<slot>& sl, sys_seconds nominal,
-                                clock::time_point intended) {
+  asio::awaitable<void> fire_at(const std::shared_ptr<slot>& sl, sys_seconds nominal, clock::time_point intended) {
     const auto& entry = sl->sched.entry;
     co_await commit(entry.task, nominal);
     if (entry.paused) {
@@ -300,7 +300,9 @@ cron_scheduler::cron_scheduler(asio::any_io_executor ex, fire_function fire, fir
                                scheduler_observer* observer, asio::thread_pool* sync_pool)
     : impl_(std::make_shared<impl>(std::move(ex), std::move(fire), std::move(state), observer, sync_pool)) {}
 
-cron_scheduler::~cron_scheduler() { stop_firing(); }
+cron_scheduler::~cron_scheduler() {
+  stop_firing();
+}
 
 void cron_scheduler::apply(std::vector<active_schedule> schedules) {
   auto& m = *impl_;
@@ -357,6 +359,8 @@ void cron_scheduler::cancel_running(const std::string& reason) {
   }
 }
 
-std::size_t cron_scheduler::running() const noexcept { return impl_->running_total; }
+std::size_t cron_scheduler::running() const noexcept {
+  return impl_->running_total;
+}
 
 }  // namespace cascadence::scheduling

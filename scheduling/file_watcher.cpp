@@ -6,11 +6,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/inotify.h>
 #include <algorithm>
 #include <cerrno>
 #include <map>
 #include <set>
-#include <sys/inotify.h>
 #include <system_error>
 
 namespace cascadence::scheduling {

@@ -49,6 +49,8 @@ void fire_state_store::save(const times& state, durability d) const {
   write_file_atomically(file_, text, d);
 }
 
-void fire_state_store::sync() const { sync_file(file_); }
+void fire_state_store::sync() const {
+  sync_file(file_);
+}
 
 }  // namespace cascadence::scheduling

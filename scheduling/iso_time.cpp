@@ -14,7 +14,9 @@ using std::chrono::sys_seconds;
 
 constexpr std::string_view expected_form = "expected YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM|-HH:MM]";
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 /// Reads the text left to right; every failure becomes one message.
 class iso_reader final {
@@ -154,8 +156,7 @@ std::variant<sys_seconds, iso_time_error> parse_iso8601(std::string_view text, c
                 std::to_string(in.position() + 1));
   }
 
-  const local_seconds local =
-      local_seconds{std::chrono::local_days{ymd}} + seconds{hour * 3600 + minute * 60 + second};
+  const local_seconds local = local_seconds{std::chrono::local_days{ymd}} + seconds{hour * 3600 + minute * 60 + second};
   if (offset) return sys_seconds{local.time_since_epoch() - *offset};
   return zone.to_sys(local);
 }

@@ -26,6 +26,6 @@ struct iso_time_error final {
 /// skipped times). A date alone means its midnight. Fractions of a second
 /// are truncated; leap seconds (`:60`) are refused.
 [[nodiscard]] std::variant<std::chrono::sys_seconds, iso_time_error> parse_iso8601(std::string_view text,
-                                                                                  const time_zone& zone);
+                                                                                   const time_zone& zone);
 
 }  // namespace cascadence::scheduling

@@ -12,7 +12,7 @@ using std::chrono::sys_seconds;
 
 // Fire times are kept within the years ISO 8601 can print.
 constexpr sys_seconds earliest_supported{seconds{-62135596800}};  // 0001-01-01T00:00:00Z
-constexpr sys_seconds latest_supported{seconds{253402300799}};     // 9999-12-31T23:59:59Z
+constexpr sys_seconds latest_supported{seconds{253402300799}};    // 9999-12-31T23:59:59Z
 constexpr int last_supported_year = 9999;
 
 // The Gregorian calendar repeats every 400 years, so a schedule that can

@@ -38,6 +38,6 @@ namespace cascadence::scheduling {
 /// Up to `count` successive fire times strictly after `after`; fewer when
 /// the schedule stops firing.
 [[nodiscard]] std::vector<std::chrono::sys_seconds> next_fires(const cron_expression& schedule, const time_zone& zone,
-                                                              std::chrono::sys_seconds after, std::size_t count);
+                                                               std::chrono::sys_seconds after, std::size_t count);
 
 }  // namespace cascadence::scheduling

@@ -76,7 +76,8 @@ decoded read(const std::filesystem::path& file) {
   }
   if (root.IsNull()) return d;
   if (!root.IsMap()) {
-    throw state_error(where(file, root.Mark()) + ": expected a mapping of task names to schedules (the file is left as it is)");
+    throw state_error(where(file, root.Mark()) +
+                      ": expected a mapping of task names to schedules (the file is left as it is)");
   }
   for (const auto& kv : root) {
     const auto key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
@@ -124,7 +125,9 @@ std::string render(const std::vector<schedule_entry>& entries,
 
 }  // namespace
 
-std::string_view to_string(overlap_policy p) noexcept { return overlap_names[static_cast<std::size_t>(p)]; }
+std::string_view to_string(overlap_policy p) noexcept {
+  return overlap_names[static_cast<std::size_t>(p)];
+}
 
 std::optional<overlap_policy> parse_overlap_policy(std::string_view name) noexcept {
   for (std::size_t i = 0; i < overlap_names.size(); ++i) {
@@ -135,7 +138,9 @@ std::optional<overlap_policy> parse_overlap_policy(std::string_view name) noexce
 
 schedule_store::schedule_store(std::filesystem::path file) : file_(std::move(file)) {}
 
-schedule_file schedule_store::load() const { return read(file_).file; }
+schedule_file schedule_store::load() const {
+  return read(file_).file;
+}
 
 void schedule_store::update(const std::function<void(std::vector<schedule_entry>&)>& change) {
   const file_lock lock(file_);
@@ -143,7 +148,8 @@ void schedule_store::update(const std::function<void(std::vector<schedule_entry>
   change(d.file.entries);
   // A decodable entry written under the key of an undecodable one replaces it.
   std::erase_if(d.raw, [&](const auto& raw) {
-    return std::any_of(d.file.entries.begin(), d.file.entries.end(), [&](const schedule_entry& e) { return e.task == raw.first; });
+    return std::any_of(d.file.entries.begin(), d.file.entries.end(),
+                       [&](const schedule_entry& e) { return e.task == raw.first; });
   });
   write_file_atomically(file_, render(d.file.entries, d.raw));
 }

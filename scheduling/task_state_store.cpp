@@ -21,7 +21,8 @@ std::map<std::string, bool> parse(const std::filesystem::path& file, const std::
       const auto key = entry.first.as<std::string>();
       if (key != "enabled") throw state_error(where(entry.first.Mark()) + ": unknown key '" + key + "'");
       if (entry.second.IsNull()) continue;
-      if (!entry.second.IsMap()) throw state_error(where(entry.second.Mark()) + ": 'enabled' must map task names to true/false");
+      if (!entry.second.IsMap())
+        throw state_error(where(entry.second.Mark()) + ": 'enabled' must map task names to true/false");
       for (const auto& task : entry.second) {
         bool value = false;
         if (!YAML::convert<bool>::decode(task.second, value)) {

@@ -99,7 +99,9 @@ time_zone::time_zone() noexcept : rules_(utc_rules()) {}
 
 time_zone::time_zone(std::shared_ptr<const detail::zone_rules> rules) noexcept : rules_(std::move(rules)) {}
 
-time_zone time_zone::utc() noexcept { return time_zone{}; }
+time_zone time_zone::utc() noexcept {
+  return time_zone{};
+}
 
 std::variant<time_zone, time_zone_error> time_zone::locate(std::string_view name) {
   if (name == "UTC") return time_zone{};
@@ -128,7 +130,9 @@ std::variant<time_zone, time_zone_error> time_zone::locate(std::string_view name
   return time_zone{it->second};
 }
 
-const std::string& time_zone::name() const noexcept { return rules_->name; }
+const std::string& time_zone::name() const noexcept {
+  return rules_->name;
+}
 
 offset_period time_zone::period_at(sys_seconds t) const noexcept {
   const auto& r = *rules_;

@@ -4,8 +4,8 @@
 #include "net/json.hpp"
 #include "net/router.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -35,8 +35,8 @@ std::string format_utc(clock::time_point t) {
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
   char buf[128];
-  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
   return buf;
 }
 
@@ -100,11 +100,11 @@ net::response api_service::list_tasks(const net::request& req) const {
   if (auto denied = check_auth(req)) return std::move(*denied);
   boost::json::array out;
   for (const auto& t : backend_->tasks()) {
-    out.push_back(boost::json::object{{"name", t.name},
-                                      {"kind", t.kind},
-                                      {"enabled", t.enabled},
-                                      {"schedule", t.schedule.empty() ? boost::json::value(nullptr)
-                                                                      : boost::json::value(t.schedule)}});
+    out.push_back(boost::json::object{
+        {"name", t.name},
+        {"kind", t.kind},
+        {"enabled", t.enabled},
+        {"schedule", t.schedule.empty() ? boost::json::value(nullptr) : boost::json::value(t.schedule)}});
   }
   return net::json_response(200, boost::json::object{{"tasks", std::move(out)}});
 }
@@ -138,7 +138,8 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
   for (;;) {
     auto row = runs_.find(id.to_string());
     if (!row || row->at("status") != "running") {
-      co_return net::json_response(200, row ? *row : boost::json::value(boost::json::object{{"run_id", id.to_string()}}));
+      co_return net::json_response(200,
+                                   row ? *row : boost::json::value(boost::json::object{{"run_id", id.to_string()}}));
     }
     (void)co_await done->async_wait(asio::as_tuple(asio::use_awaitable));
     if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
@@ -162,8 +163,9 @@ net::response api_service::get_run(const net::request& req) const {
   if (auto denied = check_auth(req)) return std::move(*denied);
   const auto id = req.param("id").value_or("");
   auto row = runs_.find(id);
-  if (!row) return error_reply(404, "unknown run '" + std::string(id) + "' (runs are kept in memory, the latest " +
-                                        std::to_string(options_.max_runs) + ")");
+  if (!row)
+    return error_reply(404, "unknown run '" + std::string(id) + "' (runs are kept in memory, the latest " +
+                                std::to_string(options_.max_runs) + ")");
   return net::json_response(200, *row);
 }
 
@@ -174,9 +176,7 @@ void add_api_routes(net::router& routes, const std::shared_ptr<api_service>& ser
 }
 
 void add_health_route(net::router& routes) {
-  routes.get("/healthz", [](net::request&) {
-    return net::json_response(200, boost::json::object{{"status", "ok"}});
-  });
+  routes.get("/healthz", [](net::request&) { return net::json_response(200, boost::json::object{{"status", "ok"}}); });
 }
 
 }  // namespace cascadence::adapters::api

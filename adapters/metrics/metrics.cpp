@@ -25,7 +25,9 @@ const prometheus::Histogram::BucketBoundaries lateness_buckets{0.0005, 0.001, 0.
 const prometheus::Histogram::BucketBoundaries http_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                            0.01,   0.025,   0.05,   0.1,   0.25,   1};
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+double seconds(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
 double unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -34,23 +36,30 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
 
 struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
   prometheus::Registry registry;
-  prometheus::Family<prometheus::Histogram>& latency =
-      prometheus::BuildHistogram().Name("task_latency_seconds").Help("Duration of task runs, all attempts included.").Register(registry);
+  prometheus::Family<prometheus::Histogram>& latency = prometheus::BuildHistogram()
+                                                           .Name("task_latency_seconds")
+                                                           .Help("Duration of task runs, all attempts included.")
+                                                           .Register(registry);
   prometheus::Family<prometheus::Counter>& success =
       prometheus::BuildCounter().Name("task_success_total").Help("Task runs that succeeded.").Register(registry);
-  prometheus::Family<prometheus::Counter>& failure =
-      prometheus::BuildCounter().Name("task_failure_total").Help("Task runs that failed or timed out.").Register(registry);
-  prometheus::Family<prometheus::Counter>& runs =
-      prometheus::BuildCounter().Name("cascadence_task_runs_total").Help("Settled task runs by final status.").Register(registry);
+  prometheus::Family<prometheus::Counter>& failure = prometheus::BuildCounter()
+                                                         .Name("task_failure_total")
+                                                         .Help("Task runs that failed or timed out.")
+                                                         .Register(registry);
+  prometheus::Family<prometheus::Counter>& runs = prometheus::BuildCounter()
+                                                      .Name("cascadence_task_runs_total")
+                                                      .Help("Settled task runs by final status.")
+                                                      .Register(registry);
   prometheus::Family<prometheus::Gauge>& running =
       prometheus::BuildGauge().Name("cascadence_tasks_running").Help("Task runs in flight.").Register(registry);
-  prometheus::Family<prometheus::Gauge>& last_success =
-      prometheus::BuildGauge()
-          .Name("cascadence_task_last_success_timestamp_seconds")
-          .Help("When the task last succeeded (Unix time).")
-          .Register(registry);
-  prometheus::Family<prometheus::Counter>& fires =
-      prometheus::BuildCounter().Name("cascadence_schedule_fires_total").Help("Schedule fires that started a run.").Register(registry);
+  prometheus::Family<prometheus::Gauge>& last_success = prometheus::BuildGauge()
+                                                            .Name("cascadence_task_last_success_timestamp_seconds")
+                                                            .Help("When the task last succeeded (Unix time).")
+                                                            .Register(registry);
+  prometheus::Family<prometheus::Counter>& fires = prometheus::BuildCounter()
+                                                       .Name("cascadence_schedule_fires_total")
+                                                       .Help("Schedule fires that started a run.")
+                                                       .Register(registry);
   prometheus::Family<prometheus::Counter>& skips =
       prometheus::BuildCounter()
           .Name("cascadence_schedule_skips_total")
@@ -61,31 +70,28 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
           .Name("cascadence_schedule_lateness_seconds")
           .Help("Actual start minus intended start (nominal time plus jitter) of schedule fires.")
           .Register(registry);
-  prometheus::Family<prometheus::Gauge>& next_fire =
-      prometheus::BuildGauge()
-          .Name("cascadence_schedule_next_fire_timestamp_seconds")
-          .Help("The schedule's next nominal fire (Unix time).")
-          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& next_fire = prometheus::BuildGauge()
+                                                         .Name("cascadence_schedule_next_fire_timestamp_seconds")
+                                                         .Help("The schedule's next nominal fire (Unix time).")
+                                                         .Register(registry);
   prometheus::Family<prometheus::Counter>& webhook_requests =
       prometheus::BuildCounter()
           .Name("cascadence_webhook_requests_total")
           .Help("Webhook requests by source and HTTP status code.")
           .Register(registry);
-  prometheus::Family<prometheus::Counter>& webhook_deliveries =
-      prometheus::BuildCounter()
-          .Name("cascadence_webhook_deliveries_total")
-          .Help("Webhook events delivered to tasks.")
-          .Register(registry);
+  prometheus::Family<prometheus::Counter>& webhook_deliveries = prometheus::BuildCounter()
+                                                                    .Name("cascadence_webhook_deliveries_total")
+                                                                    .Help("Webhook events delivered to tasks.")
+                                                                    .Register(registry);
   prometheus::Family<prometheus::Histogram>& http_duration =
       prometheus::BuildHistogram()
           .Name("cascadence_http_request_duration_seconds")
           .Help("Time to answer HTTP requests, by route and method.")
           .Register(registry);
-  prometheus::Family<prometheus::Counter>& http_requests =
-      prometheus::BuildCounter()
-          .Name("cascadence_http_requests_total")
-          .Help("HTTP requests by route, method and status code.")
-          .Register(registry);
+  prometheus::Family<prometheus::Counter>& http_requests = prometheus::BuildCounter()
+                                                               .Name("cascadence_http_requests_total")
+                                                               .Help("HTTP requests by route, method and status code.")
+                                                               .Register(registry);
 
   // Family::Add() looks labels up under a lock; the engine's observer keeps
   // the series of each task it has seen, so the hot path is one map lookup.
@@ -116,8 +122,7 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
 
   void on_task_finished(const engine::graph& g, const engine::task_record& record) override {
     const auto name = g.name(record.task);
-    runs.Add({{"task_name", std::string(name)}, {"status", std::string(engine::to_string(record.status))}})
-        .Increment();
+    runs.Add({{"task_name", std::string(name)}, {"status", std::string(engine::to_string(record.status))}}).Increment();
     if (record.attempts == 0) return;  // skipped or cancelled before it started
     auto& s = series(name);
     s.running->Decrement();
@@ -157,8 +162,12 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
 metrics::metrics() : impl_(std::make_unique<impl>()) {}
 metrics::~metrics() = default;
 
-engine::observer& metrics::engine_observer() noexcept { return *impl_; }
-scheduling::scheduler_observer& metrics::scheduler_observer() noexcept { return *impl_; }
+engine::observer& metrics::engine_observer() noexcept {
+  return *impl_;
+}
+scheduling::scheduler_observer& metrics::scheduler_observer() noexcept {
+  return *impl_;
+}
 
 void metrics::record_webhook_request(std::string_view source, unsigned status) {
   impl_->webhook_requests.Add({{"source", std::string(source)}, {"code", std::to_string(status)}}).Increment();
@@ -177,6 +186,8 @@ void metrics::record_http_request(std::string_view route, std::string_view metho
   impl_->http_requests.Add(with_code).Increment();
 }
 
-std::string metrics::render() const { return prometheus::TextSerializer().Serialize(impl_->registry.Collect()); }
+std::string metrics::render() const {
+  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+}
 
 }  // namespace cascadence::adapters::metrics

@@ -2,10 +2,10 @@
 // and zones, chaining each schedule's next fire from its previous one as a
 // scheduler does.
 
+#include "scheduling/next_fire.hpp"
 #include "bench/scenario.hpp"
 #include "bench/stopwatch.hpp"
 #include "scheduling/cron_expression.hpp"
-#include "scheduling/next_fire.hpp"
 #include "scheduling/time_zone.hpp"
 
 #include <array>
@@ -17,7 +17,7 @@ namespace cascadence::bench {
 
 namespace {
 constexpr std::array<std::string_view, 12> expressions{
-    "*/15 * * * *", "0 9 * * mon-fri", "30 2 * * *",   "0 0 13 * fri", "@hourly",    "@daily",
+    "*/15 * * * *", "0 9 * * mon-fri", "30 2 * * *",       "0 0 13 * fri",     "@hourly",  "@daily",
     "0 0 29 2 *",   "*/5 * * * * *",   "10-50/10 * * * *", "0 12 1 jan,jul *", "@monthly", "45 23 * * 0"};
 constexpr std::array<std::string_view, 4> zones{"UTC", "America/New_York", "Europe/Berlin", "Australia/Sydney"};
 }  // namespace

@@ -14,10 +14,10 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
-#include <span>
-#include <unordered_map>
 #include <memory>
 #include <random>
+#include <span>
+#include <unordered_map>
 #include <vector>
 
 namespace cascadence::engine {
@@ -78,8 +78,8 @@ class run_state final {
   void post_spawn_check();
   // Inline: once per task, and their bodies are mostly skipped branches.
   inline void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
-  [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index,
-                                                  unsigned attempt, outcome&& out) noexcept;
+  [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
+                                                  outcome&& out) noexcept;
   [[nodiscard]] boost::asio::awaitable<void> yield_to_loop();
   [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
                                                            const task_settings& settings, unsigned attempt);

@@ -37,14 +37,16 @@ asio::awaitable<void> heartbeat(bool& stop) {
 engine::graph make_graph() {
   engine::graph_builder b;
   // An async step: waits on the host's loop without blocking it.
-  const auto fetch = b.add({"fetch", engine::make_async_processor([](engine::task_context&) -> asio::awaitable<engine::outcome> {
+  const auto fetch = b.add({"fetch",
+                            engine::make_async_processor([](engine::task_context&) -> asio::awaitable<engine::outcome> {
                               asio::steady_timer t(co_await asio::this_coro::executor, 150ms);
                               co_await t.async_wait(asio::use_awaitable);
                               co_return engine::outcome::success(boost::json::value{{"rows", 3}});
                             }),
                             {}});
   // A blocking step: runs on the host's pool, the loop keeps going.
-  const auto crunch = b.add({"crunch", engine::make_blocking_processor([](engine::task_context& ctx) {
+  const auto crunch = b.add({"crunch",
+                             engine::make_blocking_processor([](engine::task_context& ctx) {
                                const auto rows = ctx.input().at("dependencies").at("fetch").at("rows").as_int64();
                                return engine::outcome::success(rows * 14);
                              }),
@@ -60,8 +62,8 @@ engine::graph make_graph() {
 }  // namespace
 
 int main() {
-  asio::io_context io;          // the host's loop
-  asio::thread_pool pool(1);    // the host's choice of blocking capacity
+  asio::io_context io;        // the host's loop
+  asio::thread_pool pool(1);  // the host's choice of blocking capacity
   const auto graph = make_graph();
   bool stop = false;
 
@@ -74,7 +76,8 @@ int main() {
         engine::run_options options;
         options.pool = &pool;
         const engine::task_id target = *graph.find("report");
-        auto report = co_await engine::run_graph(graph, std::span<const engine::task_id>(&target, 1), std::move(options));
+        auto report =
+            co_await engine::run_graph(graph, std::span<const engine::task_id>(&target, 1), std::move(options));
         for (const auto& r : report.records) {
           std::cout << "graph: " << graph.name(r.task) << ' ' << engine::to_string(r.status) << ' '
                     << boost::json::serialize(r.output) << std::endl;

@@ -8,13 +8,20 @@ namespace http = boost::beast::http;
 
 http::verb to_verb(http_method m) noexcept {
   switch (m) {
-    case http_method::get: return http::verb::get;
-    case http_method::head: return http::verb::head;
-    case http_method::post: return http::verb::post;
-    case http_method::put: return http::verb::put;
-    case http_method::delete_: return http::verb::delete_;
-    case http_method::patch: return http::verb::patch;
-    case http_method::options: return http::verb::options;
+    case http_method::get:
+      return http::verb::get;
+    case http_method::head:
+      return http::verb::head;
+    case http_method::post:
+      return http::verb::post;
+    case http_method::put:
+      return http::verb::put;
+    case http_method::delete_:
+      return http::verb::delete_;
+    case http_method::patch:
+      return http::verb::patch;
+    case http_method::options:
+      return http::verb::options;
   }
   return http::verb::get;
 }

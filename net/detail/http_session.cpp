@@ -90,7 +90,7 @@ http::response<http::string_body> plain_response(const server_options& o, unsign
 // A handler's response in Beast form; nothing when the handler produced
 // something we must not send (bad status, header injection).
 std::optional<http::response<http::string_body>> to_beast(const server_options& o, response&& r, unsigned version,
-                                                           bool keep_alive, bool head_request) {
+                                                          bool keep_alive, bool head_request) {
   if (r.status < 200 || r.status > 599) return std::nullopt;
   http::response<http::string_body> out;
   out.version(version);
@@ -237,8 +237,11 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
     }
     if (read_ec) {
       switch (classify(read_ec)) {
-        case read_failure::gone: co_return;
-        case read_failure::timed_out: st.hit(limit_kind::read_timeout); co_return;
+        case read_failure::gone:
+          co_return;
+        case read_failure::timed_out:
+          st.hit(limit_kind::read_timeout);
+          co_return;
         case read_failure::malformed:
           ++st.stats.malformed_requests;
           co_await refuse(st, stream, 400, "bad request\n");
@@ -281,8 +284,11 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
       req->remote_address = remote_address;
       auto outcome = co_await run_handler(st, entry, *req);
       switch (outcome.what) {
-        case handler_outcome::kind::force_closed: co_return;
-        case handler_outcome::kind::answered: res = std::move(outcome.res); break;
+        case handler_outcome::kind::force_closed:
+          co_return;
+        case handler_outcome::kind::answered:
+          res = std::move(outcome.res);
+          break;
         case handler_outcome::kind::timed_out:
           st.hit(limit_kind::handler_timeout);
           res = response::text(503, "handler timed out\n");

@@ -10,8 +10,12 @@ namespace cascadence::scheduling::detail {
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 class reader final {
  public:
@@ -107,7 +111,9 @@ class reader final {
   std::size_t i_ = 0;
 };
 
-bool is_leap(int year) noexcept { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool is_leap(int year) noexcept {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
 
 // Days since the epoch of the rule's day in `year`.
 std::int64_t day_in(const posix_tz_rule::day_rule& r, int year) {

@@ -2,10 +2,10 @@
 #include "net/router.hpp"
 #include "tests/support/run_async.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <doctest/doctest.h>
 
 using namespace cascadence;
 using namespace cascadence::adapters::api;
@@ -14,7 +14,9 @@ namespace {
 
 struct fake_backend final : api_backend {
   std::vector<boost::json::value> inputs;
-  std::vector<task_summary> tasks() const override { return {{"build", "manual", true, ""}, {"nightly", "cron", false, "0 2 * * *"}}; }
+  std::vector<task_summary> tasks() const override {
+    return {{"build", "manual", true, ""}, {"nightly", "cron", false, "0 2 * * *"}};
+  }
   bool has_task(std::string_view name) const override { return name == "build" || name == "nightly"; }
   boost::asio::awaitable<finished_run> run(std::string task, boost::json::value input, engine::run_id) override {
     inputs.push_back(input);

@@ -3,10 +3,10 @@
 #include "net/router.hpp"
 #include "tests/support/run_async.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
-#include <doctest/doctest.h>
 
 #include <string>
 #include <vector>

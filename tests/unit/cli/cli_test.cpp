@@ -2,10 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
-#include <unistd.h>
 
 namespace {
 

@@ -54,8 +54,8 @@ tasks:
   CHECK(s.policy.jitter == std::chrono::seconds(10));
   CHECK(error_for("tasks:\n  a: {echo: x, overlap: skip}\n") ==
         "test.yml:2:25: tasks.a: timezone, overlap, catchup_window, jitter and paused need a schedule");
-  CHECK(error_for("tasks:\n  a: {echo: x, schedule: '* * * * *', overlap: sometimes}\n").find(
-            "unknown overlap policy 'sometimes'") != std::string::npos);
+  CHECK(error_for("tasks:\n  a: {echo: x, schedule: '* * * * *', overlap: sometimes}\n")
+            .find("unknown overlap policy 'sometimes'") != std::string::npos);
 }
 
 TEST_CASE("task settings are read with their units") {
@@ -111,7 +111,8 @@ TEST_CASE("bad configuration is refused with file, line, column and reason") {
   CHECK(error_for("tasks:\n  a: {after: [b]}\n").starts_with("test.yml:2:6: tasks.a: no processor"));
   CHECK(error_for("tasks:\n  a: {command: echo, retries: -1}\n").find("expected a whole number") != std::string::npos);
   CHECK(error_for("tasks:\n  'a b': {command: echo}\n").find("invalid task name 'a b'") != std::string::npos);
-  CHECK(error_for("backend: nomad\n") == "test.yml:1:10: backend: unknown backend 'nomad' (known backends: cron, base, temporal)");
+  CHECK(error_for("backend: nomad\n") ==
+        "test.yml:1:10: backend: unknown backend 'nomad' (known backends: cron, base, temporal)");
 }
 
 TEST_CASE("malformed YAML names the position of the syntax error") {
@@ -149,7 +150,8 @@ TEST_CASE("a task subscribes to webhook events with on:") {
   booked:
     echo: hi
     on: {webhook: calcom}
-)", "test.yml");
+)",
+                                "test.yml");
   const auto* deploy = cfg.find("deploy");
   REQUIRE(deploy->on);
   CHECK(deploy->on->source == "github");
@@ -165,7 +167,8 @@ TEST_CASE("http limits, webhook secrets and the api token are read") {
   const auto cfg = parse_config(R"(http: {body_limit: 2048, header_limit: 1024, read_timeout: 3s, max_connections: 7}
 webhook: {secrets: {github: s1, calcom: s2}}
 api: {token: t0k}
-)", "test.yml");
+)",
+                                "test.yml");
   CHECK(cfg.http.body_limit == 2048);
   CHECK(cfg.http.header_limit == 1024);
   CHECK(cfg.http.read_timeout == std::chrono::seconds(3));
@@ -179,8 +182,8 @@ api: {token: t0k}
 }
 
 TEST_CASE("bad webhook, http and api keys are refused with where and why") {
-  CHECK(error_for("tasks:\n  t:\n    echo: x\n    on: {events: [push]}\n").find("test.yml:4:9: tasks.t.on: missing 'webhook: SOURCE'") !=
-        std::string::npos);
+  CHECK(error_for("tasks:\n  t:\n    echo: x\n    on: {events: [push]}\n")
+            .find("test.yml:4:9: tasks.t.on: missing 'webhook: SOURCE'") != std::string::npos);
   CHECK(error_for("tasks:\n  t:\n    echo: x\n    on: {webhook: Git Hub}\n").find("invalid webhook source 'Git Hub'") !=
         std::string::npos);
   CHECK(error_for("tasks:\n  t:\n    echo: x\n    on: {webhook: github, when: x}\n").find("unknown key 'when'") !=

@@ -4,9 +4,9 @@
 #include "engine/runner.hpp"
 #include "tests/support/run_async.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <doctest/doctest.h>
 
 #include <csignal>
 #include <filesystem>
@@ -21,7 +21,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-command_spec sh(std::string script) { return command_spec{{"/bin/sh", "-c", std::move(script)}, {}, {}}; }
+command_spec sh(std::string script) {
+  return command_spec{{"/bin/sh", "-c", std::move(script)}, {}, {}};
+}
 
 struct output_lines final : observer {
   std::vector<std::string> out, err;

@@ -1,5 +1,5 @@
-#include "engine/builtin_processors.hpp"
 #include "engine/graph.hpp"
+#include "engine/builtin_processors.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,10 +1,11 @@
+#include "engine/runner.hpp"
 #include "engine/builtin_processors.hpp"
 #include "engine/graph.hpp"
 #include "engine/observer.hpp"
 #include "engine/processor.hpp"
-#include "engine/runner.hpp"
 #include "tests/support/run_async.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,12 +14,11 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
-#include <doctest/doctest.h>
 
 #include <atomic>
 #include <map>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace cascadence::engine;
@@ -54,7 +54,9 @@ std::shared_ptr<processor> failing(std::atomic<int>* calls = nullptr) {
   });
 }
 
-std::shared_ptr<processor> sleeping_forever() { return make_sleep_processor(std::chrono::hours(1)); }
+std::shared_ptr<processor> sleeping_forever() {
+  return make_sleep_processor(std::chrono::hours(1));
+}
 
 run_status status_of(const run_report& report, const graph& g, std::string_view name) {
   const auto* rec = report.find(*g.find(name));
@@ -71,7 +73,9 @@ run_report run(const graph& g, std::vector<std::string> targets, run_options opt
 // Records the order in which tasks start.
 struct order_observer final : observer {
   std::vector<std::string> started;
-  void on_task_started(const graph& g, const task_record& r, unsigned) override { started.emplace_back(g.name(r.task)); }
+  void on_task_started(const graph& g, const task_record& r, unsigned) override {
+    started.emplace_back(g.name(r.task));
+  }
 };
 
 }  // namespace

@@ -7,7 +7,9 @@
 using namespace cascadence::net;
 
 namespace {
-std::string bytes(std::size_t n, unsigned char c) { return std::string(n, static_cast<char>(c)); }
+std::string bytes(std::size_t n, unsigned char c) {
+  return std::string(n, static_cast<char>(c));
+}
 }  // namespace
 
 // RFC 4231 section 4: HMAC-SHA-256 test cases 1 to 7.
@@ -20,11 +22,9 @@ TEST_CASE("HMAC-SHA256 matches the RFC 4231 test vectors") {
         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
   std::string key4;
   for (unsigned char c = 0x01; c <= 0x19; ++c) key4.push_back(static_cast<char>(c));
-  CHECK(hmac_sha256_hex(key4, bytes(50, 0xcd)) ==
-        "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+  CHECK(hmac_sha256_hex(key4, bytes(50, 0xcd)) == "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
   // Test case 5 specifies only the first 128 bits of the output.
-  CHECK(hmac_sha256_hex(bytes(20, 0x0c), "Test With Truncation").substr(0, 32) ==
-        "a3b6167473100ee06e0c796c2955552b");
+  CHECK(hmac_sha256_hex(bytes(20, 0x0c), "Test With Truncation").substr(0, 32) == "a3b6167473100ee06e0c796c2955552b");
   CHECK(hmac_sha256_hex(bytes(131, 0xaa), "Test Using Larger Than Block-Size Key - Hash Key First") ==
         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
   CHECK(hmac_sha256_hex(bytes(131, 0xaa),

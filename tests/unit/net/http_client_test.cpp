@@ -3,10 +3,10 @@
 #include "net/json.hpp"
 #include "tests/unit/net/net_test_support.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/detached.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-#include <doctest/doctest.h>
 
 #include <string>
 
@@ -152,11 +152,14 @@ TEST_CASE("a pooled connection the server closed is replaced without costing an 
   asio::io_context io;
   server_options so;
   so.keep_alive_timeout = 50ms;
-  http_server server(io.get_executor(), [] {
-    router r;
-    r.get("/x", [](request&) { return response::text(200, "x"); });
-    return r;
-  }(), so);
+  http_server server(
+      io.get_executor(),
+      [] {
+        router r;
+        r.get("/x", [](request&) { return response::text(200, "x"); });
+        return r;
+      }(),
+      so);
   REQUIRE_FALSE(server.start());
   client_options co;
   co.max_attempts = 1;

@@ -13,7 +13,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
 
 std::size_t count_of(std::string_view text, std::string_view needle) {
   std::size_t n = 0;
@@ -120,10 +122,12 @@ TEST_CASE("a body over the limit is answered 413, declared or chunked" * doctest
   const auto replies = run_with_server(io, server, [](std::uint16_t p) -> asio::awaitable<std::vector<std::string>> {
     std::vector<std::string> out;
     out.push_back(co_await raw_exchange(p, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n"));
-    out.push_back(co_await raw_exchange(p, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                           "64\r\n" + std::string(100, 'z') + "\r\n0\r\n\r\n"));
-    out.push_back(co_await raw_exchange(p, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 64\r\n\r\n" +
-                                               std::string(64, 'k')));
+    out.push_back(co_await raw_exchange(p,
+                                        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                        "64\r\n" +
+                                            std::string(100, 'z') + "\r\n0\r\n\r\n"));
+    out.push_back(co_await raw_exchange(
+        p, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 64\r\n\r\n" + std::string(64, 'k')));
     co_return out;
   }(port));
   CHECK(starts_with(replies.at(0), "HTTP/1.1 413 "));
@@ -250,7 +254,8 @@ TEST_CASE("HEAD gets the GET route's headers without a body" * doctest::timeout(
   asio::io_context io;
   http_server server(io.get_executor(), hello_router());
   REQUIRE_FALSE(server.start());
-  const auto reply = run_with_server(io, server, raw_exchange(server.port(), "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto reply =
+      run_with_server(io, server, raw_exchange(server.port(), "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   CHECK(starts_with(reply, "HTTP/1.1 200 OK\r\n"));
   CHECK(reply.find("Content-Length: 5\r\n") != std::string::npos);
   CHECK(reply.substr(reply.size() - 4) == "\r\n\r\n");

@@ -5,8 +5,8 @@
 #include "net/http_server.hpp"
 #include "tests/unit/net/net_test_support.hpp"
 
-#include <boost/asio/ssl/context.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/ssl/context.hpp>
 
 #include <unistd.h>
 
@@ -32,9 +32,10 @@ struct self_signed final {
     std::filesystem::create_directories(dir);
     cert = dir / "cert.pem";
     key = dir / "key.pem";
-    const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
-                                " -addext subjectAltName=" + names +
-                                " -keyout '" + key.string() + "' -out '" + cert.string() + "' >/dev/null 2>&1";
+    const std::string command =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+        " -addext subjectAltName=" +
+        names + " -keyout '" + key.string() + "' -out '" + cert.string() + "' >/dev/null 2>&1";
     REQUIRE(std::system(command.c_str()) == 0);
   }
   ~self_signed() {

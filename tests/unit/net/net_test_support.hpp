@@ -30,7 +30,9 @@ namespace cascadence::test {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-inline tcp::endpoint loopback(std::uint16_t port) { return {asio::ip::make_address("127.0.0.1"), port}; }
+inline tcp::endpoint loopback(std::uint16_t port) {
+  return {asio::ip::make_address("127.0.0.1"), port};
+}
 
 /// Reads until the peer closes (or resets) the connection.
 inline asio::awaitable<std::string> read_until_closed(tcp::socket& socket) {

@@ -1,10 +1,10 @@
 #include "net/router.hpp"
 #include "tests/support/run_async.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <doctest/doctest.h>
 
 #include <stdexcept>
 #include <string>
@@ -22,14 +22,18 @@ request make_request(http_method m, std::string_view target) {
 }
 
 // Runs the socket-free layer on one request.
-response handle(const router& r, request& req) { return run_async(r.handle(req)); }
+response handle(const router& r, request& req) {
+  return run_async(r.handle(req));
+}
 
 response handle(const router& r, http_method m, std::string_view target) {
   auto req = make_request(m, target);
   return handle(r, req);
 }
 
-response echo_route(request& req) { return response::text(200, req.route != nullptr ? req.route->pattern : ""); }
+response echo_route(request& req) {
+  return response::text(200, req.route != nullptr ? req.route->pattern : "");
+}
 
 }  // namespace
 
@@ -76,8 +80,7 @@ TEST_CASE("HEAD is served by the GET route of the same path" * doctest::timeout(
   CHECK(res.body == "a 1\n");  // the session strips it, keeping Content-Length
 }
 
-TEST_CASE("a trailing slash is significant and a parameter never matches an empty segment" *
-          doctest::timeout(10)) {
+TEST_CASE("a trailing slash is significant and a parameter never matches an empty segment" * doctest::timeout(10)) {
   router r;
   r.get("/runs", echo_route);
   r.get("/runs/{id}", echo_route);

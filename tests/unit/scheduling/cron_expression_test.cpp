@@ -66,8 +66,8 @@ TEST_CASE("a single value with a step runs to the end of the field") {
 
 TEST_CASE("month and weekday names are case-insensitive and work in ranges") {
   const auto e = parsed("0 9 * JAN,mar Mon-FRI");
-  CHECK(e.matches(local(2026, 1, 5, 9)));    // Monday
-  CHECK(e.matches(local(2026, 3, 6, 9)));    // Friday
+  CHECK(e.matches(local(2026, 1, 5, 9)));        // Monday
+  CHECK(e.matches(local(2026, 3, 6, 9)));        // Friday
   CHECK_FALSE(e.matches(local(2026, 1, 3, 9)));  // Saturday
   CHECK_FALSE(e.matches(local(2026, 2, 2, 9)));  // February
 }
@@ -90,9 +90,8 @@ TEST_CASE("sunday is both 0 and 7") {
 TEST_CASE("when both day fields are restricted a day matching either fires") {
   const auto e = parsed("0 0 1,15 * sun");
   // April 2026: the 1st is a Wednesday; Sundays are the 5th, 12th, 19th, 26th.
-  CHECK(matches_after(e, local(2026, 4, 1), 7) == std::vector{local(2026, 4, 5), local(2026, 4, 12),
-                                                              local(2026, 4, 15), local(2026, 4, 19),
-                                                              local(2026, 4, 26), local(2026, 5, 1),
+  CHECK(matches_after(e, local(2026, 4, 1), 7) == std::vector{local(2026, 4, 5), local(2026, 4, 12), local(2026, 4, 15),
+                                                              local(2026, 4, 19), local(2026, 4, 26), local(2026, 5, 1),
                                                               local(2026, 5, 3)});
 }
 
@@ -209,8 +208,8 @@ TEST_CASE("bad expressions are refused with one line naming the field") {
       {"1- * * * *", "minute: expected a number at column 3", "minute", 2},
       {"*/ * * * *", "minute: missing step after '/' at column 2", "minute", 1},
       {"* * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), got 3", "", 5},
-      {"* * * * * * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), got 7",
-       "", 12},
+      {"* * * * * * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), got 7", "",
+       12},
       {"", "empty expression", "", 0},
       {"   ", "empty expression", "", 0},
       {"@reboot", "@reboot is not supported: it runs once at daemon start, not on a schedule", "", 0},

@@ -1,13 +1,13 @@
+#include "scheduling/schedule_store.hpp"
 #include "scheduling/atomic_file.hpp"
 #include "scheduling/fire_state_store.hpp"
-#include "scheduling/schedule_store.hpp"
 #include "scheduling/task_state_store.hpp"
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 using namespace cascadence::scheduling;
 using namespace std::chrono_literals;
