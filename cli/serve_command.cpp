@@ -241,8 +241,12 @@ class server final {
                          [this, name = t.name](std::string source, std::string type,
                                                boost::json::value payload) -> asio::awaitable<void> {
                            log_.info("webhook " + source + "/" + type + ": running " + name);
+                           // A named local, not a temporary in the co_await expression: GCC 12
+                           // mis-handles the lifetime of such temporaries in coroutines (ASan
+                           // caught a string of one freed from inside the coroutine frame).
+                           engine::run_event event{std::move(source), std::move(type)};
                            (void)co_await launch_adhoc(name, engine::run_id::random(), std::move(payload),
-                                                       engine::run_event{std::move(source), std::move(type)});
+                                                       std::move(event));
                          }));
     }
     std::set<std::string, std::less<>> sources{"github", "calcom"};
