@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -45,6 +46,7 @@ constexpr std::array all_scenarios{
     scenario{"cron-next", run_cron_next_fire},
     scenario{"cron-lateness-small", run_cron_small},
     scenario{"cron-lateness-large", run_cron_large},
+    scenario{"metrics-render", run_metrics_render},
 };
 
 constexpr std::string_view usage_intro =
@@ -72,6 +74,13 @@ constexpr std::string_view usage_intro =
     "            --cron-small / --cron-large schedules of `* * * * * *` firing echo\n"
     "            tasks through the cron scheduler and the engine for --cron-seconds;\n"
     "            tasks = fires, lateness_p50_ms/p99_ms = run start minus nominal time\n"
+    "  metrics-render\n"
+    "            metrics::render() (the body of GET /metrics) of a registry holding the\n"
+    "            series of --metrics-tasks tasks that ran (latency histogram, success\n"
+    "            and failure counters, runs by status, running and last-success\n"
+    "            gauges), and with --metrics-schedules their schedule series too,\n"
+    "            rendered --metrics-renders times; tasks = renders,\n"
+    "            render_p50_ms/p99_ms per render\n"
     "\n"
     "Threads: by default (--threads 0) everything runs on one thread and tasks are\n"
     "the engine's async no-op processor. With --threads N the chain, fan and DAG\n"
@@ -186,6 +195,12 @@ int main(int argc, char** argv) {
        "schedules in cron-lateness-large")
       ("cron-seconds", po::value(&cron_seconds)->default_value(cron_seconds),
        "how long the cron-lateness scenarios fire")
+      ("metrics-tasks", po::value(&config.metrics_tasks)->default_value(config.metrics_tasks),
+       "tasks whose series fill the registry in metrics-render")
+      ("metrics-renders", po::value(&config.metrics_renders)->default_value(config.metrics_renders),
+       "render() calls timed in metrics-render")
+      ("metrics-schedules", po::bool_switch(&config.metrics_schedules),
+       "metrics-render: every task also has schedule series (fires, lateness, next fire)")
       ("json-only", "print only the JSON lines (no table on stderr)");
   // clang-format on
 
@@ -203,7 +218,7 @@ int main(int argc, char** argv) {
   }
   if (vm["scenario"].defaulted() || scenario_names.empty()) scenario_names = {"all"};
   if (config.chain_length == 0 || config.fan_width == 0 || config.layers == 0 || config.width == 0 ||
-      config.sleep_tasks == 0 || repeat == 0) {
+      config.sleep_tasks == 0 || config.metrics_renders == 0 || repeat == 0) {
     std::cerr << "error: bad command line (sizes and --repeat must be at least 1)\n";
     return 2;
   }
