@@ -1,5 +1,6 @@
 #include "adapters/metrics/metrics.hpp"
 
+#include "adapters/metrics/detail/text_exposition.hpp"
 #include "engine/graph.hpp"
 #include "engine/observer.hpp"
 #include "engine/runner.hpp"
@@ -9,8 +10,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -104,6 +105,8 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
   };
   std::mutex tasks_mutex;
   std::unordered_map<std::string, task_series> tasks;
+  /// The size of the last render, reserved up front for the next one.
+  std::atomic<std::size_t> last_render_size{0};
 
   task_series& series(std::string_view task) {
     const std::lock_guard lock(tasks_mutex);
@@ -187,7 +190,13 @@ void metrics::record_http_request(std::string_view route, std::string_view metho
 }
 
 std::string metrics::render() const {
-  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+  const auto families = impl_->registry.Collect();
+  std::string out;
+  // A little over the last size: series come and go between scrapes.
+  out.reserve(impl_->last_render_size.load(std::memory_order_relaxed) * 9 / 8);
+  detail::write_text_exposition(families, out);
+  impl_->last_render_size.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace cascadence::adapters::metrics
