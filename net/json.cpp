@@ -13,9 +13,9 @@ response json_response(unsigned status, const boost::json::value& value) {
   return r;
 }
 
-result<boost::json::value, std::string> parse_json(std::string_view body) {
+result<boost::json::value, std::string> parse_json(std::string_view body, boost::json::storage_ptr storage) {
   boost::system::error_code ec;
-  auto value = boost::json::parse(body, ec);
+  auto value = boost::json::parse(body, ec, std::move(storage));
   if (ec) return "invalid JSON (" + ec.message() + ")";
   return value;
 }
