@@ -10,6 +10,7 @@
 // synchronous handler is called directly, and the response head is written
 // into a reused string and sent with the body in one gathered write.
 
+#include "net/detail/io_deadline.hpp"
 #include "net/detail/request_parser.hpp"
 #include "net/detail/response_head.hpp"
 #include "net/detail/server_state.hpp"
@@ -26,7 +27,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -53,25 +54,25 @@ constexpr std::size_t initial_buffer_size = 8 * 1024;
 // How much one read asks for at most (Beast's own choice).
 constexpr std::size_t max_read_size = 64 * 1024;
 
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+// Plain sockets: deadlines come from the connection's io_deadline, not from
+// a timer per operation (beast::tcp_stream).
+using plain_stream = tcp::socket;
+using tls_stream = beast::ssl_stream<tcp::socket>;
 
 template <typename Stream>
 constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 template <typename Stream>
 void close_stream(void* stream) noexcept {
-  try {
-    beast::get_lowest_layer(*static_cast<Stream*>(stream)).close();
-  } catch (...) {  // closing is best effort; the session ends either way
-  }
+  error_code ignored;  // closing is best effort; the session ends either way
+  beast::get_lowest_layer(*static_cast<Stream*>(stream)).close(ignored);
 }
 
 // What a failed request read means for the connection.
 enum class read_failure { gone, timed_out, malformed, header_too_large, body_too_large };
 
-read_failure classify(const error_code& ec) {
-  if (ec == beast::error::timeout) return read_failure::timed_out;
+read_failure classify(const error_code& ec, const io_deadline& deadline) {
+  if (deadline.expired()) return read_failure::timed_out;
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) return read_failure::header_too_large;
   if (ec == http::error::body_limit) return read_failure::body_too_large;
   // The peer closed (at once or mid-request): nobody is left to answer.
@@ -121,15 +122,15 @@ asio::awaitable<error_code> read_until(Stream& stream, beast::flat_buffer& buffe
 // still sends, so that the kernel does not answer its unread bytes with a
 // reset that could destroy the response before the client read it.
 template <typename Stream>
-asio::awaitable<void> close_connection(server_state& st, Stream& stream, bool drain) {
+asio::awaitable<void> close_connection(server_state& st, Stream& stream, io_deadline& deadline, bool drain) {
   auto& tcp_layer = beast::get_lowest_layer(stream);
-  tcp_layer.expires_after(st.options.close_timeout);
+  deadline.expires_after(st.options.close_timeout);
   if constexpr (is_tls<Stream>) {
     auto [ec] = co_await stream.async_shutdown(use_tuple);
     (void)ec;  // many peers never answer close_notify; we close regardless
   } else {
     error_code ec;
-    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer.shutdown(tcp::socket::shutdown_send, ec);
     if (!ec && drain) {
       std::array<char, 4096> sink{};
       std::uint64_t budget = st.options.body_limit + st.options.header_limit;
@@ -140,22 +141,24 @@ asio::awaitable<void> close_connection(server_state& st, Stream& stream, bool dr
       }
     }
   }
-  tcp_layer.close();
+  error_code ignored;
+  tcp_layer.close(ignored);
 }
 
 // Writes a plain-text response built by the server itself and closes the
 // connection.
 template <typename Stream>
-asio::awaitable<void> refuse(server_state& st, Stream& stream, unsigned status, std::string body) {
+asio::awaitable<void> refuse(server_state& st, Stream& stream, io_deadline& deadline, unsigned status,
+                             std::string body) {
   const auto res = response::text(status, std::move(body));
   std::string head;
   (void)write_response_head(res, {11, false, st.options.server_name}, head);  // valid: our own status and fields
-  beast::get_lowest_layer(stream).expires_after(st.options.write_timeout);
+  deadline.expires_after(st.options.write_timeout);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(res.body)};
   auto [ec, n] = co_await asio::async_write(stream, buffers, use_tuple);
   st.count_response(response_event{std::nullopt, nullptr, status, {}});
   if (ec) co_return;  // the client is gone; nothing more to do
-  co_await close_connection(st, stream, /*drain=*/true);
+  co_await close_connection(st, stream, deadline, /*drain=*/true);
 }
 
 struct handler_outcome final {
@@ -215,10 +218,9 @@ bool expects_continue(const request& req) {
 }
 
 template <typename Stream>
-asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entry& entry,
+asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline& deadline, session_entry& entry,
                                   const std::string& remote_address) {
   const auto& o = st.options;
-  auto& tcp_layer = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
   buffer.reserve(initial_buffer_size);
   // One request object and one head buffer for the whole connection: what
@@ -231,7 +233,7 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
     // Idle: wait for the first byte of the next request. Closing here loses
     // nothing, so stop() may do it at once.
     if (buffer.size() == 0) {
-      tcp_layer.expires_after(served == 0 ? o.read_timeout : o.keep_alive_timeout);
+      deadline.expires_after(served == 0 ? o.read_timeout : o.keep_alive_timeout);
       entry.idle = true;
       auto [ec, n] =
           co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, max_read_size)), use_tuple);
@@ -239,14 +241,14 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
       if (ec) {
         // A first request that never came is a slow client; a keep-alive
         // connection timing out between requests is just idle.
-        if (ec == beast::error::timeout && served == 0) st.hit(limit_kind::read_timeout);
+        if (deadline.expired() && served == 0) st.hit(limit_kind::read_timeout);
         co_return;  // EOF, idle timeout, closed by stop(), reset
       }
       buffer.commit(n);
     }
 
     // The request's deadline starts at its first byte and covers all of it.
-    tcp_layer.expires_after(o.read_timeout);
+    deadline.expires_after(o.read_timeout);
     request_parser parser(req);
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(o.header_limit, UINT32_MAX)));
     parser.body_limit(o.body_limit);
@@ -271,7 +273,7 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
       if (read_ec == http::error::need_more) read_ec = co_await read_until(stream, buffer, parser, done);
     }
     if (read_ec) {
-      switch (classify(read_ec)) {
+      switch (classify(read_ec, deadline)) {
         case read_failure::gone:
           co_return;
         case read_failure::timed_out:
@@ -279,15 +281,15 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
           co_return;
         case read_failure::malformed:
           ++st.stats.malformed_requests;
-          co_await refuse(st, stream, 400, "bad request\n");
+          co_await refuse(st, stream, deadline, 400, "bad request\n");
           co_return;
         case read_failure::header_too_large:
           st.hit(limit_kind::header_size);
-          co_await refuse(st, stream, 431, "request header fields too large\n");
+          co_await refuse(st, stream, deadline, 431, "request header fields too large\n");
           co_return;
         case read_failure::body_too_large:
           st.hit(limit_kind::body_size);
-          co_await refuse(st, stream, 413, "content too large\n");
+          co_await refuse(st, stream, deadline, 413, "content too large\n");
           co_return;
       }
       co_return;
@@ -297,13 +299,13 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
     const auto started = std::chrono::steady_clock::now();
     const unsigned version = parser.version();
     if (version != 10 && version != 11) {
-      co_await refuse(st, stream, 505, "HTTP version not supported\n");
+      co_await refuse(st, stream, deadline, 505, "HTTP version not supported\n");
       co_return;
     }
     const auto method = parser.method();
     if (method && !req.assign_target(*method, req.target)) {
       ++st.stats.malformed_requests;
-      co_await refuse(st, stream, 400, "bad request target\n");
+      co_await refuse(st, stream, deadline, 400, "bad request target\n");
       co_return;
     }
 
@@ -314,6 +316,7 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
       req.remote_address = remote_address;
       auto outcome = dispatch(st, req);
       if (outcome.what == handler_outcome::kind::answered && !outcome.res) {
+        deadline.expires_never();  // the handler's own deadline applies now
         outcome = co_await run_async_handler(st, entry, req);
       }
       switch (outcome.what) {
@@ -355,14 +358,14 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
     const bool send_body = !(method == http_method::head) && status_allows_body(res->status);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                                     send_body ? asio::buffer(res->body) : asio::const_buffer()};
-    tcp_layer.expires_after(o.write_timeout);
+    deadline.expires_after(o.write_timeout);
     auto [write_ec, written] = co_await asio::async_write(stream, buffers, use_tuple);
     (void)written;
     st.count_response(
         response_event{method, method ? req.route : nullptr, res->status, std::chrono::steady_clock::now() - started});
     if (write_ec) co_return;  // timed out, reset or force-closed: the connection is over
     if (!keep_alive) {
-      co_await close_connection(st, stream, /*drain=*/false);
+      co_await close_connection(st, stream, deadline, /*drain=*/false);
       co_return;
     }
   }
@@ -382,24 +385,26 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp:
   socket.set_option(tcp::no_delay(true), ec);  // best effort; a failure only costs latency
 
   if (st.tls != nullptr) {
-    tls_stream stream(plain_stream(std::move(socket)), *st.tls);
+    tls_stream stream(std::move(socket), *st.tls);
+    io_deadline deadline(beast::get_lowest_layer(stream));
     entry.stream = &stream;
     entry.close_stream = &close_stream<tls_stream>;
-    beast::get_lowest_layer(stream).expires_after(st.options.read_timeout);
+    deadline.expires_after(st.options.read_timeout);
     entry.idle = true;
     auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     entry.idle = false;
     if (handshake_ec) {
       // Scanners, plain HTTP on the TLS port, untrusted clients: expected.
-      if (handshake_ec == beast::error::timeout) st.hit(limit_kind::read_timeout);
+      if (deadline.expired()) st.hit(limit_kind::read_timeout);
       co_return;
     }
-    co_await run_session(st, stream, entry, remote_address);
+    co_await run_session(st, stream, deadline, entry, remote_address);
   } else {
     plain_stream stream(std::move(socket));
+    io_deadline deadline(stream);
     entry.stream = &stream;
     entry.close_stream = &close_stream<plain_stream>;
-    co_await run_session(st, stream, entry, remote_address);
+    co_await run_session(st, stream, deadline, entry, remote_address);
   }
 }
 
