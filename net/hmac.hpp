@@ -17,15 +17,16 @@ namespace cascadence::net {
 /// depend on the contents; lengths are not secret (hex digests have one).
 [[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
-/// HMAC-SHA256 under one key, prepared once: the key schedule and
-/// OpenSSL's algorithm lookup are paid at construction, not per message
-/// (hmac_sha256_hex pays both every call). Thread-safe; not copyable.
+/// HMAC-SHA256 under one key, prepared once: the key is hashed into the
+/// inner and outer states at construction, not per message, and signing
+/// allocates nothing (hmac_sha256_hex pays OpenSSL's lookups, allocations
+/// and the key schedule on every call). Thread-safe; not copyable.
 class hmac_sha256 final {
  public:
   using digest = std::array<unsigned char, 32>;
 
   /// Prepares `key` (any length, empty included). Throws std::runtime_error
-  /// when OpenSSL cannot provide HMAC-SHA256.
+  /// when OpenSSL fails.
   explicit hmac_sha256(std::string_view key);
   ~hmac_sha256();
   hmac_sha256(hmac_sha256&&) noexcept;
