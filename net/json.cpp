@@ -6,11 +6,8 @@
 namespace cascadence::net {
 
 response json_response(unsigned status, const boost::json::value& value) {
-  response r;
-  r.status = status;
-  r.content_type = std::string(json_content_type);
-  r.body = boost::json::serialize(value);
-  return r;
+  // Built whole: a default response would first allocate its text/plain type.
+  return response{status, std::string(json_content_type), {}, boost::json::serialize(value)};
 }
 
 result<boost::json::value, std::string> parse_json(std::string_view body, boost::json::storage_ptr storage) {

@@ -48,11 +48,8 @@ std::string signature_problem(const net::request& req, std::string_view source, 
 }
 
 net::response accepted_reply() {
-  net::response r;
-  r.status = 202;
-  r.content_type = net::json_content_type;
-  r.body = R"({"status":"received"})";
-  return r;
+  // Built whole: a default response would first allocate its text/plain type.
+  return net::response{202, std::string(net::json_content_type), {}, R"({"status":"received"})"};
 }
 
 }  // namespace
