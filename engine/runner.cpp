@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <random>
 
 namespace cascadence::engine {
 
@@ -62,9 +63,8 @@ run_state::run_state(const graph& g, run_options options, asio::any_io_executor 
       options_(std::move(options)),
       ex_(std::move(ex)),
       canceller_(canceller),
-      done_(ex_, asio::steady_timer::time_point::max()),
-      jitter_(std::random_device{}()) {
-  report_.id = options_.id.value_or(run_id::random());
+      done_(ex_, asio::steady_timer::time_point::max()) {
+  report_.id = options_.id ? *options_.id : run_id::random();
   limit_ = options_.max_concurrency == 0 ? SIZE_MAX : options_.max_concurrency;
   if (canceller_ != nullptr) canceller_->state_ = this;
 }
@@ -418,8 +418,10 @@ std::chrono::milliseconds run_state::backoff(const retry_policy& policy, unsigne
   for (unsigned i = 1; i < attempt && d < policy.backoff_max; ++i) d *= 2;
   d = std::min(d, policy.backoff_max);
   if (d.count() <= 1) return d;
+  // Seeded once per thread: seeding per run cost more than a small run itself.
+  thread_local std::minstd_rand jitter(std::random_device{}());
   std::uniform_int_distribution<std::chrono::milliseconds::rep> half(d.count() / 2, d.count());
-  return std::chrono::milliseconds(half(jitter_));
+  return std::chrono::milliseconds(half(jitter));
 }
 
 bool run_state::settle(task_id first) {

@@ -77,8 +77,10 @@ struct active_schedule final {
   time_zone zone;
 };
 
-/// Fires cron schedules on one executor: one timer per schedule, nothing
-/// polled, so an idle scheduler costs nothing between fires. Each fire gets a
+/// Fires cron schedules on one executor: every schedule waits in one heap
+/// behind one timer, nothing polled, so an idle scheduler costs nothing
+/// between fires, and the schedules due at one instant fire as a batch with
+/// one write of the fire state. Each fire gets a
 /// deterministic run id (task name + nominal UTC time); the nominal time is
 /// persisted before the run starts, so a restart never fires an instant
 /// twice, and fires missed while down are caught up once within each

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <random>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -163,7 +162,6 @@ class run_state final {
   bool spawn_check_pending_ = false;
   bool cancelled_ = false;
   boost::asio::steady_timer done_;
-  std::minstd_rand jitter_;
 };
 
 }  // namespace cascadence::engine
