@@ -34,6 +34,8 @@ constexpr std::size_t max_buffered_fires = 1000;
 // Missed fires counted one by one after downtime; past this the count is a
 // lower bound and the scan jumps to the catch-up window.
 constexpr std::size_t max_missed_scan = 100'000;
+// Fires dispatched before the scheduler gives the loop back.
+constexpr std::size_t fires_per_turn = 16;
 }  // namespace
 
 std::string_view to_string(skip_reason reason) noexcept {
@@ -41,7 +43,10 @@ std::string_view to_string(skip_reason reason) noexcept {
 }
 
 engine::run_id cron_scheduler::fire_id(std::string_view task, sys_seconds nominal) {
-  return engine::run_id::derived(std::string(task) + "@" + format_iso8601(nominal, time_zone::utc()));
+  std::string key;
+  key.reserve(task.size() + 32);
+  key.append(task).append(1, '@').append(format_iso8601(nominal, time_zone::utc()));
+  return engine::run_id::derived(key);
 }
 
 struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
@@ -115,6 +120,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   asio::system_timer wake;
   std::optional<clock::time_point> armed;  // what `wake` waits for
   std::vector<fire> batch;                 // scratch of on_wake()
+  std::deque<fire> pending;                // persisted, not yet dispatched
   asio::steady_timer run_ended;            // cancelled whenever a run ends
   std::mt19937_64 rng;
 
@@ -253,11 +259,24 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
       schedule_next(sl);
     }
     persist();
-    // Runs may end (and start buffered fires) while this loop starts
-    // others; `batch` is not touched by them.
-    for (auto& f : batch) dispatch(f.sl, f.nominal, f.intended);
+    const bool idle = pending.empty();
+    pending.insert(pending.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
     batch.clear();
+    if (idle) start_pending();
     arm();
+  }
+
+  // Starts the persisted fires a few at a time, giving the loop back in
+  // between: the runs just started settle (their completions are queued
+  // behind) before more start, so a batch of thousands reuses the memory of
+  // the runs before it instead of holding all of them at once.
+  void start_pending() {
+    for (std::size_t i = 0; i < fires_per_turn && !pending.empty(); ++i) {
+      auto f = std::move(pending.front());
+      pending.pop_front();
+      dispatch(f.sl, f.nominal, f.intended);
+    }
+    if (!pending.empty()) asio::post(ex, [self = shared_from_this()] { self->start_pending(); });
   }
 
   // Fires in (cursor, now]: the latest runs if it is younger than the
