@@ -64,7 +64,12 @@ class server final {
         pool_(current_.cfg.threads != 0 ? current_.cfg.threads : std::max(1U, std::thread::hardware_concurrency())),
         scheduler_(
             io.get_executor(),
-            [this](const std::string& task, engine::run_id id, engine::run_canceller& c) { return fire(task, id, c); },
+            [this](const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
+              asio::co_spawn(io_, fire(task, id, c),
+                             [done = std::move(done)](std::exception_ptr error, engine::run_report report) {
+                               done(error, std::move(report));
+                             });
+            },
             scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
         signals_(io, SIGINT, SIGTERM, SIGHUP),
         fire_schedules_(fire_schedules),

@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -58,12 +59,9 @@ void run_canceller::cancel(std::string reason) {
   if (state_ != nullptr) state_->cancel(reason_);
 }
 
-run_state::run_state(const graph& g, run_options options, asio::any_io_executor ex, run_canceller* canceller)
-    : g_(g),
-      options_(std::move(options)),
-      ex_(std::move(ex)),
-      canceller_(canceller),
-      done_(ex_, asio::steady_timer::time_point::max()) {
+run_state::run_state(const graph& g, run_options options, asio::any_io_executor ex, run_canceller* canceller,
+                     completion handler)
+    : g_(g), options_(std::move(options)), ex_(std::move(ex)), canceller_(canceller), handler_(std::move(handler)) {
   report_.id = options_.id ? *options_.id : run_id::random();
   limit_ = options_.max_concurrency == 0 ? SIZE_MAX : options_.max_concurrency;
   if (canceller_ != nullptr) canceller_->state_ = this;
@@ -172,27 +170,21 @@ void run_state::start(std::span<const task_id> targets) {
   finish_if_done();
 }
 
-asio::awaitable<void> run_state::wait() {
-  while (unsettled_ != 0 || active_workers_ != 0) {
-    auto [ec] = co_await done_.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;  // woken by finish_if_done() or by the caller's cancellation
-    if (unsettled_ == 0 && active_workers_ == 0) break;
-    // finish_if_done() may have fired in a moment when no worker was active,
-    // and a spawn check posted before it then started one that finds nothing
-    // to do: that wake is not a cancellation. Only the awaiting coroutine's
-    // cancellation state says the caller cancelled.
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
-      // Cancel the run, then keep waiting so the report is complete and no
-      // worker outlives us.
-      co_await asio::this_coro::reset_cancellation_state();
-      cancel("cancelled by the caller");
-    }
-  }
-}
-
-run_report run_state::take_report() {
+void run_state::complete() {
+  // A spawn check or a worker may have started since the post: the run is
+  // over only when all of them are done again (they call finish_if_done()).
+  completing_ = false;
+  if (unsettled_ != 0 || active_workers_ != 0 || spawn_check_pending_) return;
+  auto slot = asio::get_associated_cancellation_slot(handler_);
+  if (slot.is_connected()) slot.clear();
   for (auto* obs : options_.observers) obs->on_run_finished(g_, report_.id);
-  return std::move(report_);
+  auto report = std::move(report_);
+  auto handler = std::move(handler_);
+  const auto ex = asio::get_associated_executor(handler, ex_);
+  delete this;
+  asio::dispatch(ex, [handler = std::move(handler), report = std::move(report)]() mutable {
+    std::move(handler)(std::move(report));
+  });
 }
 
 void run_state::cancel(std::string reason) {
@@ -211,7 +203,11 @@ void run_state::cancel(std::string reason) {
 }
 
 void run_state::finish_if_done() {
-  if (unsettled_ == 0 && active_workers_ == 0) done_.cancel();
+  if (unsettled_ != 0 || active_workers_ != 0 || spawn_check_pending_ || completing_) return;
+  // Posted, never inline: the caller (a worker's completion, start()) is
+  // still using the state, and a handler must not run inside its initiation.
+  completing_ = true;
+  asio::post(ex_, [this] { complete(); });
 }
 
 void run_state::spawn_worker() {
@@ -244,10 +240,11 @@ void run_state::post_spawn_check() {
   // are then suspended inside tasks, the ready tasks need new workers.
   asio::post(ex_, [this] {
     spawn_check_pending_ = false;
-    if (busy_workers_ < active_workers_) return;
-    const auto room = limit_ > active_workers_ ? limit_ - active_workers_ : 0;
-    const auto wanted = active_workers_ == 0 ? std::max<std::size_t>(ready_.size(), 1) : ready_.size();
-    for (std::size_t i = 0, n = std::min(wanted, room); i < n; ++i) spawn_worker();
+    if (busy_workers_ >= active_workers_) {
+      const auto room = limit_ > active_workers_ ? limit_ - active_workers_ : 0;
+      for (std::size_t i = 0, n = std::min(ready_.size(), room); i < n; ++i) spawn_worker();
+    }
+    finish_if_done();
   });
 }
 
@@ -488,12 +485,28 @@ void run_state::emit_output(task_id task, output_stream stream, std::string_view
   for (auto* obs : options_.observers) obs->on_task_output(g_, rec, stream, line);
 }
 
+namespace detail {
+
+void start_run(const graph& g, std::span<const task_id> targets, run_options options, run_canceller* canceller,
+               asio::any_io_executor ex, asio::any_completion_handler<void(run_report)> handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  auto* state = new run_state(g, std::move(options), std::move(ex), canceller, std::move(handler));
+  if (slot.is_connected()) {
+    slot.assign([state](asio::cancellation_type type) {
+      if (type != asio::cancellation_type::none) state->cancel("cancelled by the caller");
+    });
+  }
+  state->start(targets);
+}
+
+}  // namespace detail
+
 asio::awaitable<run_report> run_graph(const graph& g, std::span<const task_id> targets, run_options options,
                                       run_canceller* canceller) {
-  run_state state(g, std::move(options), co_await asio::this_coro::executor, canceller);
-  state.start(targets);
-  co_await state.wait();
-  co_return state.take_report();
+  // Named, not temporaries inside the co_await: GCC 12 mishandles those.
+  auto ex = co_await asio::this_coro::executor;
+  auto run = async_run_graph(std::move(ex), g, targets, std::move(options), canceller, asio::use_awaitable);
+  co_return co_await std::move(run);
 }
 
 }  // namespace cascadence::engine

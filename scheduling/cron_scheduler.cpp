@@ -5,8 +5,6 @@
 #include "scheduling/next_fire.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
@@ -348,6 +346,15 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     start_run(entry.task, tr, nominal, intended);
   }
 
+  // A fire's run in flight.
+  struct running_fire {
+    std::shared_ptr<impl> self;
+    std::string task;
+    task_runs* runs;
+    sys_seconds nominal;
+    engine::run_canceller canceller;
+  };
+
   // `intended` is when the run should have started (nominal plus jitter);
   // lateness is measured here, once the fire is persisted and the run is
   // about to start, not when the timer woke.
@@ -356,31 +363,43 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     obs->on_fire(task, nominal, clock::now() - intended, id);
     ++tr.running;
     ++running_total;
-    asio::co_spawn(ex, run_one(shared_from_this(), task, tr, nominal, id), asio::detached);
+    auto run = std::make_unique<running_fire>(running_fire{shared_from_this(), task, &tr, nominal, {}});
+    auto* r = run.get();
+    tr.cancellers.push_back(&r->canceller);
+    try {
+      fire_run(task, id, r->canceller, [r](std::exception_ptr error, engine::run_report report) {
+        r->self->run_ended_with(std::unique_ptr<running_fire>(r), error, std::move(report));
+      });
+      (void)run.release();  // owned by the callback now
+    } catch (...) {
+      run_ended_with(std::move(run), std::current_exception(), {});
+    }
   }
 
-  static asio::awaitable<void> run_one(std::shared_ptr<impl> self, std::string task, task_runs& tr, sys_seconds nominal,
-                                       engine::run_id id) {
-    engine::run_canceller canceller;
-    tr.cancellers.push_back(&canceller);
-    std::optional<engine::run_report> report;
-    try {
-      report = co_await self->fire_run(task, id, canceller);
-    } catch (const std::exception& e) {
-      self->obs->on_error("fire of '" + task + "' failed to run: " + e.what());
-    }
-    std::erase(tr.cancellers, &canceller);
+  void run_ended_with(std::unique_ptr<running_fire> run, std::exception_ptr error, engine::run_report report) {
+    auto& tr = *run->runs;
+    std::erase(tr.cancellers, &run->canceller);
     --tr.running;
-    --self->running_total;
-    if (report) self->obs->on_run_finished(task, nominal, *report);
-    self->run_ended.cancel();
-    if (tr.running != 0 || self->draining) co_return;
+    --running_total;
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        obs->on_error("fire of '" + run->task + "' failed to run: " + e.what());
+      } catch (...) {
+        obs->on_error("fire of '" + run->task + "' failed to run");
+      }
+    } else {
+      obs->on_run_finished(run->task, run->nominal, report);
+    }
+    run_ended.cancel();
+    if (tr.running != 0 || draining) return;
     if (auto next = std::exchange(tr.replacement, std::nullopt)) {
-      self->start_run(task, tr, *next, clock::time_point(*next));
+      start_run(run->task, tr, *next, clock::time_point(*next));
     } else if (!tr.buffered.empty()) {
       const auto buffered = tr.buffered.front();
       tr.buffered.pop_front();
-      self->start_run(task, tr, buffered, clock::time_point(buffered));
+      start_run(run->task, tr, buffered, clock::time_point(buffered));
     }
   }
 };

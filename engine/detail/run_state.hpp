@@ -6,6 +6,7 @@
 #include "engine/processor.hpp"
 #include "engine/runner.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -23,16 +24,19 @@ namespace cascadence::engine {
 
 class run_state final {
  public:
-  run_state(const graph& g, run_options options, boost::asio::any_io_executor ex, run_canceller* canceller);
+  using completion = boost::asio::any_completion_handler<void(run_report)>;
+
+  // Owns itself from start() on: once every involved task settled and every
+  // worker returned, it completes `handler` with the report and deletes
+  // itself.
+  run_state(const graph& g, run_options options, boost::asio::any_io_executor ex, run_canceller* canceller,
+            completion handler);
   ~run_state();
   run_state(const run_state&) = delete;
   run_state& operator=(const run_state&) = delete;
 
   /// Settles what can be settled at once and starts the first worker.
   void start(std::span<const task_id> targets);
-  /// Waits until every involved task settled and every worker returned.
-  [[nodiscard]] boost::asio::awaitable<void> wait();
-  [[nodiscard]] run_report take_report();
 
   void cancel(std::string reason);
 
@@ -89,6 +93,8 @@ class run_state final {
   [[nodiscard]] boost::asio::steady_timer& timer_of(worker& w);
   void arm_timeout(worker& w, std::chrono::milliseconds timeout);
   void finish_if_done();
+  // Posted by finish_if_done(): completes the handler, deletes the state.
+  void complete();
   [[nodiscard]] std::chrono::milliseconds backoff(const retry_policy& policy, unsigned attempt);
 
   const graph& g_;
@@ -161,7 +167,8 @@ class run_state final {
   std::size_t limit_ = 0;
   bool spawn_check_pending_ = false;
   bool cancelled_ = false;
-  boost::asio::steady_timer done_;
+  bool completing_ = false;
+  completion handler_;
 };
 
 }  // namespace cascadence::engine
