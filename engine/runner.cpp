@@ -79,20 +79,19 @@ bool run_state::start_sparse(std::span<const task_id> targets) {
   constexpr std::size_t few_targets = 64;
   if (g_.size() < dense_below || targets.size() > few_targets) return false;
   const std::size_t limit = g_.size() / 16;
-  auto& map = nodes_.map();
   auto& stack = stack_;
-  std::vector<task_id> involved;
+  boost::container::small_vector<task_id, 8> involved;
   stack.assign(targets.begin(), targets.end());
   while (!stack.empty()) {
     const auto id = stack.back();
     stack.pop_back();
-    auto [it, inserted] = map.try_emplace(id);
-    if (!inserted) continue;
+    auto [node, added] = nodes_.find_or_add(id);
+    if (!added) continue;
     const auto deps = g_.dependencies(id);
-    it->second.pending = static_cast<std::uint32_t>(deps.size());
+    node.pending = static_cast<std::uint32_t>(deps.size());
     involved.push_back(id);
     if (involved.size() > limit) {
-      map.clear();
+      nodes_.clear_sparse();
       stack.clear();
       return false;
     }
@@ -191,12 +190,14 @@ void run_state::cancel(std::string reason) {
   if (cancelled_) return;
   cancelled_ = true;
   report_.cancel_reason = std::move(reason);
-  for (auto& w : workers_) {
+  const auto stop = [](worker& w) {
     if (w.busy) {
       w.stop = true;
       w.signal.emit(asio::cancellation_type::terminal);
     }
-  }
+  };
+  stop(first_worker_);
+  for (auto& w : more_workers_) stop(w);
   // Ready tasks are settled by the workers as they pop them; make sure some
   // worker does even if all of them are suspended in cancelled tasks.
   request_spawn_check();
@@ -216,7 +217,7 @@ void run_state::spawn_worker() {
     w = idle_workers_.back();
     idle_workers_.pop_back();
   } else {
-    w = &workers_.emplace_back();
+    w = std::exchange(first_worker_used_, true) ? &more_workers_.emplace_back() : &first_worker_;
   }
   ++active_workers_;
   asio::co_spawn(ex_, work(*w), asio::bind_cancellation_slot(w->signal.slot(), [this, w](std::exception_ptr) {
@@ -227,6 +228,30 @@ void run_state::spawn_worker() {
                    idle_workers_.push_back(w);
                    finish_if_done();
                  }));
+}
+
+std::pair<run_state::node_state&, bool> run_state::node_table::find_or_add(task_id id) {
+  if (many_.empty()) {
+    for (auto& [key, node] : few_) {
+      if (key == id) return {node, false};
+    }
+    if (few_.size() < few_capacity) return {few_.emplace_back(id, node_state{}).second, true};
+    for (const auto& [key, node] : few_) many_.emplace(key, node);
+    few_.clear();
+  }
+  auto [it, added] = many_.try_emplace(id);
+  return {it->second, added};
+}
+
+const run_state::node_state* run_state::node_table::find_sparse(task_id id) const {
+  if (!many_.empty()) {
+    const auto it = many_.find(id);
+    return it == many_.end() ? nullptr : &it->second;
+  }
+  for (const auto& [key, node] : few_) {
+    if (key == id) return &node;
+  }
+  return nullptr;
 }
 
 void run_state::ready_queue::compact() noexcept {

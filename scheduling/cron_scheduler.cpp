@@ -119,7 +119,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   std::optional<clock::time_point> armed;  // what `wake` waits for
   std::vector<fire> batch;                 // scratch of on_wake()
   std::deque<fire> pending;                // persisted, not yet dispatched
-  asio::steady_timer run_ended;            // cancelled whenever a run ends
+  asio::steady_timer run_ended;            // cancelled whenever a run ends while draining
   std::mt19937_64 rng;
 
   // --- persistence -------------------------------------------------------
@@ -392,8 +392,11 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     } else {
       obs->on_run_finished(run->task, run->nominal, report);
     }
-    run_ended.cancel();
-    if (tr.running != 0 || draining) return;
+    if (draining) {
+      run_ended.cancel();  // drain() waits on it (a cancel takes the reactor's lock: only then)
+      return;
+    }
+    if (tr.running != 0) return;
     if (auto next = std::exchange(tr.replacement, std::nullopt)) {
       start_run(run->task, tr, *next, clock::time_point(*next));
     } else if (!tr.buffered.empty()) {

@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -114,18 +115,30 @@ class run_state final {
     }
     void make_sparse() noexcept { sparse_ = true; }
     [[nodiscard]] bool sparse() const noexcept { return sparse_; }
-    node_state& operator[](task_id id) { return sparse_ ? map_[id] : dense_[id]; }
+    node_state& operator[](task_id id) { return sparse_ ? find_or_add(id).first : dense_[id]; }
     [[nodiscard]] node_state get(task_id id) const {
       if (!sparse_) return dense_[id];
-      const auto it = map_.find(id);
-      return it == map_.end() ? node_state{} : it->second;
+      const auto* found = find_sparse(id);
+      return found != nullptr ? *found : node_state{};
     }
-    std::unordered_map<task_id, node_state>& map() noexcept { return map_; }
+    // The sparse entry of `id`, added (not involved) if missing; true when
+    // added. References stay valid until the next addition.
+    std::pair<node_state&, bool> find_or_add(task_id id);
+    void clear_sparse() noexcept {
+      few_.clear();
+      many_.clear();
+    }
 
    private:
+    // A run of one task, or a handful, looks its few entries up in place;
+    // past few_capacity they move to a hash map.
+    static constexpr std::size_t few_capacity = 8;
+    [[nodiscard]] const node_state* find_sparse(task_id id) const;
+
     bool sparse_ = false;
     std::vector<node_state> dense_;
-    std::unordered_map<task_id, node_state> map_;
+    boost::container::small_vector<std::pair<task_id, node_state>, few_capacity> few_;
+    std::unordered_map<task_id, node_state> many_;
   };
   [[nodiscard]] bool start_sparse(std::span<const task_id> targets);
   node_table nodes_;
@@ -154,13 +167,17 @@ class run_state final {
     void compact() noexcept;
 
     static constexpr std::size_t compact_after = 4096;
-    std::vector<task_id> items_;
+    boost::container::small_vector<task_id, 8> items_;
     std::size_t head_ = 0;
   };
   ready_queue ready_;
-  std::vector<task_id> stack_;  // scratch: closure walk, then settling cascades
-  std::deque<worker> workers_;  // deque: stable addresses
-  std::vector<worker*> idle_workers_;
+  boost::container::small_vector<task_id, 8> stack_;  // scratch: closure walk, then settling cascades
+  // The first worker lives here (most runs need one); more in a deque, for
+  // stable addresses.
+  worker first_worker_;
+  bool first_worker_used_ = false;
+  std::deque<worker> more_workers_;
+  boost::container::small_vector<worker*, 4> idle_workers_;
   std::size_t active_workers_ = 0;
   std::size_t busy_workers_ = 0;
   std::size_t unsettled_ = 0;
