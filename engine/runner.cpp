@@ -220,7 +220,7 @@ void run_state::spawn_worker() {
     w = std::exchange(first_worker_used_, true) ? &more_workers_.emplace_back() : &first_worker_;
   }
   ++active_workers_;
-  asio::co_spawn(ex_, work(*w), asio::bind_cancellation_slot(w->signal.slot(), [this, w](std::exception_ptr) {
+  asio::co_spawn(ex_, work(*w), asio::bind_cancellation_slot(w->signal.slot(), [this, w](const std::exception_ptr&) {
                    // work() catches everything a task can throw; what reaches
                    // here is a bug in the engine and must not hang the run.
                    --active_workers_;
@@ -427,7 +427,7 @@ void run_state::arm_timeout(worker& w, std::chrono::milliseconds timeout) {
   const auto generation = ++w.generation;
   auto& timer = timer_of(w);
   timer.expires_after(timeout);
-  timer.async_wait([this, &w, generation](boost::system::error_code ec) {
+  timer.async_wait([&w, generation](boost::system::error_code ec) {
     if (ec || w.generation != generation || !w.busy) return;
     w.timed_out = true;
     w.stop = true;

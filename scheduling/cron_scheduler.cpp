@@ -368,7 +368,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     tr.cancellers.push_back(&r->canceller);
     try {
       fire_run(task, id, r->canceller, [r](std::exception_ptr error, engine::run_report report) {
-        r->self->run_ended_with(std::unique_ptr<running_fire>(r), error, std::move(report));
+        r->self->run_ended_with(std::unique_ptr<running_fire>(r), error, report);
       });
       (void)run.release();  // owned by the callback now
     } catch (...) {
@@ -376,7 +376,8 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  void run_ended_with(std::unique_ptr<running_fire> run, std::exception_ptr error, engine::run_report report) {
+  void run_ended_with(std::unique_ptr<running_fire> run, const std::exception_ptr& error,
+                      const engine::run_report& report) {
     auto& tr = *run->runs;
     std::erase(tr.cancellers, &run->canceller);
     --tr.running;
