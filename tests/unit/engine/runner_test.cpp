@@ -295,3 +295,56 @@ TEST_CASE("a graph built dependents first still runs each dependency first, once
   CHECK(obs.started == std::vector<std::string>{"a", "b", "c"});
   CHECK(report.find(*g.find("unrelated")) == nullptr);
 }
+
+TEST_CASE("async_run_graph completes a plain callback with the report, never inline" * doctest::timeout(10)) {
+  fixture f;
+  f.add("first", make_echo_processor("one"));
+  f.add("second", make_echo_processor("two"), {"first"});
+  auto g = f.build();
+  asio::io_context io;
+  std::optional<run_report> report;
+  const task_id target = *g.find("second");
+  async_run_graph(io.get_executor(), g, std::span<const task_id>(&target, 1), {}, nullptr,
+                  [&](run_report r) { report = std::move(r); });
+  CHECK_FALSE(report);  // not from inside the initiating call, even though nothing suspends
+  io.run();
+  REQUIRE(report);
+  CHECK(report->succeeded());
+  CHECK(report->records.size() == 2);
+  CHECK(status_of(*report, g, "second") == run_status::success);
+}
+
+TEST_CASE("async_run_graph of nothing still completes, after the call returns" * doctest::timeout(10)) {
+  fixture f;
+  f.add("unused", make_noop_processor());
+  auto g = f.build();
+  asio::io_context io;
+  bool completed = false;
+  async_run_graph(io.get_executor(), g, {}, {}, nullptr, [&](const run_report& r) {
+    completed = true;
+    CHECK(r.records.empty());
+  });
+  CHECK_FALSE(completed);
+  io.run();
+  CHECK(completed);
+}
+
+TEST_CASE("async_run_graph is cancelled through its handler's cancellation slot" * doctest::timeout(10)) {
+  fixture f;
+  f.add("long", sleeping_forever());
+  f.add("after", make_noop_processor(), {"long"});
+  auto g = f.build();
+  asio::io_context io;
+  asio::cancellation_signal stop;
+  std::optional<run_report> report;
+  const task_id target = *g.find("after");
+  async_run_graph(io.get_executor(), g, std::span<const task_id>(&target, 1), {}, nullptr,
+                  asio::bind_cancellation_slot(stop.slot(), [&](run_report r) { report = std::move(r); }));
+  asio::steady_timer t(io, 20ms);
+  t.async_wait([&](auto) { stop.emit(asio::cancellation_type::terminal); });
+  io.run();
+  REQUIRE(report);
+  CHECK(status_of(*report, g, "long") == run_status::cancelled);
+  CHECK(status_of(*report, g, "after") == run_status::cancelled);
+  CHECK(report->cancel_reason == "cancelled by the caller");
+}
