@@ -289,8 +289,8 @@ run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::u
   const auto& settings = g_.settings(task);
   ++w.generation;
   if (settings.timeout.count() > 0) w.timer->cancel();
-  // The record keeps the last attempt's status and error (a success after
-  // a failed attempt keeps that attempt's error text).
+  // The record keeps the last attempt's status and error: a success after a
+  // failed attempt clears the error (attempts says a retry happened).
   auto& rec = report_.records[index];
   if (cancelled_) {
     rec.status = run_status::cancelled;
@@ -302,6 +302,7 @@ run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::u
     rec.error = "timed out after " + format_duration(settings.timeout);
   } else if (out.ok) {
     rec.status = run_status::success;
+    if (attempt > 1) rec.error.clear();
     // The record's output is null already; most outputs are null too.
     if (!out.output.is_null()) rec.output = std::move(out.output);
     return attempt_end::settled;

@@ -131,6 +131,24 @@ TEST_CASE("retries run a failing task once more per retry") {
   CHECK(report.records.at(0).status == run_status::failed);
 }
 
+TEST_CASE("a retry that succeeds leaves no error on the record") {
+  std::atomic<int> calls{0};
+  fixture f;
+  task_settings s;
+  s.retry.retries = 3;
+  s.retry.backoff = 1ms;
+  f.add("flaky", make_async_processor([&calls](task_context&) -> asio::awaitable<outcome> {
+          co_return ++calls < 2 ? outcome::failure("first attempt fails") : outcome::success();
+        }),
+        {}, s);
+  auto g = f.build();
+  auto report = run(g, {"flaky"});
+  CHECK(calls == 2);
+  CHECK(report.records.at(0).attempts == 2);
+  CHECK(report.records.at(0).status == run_status::success);
+  CHECK(report.records.at(0).error.empty());
+}
+
 TEST_CASE("a task that exceeds its timeout is reported timed out" * doctest::timeout(10)) {
   fixture f;
   task_settings s;
