@@ -15,6 +15,7 @@
 #include "cli/metrics_exposure.hpp"
 #include "cli/schedules.hpp"
 #include "cli/serve_log.hpp"
+#include "cli/webhook_subscriptions.hpp"
 #include "engine/duration.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
@@ -225,37 +226,20 @@ class server final {
     adapters::api::add_health_route(routes);
     adapters::api::add_api_routes(routes, api_);
     add_metrics_route(routes, metrics_);
-    adapters::webhooks::add_webhook_routes(routes, io_.get_executor(), make_webhook_registry(),
+    adapters::webhooks::add_webhook_routes(routes, io_.get_executor(), make_webhooks(current_.cfg),
                                            [this](std::string_view m) { log_.on_error(m); });
     return routes;
   }
 
-  // Sources and secrets from the configuration at start; each subscribed
-  // task runs on the current graph with the event as its input.
-  std::shared_ptr<const adapters::webhooks::webhook_registry> make_webhook_registry() {
-    auto reg = std::make_shared<adapters::webhooks::webhook_registry>();
-    for (const auto& t : current_.cfg.tasks) {
-      if (!t.on) continue;
-      reg->subscribe(t.on->source, t.on->events, t.name,
-                     adapters::webhooks::make_webhook_task(
-                         [this, name = t.name](std::string source, std::string type,
-                                               boost::json::value payload) -> asio::awaitable<void> {
-                           log_.info("webhook " + source + "/" + type + ": running " + name);
-                           // A named local, not a temporary in the co_await expression: GCC 12
-                           // mis-handles the lifetime of such temporaries in coroutines (ASan
-                           // caught a string of one freed from inside the coroutine frame).
-                           engine::run_event event{std::move(source), std::move(type)};
-                           (void)co_await launch_adhoc(name, engine::run_id::random(), std::move(payload),
-                                                       std::move(event));
-                         }));
-    }
-    std::set<std::string, std::less<>> sources{"github", "calcom"};
-    for (const auto& [source, secret] : current_.cfg.webhook_secrets) sources.insert(source);
-    for (const auto& t : current_.cfg.tasks) {
-      if (t.on) sources.insert(t.on->source);
-    }
-    for (const auto& source : sources) reg->set_secret(source, webhook_secret(current_.cfg, source));
-    return reg;
+  // The sources, secrets and subscriptions of `cfg`; each subscribed task
+  // runs on the current graph with the event as its input.
+  std::shared_ptr<const adapters::webhooks::webhook_registry> make_webhooks(const config& cfg) {
+    return make_webhook_registry(
+        cfg, [this](std::string task, engine::run_event event, boost::json::value payload) -> asio::awaitable<void> {
+          log_.info("webhook " + event.source + "/" + event.type + ": running " + task);
+          const auto id = engine::run_id::random();
+          (void)co_await launch_adhoc(std::move(task), id, std::move(payload), std::move(event));
+        });
   }
 
   // A second SIGINT/SIGTERM while draining cancels the running fires at once.
