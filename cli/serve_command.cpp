@@ -7,7 +7,9 @@
 // counted in a metrics registry, also served with the global --metrics-port.
 
 #include "adapters/api/api_service.hpp"
+#include "adapters/metrics/http_metrics.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/metrics/webhook_metrics.hpp"
 #include "adapters/webhooks/webhook_routes.hpp"
 #include "cli/cli.hpp"
 #include "cli/http_front.hpp"
@@ -54,6 +56,11 @@ struct loaded final {
   std::map<std::string, bool> enabled_overrides;
 };
 
+net::server_options observed_by(net::server_options options, net::server_observer& observer) {
+  options.observer = &observer;
+  return options;
+}
+
 class server final {
  public:
   server(asio::io_context& io, invocation& inv, loaded initial, std::chrono::milliseconds grace, listen_address at,
@@ -71,7 +78,7 @@ class server final {
         fire_schedules_(fire_schedules),
         api_(std::make_shared<adapters::api::api_service>(io.get_executor(), std::make_shared<api_bridge>(*this),
                                                           api_options_of(current_.cfg, at))),
-        http_(io.get_executor(), build_routes(), server_options_of(current_.cfg, at)),
+        http_(io.get_executor(), build_routes(), observed_by(server_options_of(current_.cfg, at), http_metrics_)),
         at_(std::move(at)) {}
 
   [[nodiscard]] adapters::metrics::metrics& metrics() noexcept { return metrics_; }
@@ -226,8 +233,9 @@ class server final {
     adapters::api::add_health_route(routes);
     adapters::api::add_api_routes(routes, api_);
     add_metrics_route(routes, metrics_);
-    adapters::webhooks::add_webhook_routes(routes, io_.get_executor(), make_webhooks(current_.cfg),
-                                           [this](std::string_view m) { log_.on_error(m); });
+    adapters::webhooks::add_webhook_routes(
+        routes, io_.get_executor(), make_webhooks(current_.cfg), [this](std::string_view m) { log_.on_error(m); },
+        &webhook_metrics_);
     return routes;
   }
 
@@ -316,6 +324,8 @@ class server final {
   serve_log log_;
   adapters::metrics::metrics metrics_;
   scheduling::scheduler_observer_fan_out scheduler_observers_{&log_, &metrics_.scheduler_observer()};
+  adapters::metrics::http_metrics http_metrics_{metrics_};
+  adapters::metrics::webhook_metrics webhook_metrics_{metrics_};
   loaded current_;
   std::chrono::milliseconds grace_;
   asio::thread_pool pool_;
