@@ -36,6 +36,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <set>
@@ -76,6 +77,7 @@ class server final {
             scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
         signals_(io, SIGINT, SIGTERM, SIGHUP),
         fire_schedules_(fire_schedules),
+        webhooks_(make_webhooks(current_.cfg)),
         api_(std::make_shared<adapters::api::api_service>(io.get_executor(), std::make_shared<api_bridge>(*this),
                                                           api_options_of(current_.cfg, at))),
         http_(io.get_executor(), build_routes(), observed_by(server_options_of(current_.cfg, at), http_metrics_)),
@@ -106,7 +108,7 @@ class server final {
       auto [ec, sig] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) break;
       if (sig == SIGHUP) {
-        log_.info("SIGHUP: reloading the configuration and the schedules");
+        log_.info("SIGHUP: reloading the configuration, the schedules and the webhook subscriptions");
         reload(true);
         continue;
       }
@@ -233,8 +235,10 @@ class server final {
     adapters::api::add_health_route(routes);
     adapters::api::add_api_routes(routes, api_);
     add_metrics_route(routes, metrics_);
+    // Each request reads the registry in force: a reload swaps it, requests
+    // and deliveries in flight keep the one they started with.
     adapters::webhooks::add_webhook_routes(
-        routes, io_.get_executor(), make_webhooks(current_.cfg), [this](std::string_view m) { log_.on_error(m); },
+        routes, io_.get_executor(), [this] { return webhooks_; }, [this](std::string_view m) { log_.on_error(m); },
         &webhook_metrics_);
     return routes;
   }
@@ -274,18 +278,28 @@ class server final {
     }
   }
 
-  // Re-reads the configuration (on SIGHUP) or only the state files; a
-  // configuration that does not load leaves everything as it was.
+  // Re-reads the configuration with its webhook subscriptions and secrets
+  // (on SIGHUP) or only the state files; a configuration that does not load
+  // leaves everything as it was.
   void reload(bool config_too) {
     try {
       loaded next{current_.cfg, current_.graph, {}};
+      std::shared_ptr<const adapters::webhooks::webhook_registry> webhooks;
       if (config_too) {
         next.cfg = load_config(current_.cfg.source.empty() ? std::nullopt
                                                            : std::optional<std::filesystem::path>(current_.cfg.source));
         next.graph = std::make_shared<const engine::graph>(build_graph(next.cfg));
+        webhooks = make_webhooks(next.cfg);
       }
       next.enabled_overrides = scheduling::task_state_store(state_file(next.cfg)).load();
       current_ = std::move(next);
+      if (webhooks) {
+        webhooks_ = std::move(webhooks);
+        const auto subscribed = std::count_if(current_.cfg.tasks.begin(), current_.cfg.tasks.end(),
+                                              [](const auto& t) { return t.on.has_value(); });
+        log_.info("configuration reloaded: " + std::to_string(current_.graph->size()) + " tasks, " +
+                  std::to_string(subscribed) + " webhook subscription(s)");
+      }
     } catch (const std::exception& e) {
       log_.on_error(std::string("reload refused, keeping the previous configuration: ") + e.what());
       return;
@@ -333,6 +347,8 @@ class server final {
   asio::signal_set signals_;
   bool fire_schedules_;
   std::set<engine::run_canceller*> adhoc_;
+  // The webhook registry in force; replaced whole by a reload.
+  std::shared_ptr<const adapters::webhooks::webhook_registry> webhooks_;
   std::shared_ptr<adapters::api::api_service> api_;
   net::http_server http_;
   listen_address at_;
