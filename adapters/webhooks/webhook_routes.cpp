@@ -50,6 +50,16 @@ std::string signature_problem(const net::request& req, std::string_view source, 
   return {};
 }
 
+// One delivery, holding its subscriber until it ends: a reload may replace
+// (and free) the registry that named it while the delivery is suspended.
+asio::awaitable<void> deliver(std::shared_ptr<webhook_task> task, std::string source, std::string type,
+                              boost::json::value payload) {
+  // A named awaitable rather than temporaries inside the co_await
+  // expression, whose lifetimes GCC 12 mis-handles in coroutines.
+  auto delivery = task->handle_event(std::move(source), std::move(type), std::move(payload));
+  co_await std::move(delivery);
+}
+
 }  // namespace
 
 delivery_decision handle_delivery(const net::request& req, std::string_view source, const webhook_registry& registry) {
@@ -85,16 +95,21 @@ delivery_decision handle_delivery(const net::request& req, std::string_view sour
   return {net::json_response(202, boost::json::object{{"status", "received"}}), std::move(event)};
 }
 
-void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shared_ptr<const webhook_registry> registry,
-                        delivery_error_sink on_error) {
-  auto handler = [ex, registry, on_error](std::string_view source, net::request& req) {
-    auto decision = handle_delivery(req, source, *registry);
+void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_source registry,
+                        delivery_error_sink on_error, webhook_observer* observer) {
+  auto handler = [ex, registry = std::move(registry), on_error, observer](std::string_view source, net::request& req) {
+    const auto current = registry();  // this request's view, whatever a reload does meanwhile
+    auto decision = handle_delivery(req, source, *current);
+    if (observer != nullptr) {
+      observer->on_request(current->knows(source) ? source : unknown_source, decision.reply.status);
+    }
     if (!decision.event) return std::move(decision.reply);
     const auto& e = *decision.event;
-    for (auto& sub : registry->subscribers(e.source, e.type)) {
+    for (auto& sub : current->subscribers(e.source, e.type)) {
+      if (observer != nullptr) observer->on_delivery(e.source, sub.name);
       // Each delivery runs detached: its failure is reported, never thrown
       // into the server (which has long answered the sender).
-      asio::co_spawn(ex, sub.task->handle_event(e.source, e.type, e.payload),
+      asio::co_spawn(ex, deliver(std::move(sub.task), e.source, e.type, e.payload),
                      [on_error, name = sub.name, source = e.source, type = e.type](std::exception_ptr p) {
                        if (!p || !on_error) return;
                        try {
@@ -112,6 +127,12 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shar
   routes.post("/webhook/calcom", [handler](net::request& req) { return handler("calcom", req); });
   routes.post("/webhook/{source}",
               [handler](net::request& req) { return handler(req.param("source").value_or(""), req); });
+}
+
+void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shared_ptr<const webhook_registry> registry,
+                        delivery_error_sink on_error, webhook_observer* observer) {
+  add_webhook_routes(
+      routes, std::move(ex), [registry = std::move(registry)] { return registry; }, std::move(on_error), observer);
 }
 
 }  // namespace cascadence::adapters::webhooks
