@@ -1,7 +1,9 @@
 // cascadence-bench: runs the benchmark scenarios through the real engine
 // (and the bare-Asio baseline), one JSON line per run on stdout, a table
-// for humans on stderr.
+// for humans on stderr. With --serve it is instead one of the HTTP servers
+// that scripts/bench-http loads with wrk.
 
+#include "bench/http/serve.hpp"
 #include "bench/json_line.hpp"
 #include "bench/peak_rss.hpp"
 #include "bench/scenario.hpp"
@@ -9,6 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -45,6 +48,7 @@ constexpr std::array all_scenarios{
     scenario{"cron-next", run_cron_next_fire},
     scenario{"cron-lateness-small", run_cron_small},
     scenario{"cron-lateness-large", run_cron_large},
+    scenario{"metrics-render", run_metrics_render},
 };
 
 constexpr std::string_view usage_intro =
@@ -72,6 +76,13 @@ constexpr std::string_view usage_intro =
     "            --cron-small / --cron-large schedules of `* * * * * *` firing echo\n"
     "            tasks through the cron scheduler and the engine for --cron-seconds;\n"
     "            tasks = fires, lateness_p50_ms/p99_ms = run start minus nominal time\n"
+    "  metrics-render\n"
+    "            metrics::render() (the body of GET /metrics) of a registry holding the\n"
+    "            series of --metrics-tasks tasks that ran (latency histogram, success\n"
+    "            and failure counters, runs by status, running and last-success\n"
+    "            gauges), and with --metrics-schedules their schedule series too,\n"
+    "            rendered --metrics-renders times; tasks = renders,\n"
+    "            render_p50_ms/p99_ms per render\n"
     "\n"
     "Threads: by default (--threads 0) everything runs on one thread and tasks are\n"
     "the engine's async no-op processor. With --threads N the chain, fan and DAG\n"
@@ -80,6 +91,12 @@ constexpr std::string_view usage_intro =
     "hand-off to the pool and back, and dag-asio does the same hand-off with bare\n"
     "posts. At most --max-concurrency tasks are in flight (default 8 x N).\n"
     "The sleep scenario is async by nature and ignores --threads.\n"
+    "\n"
+    "HTTP servers: --serve http-baseline (a bare Beast coroutine server) or\n"
+    "--serve http-webhook (the webhook routes on Cascadence's HTTP server) serves\n"
+    "on --host:--port (0: a free port) on one thread, prints `listening on\n"
+    "http://HOST:PORT`, and after SIGINT/SIGTERM one JSON line of counters. They\n"
+    "run no scenario: scripts/bench-http starts both and loads them with wrk.\n"
     "\n"
     "Exit status: 0 when every run completed with every task successful, 1 when a\n"
     "run failed, 2 on a usage error.\n"
@@ -159,6 +176,9 @@ int main(int argc, char** argv) {
   unsigned repeat = 1;
   std::size_t sleep_ms = static_cast<std::size_t>(config.sleep_duration.count());
   double cron_seconds = 10.0;
+  std::string serve_name;
+  serve_config serve;
+  unsigned serve_port = 0;
 
   po::options_description options{std::string(usage_intro)};
   // clang-format off
@@ -186,7 +206,18 @@ int main(int argc, char** argv) {
        "schedules in cron-lateness-large")
       ("cron-seconds", po::value(&cron_seconds)->default_value(cron_seconds),
        "how long the cron-lateness scenarios fire")
-      ("json-only", "print only the JSON lines (no table on stderr)");
+      ("metrics-tasks", po::value(&config.metrics_tasks)->default_value(config.metrics_tasks),
+       "tasks whose series fill the registry in metrics-render")
+      ("metrics-renders", po::value(&config.metrics_renders)->default_value(config.metrics_renders),
+       "render() calls timed in metrics-render")
+      ("metrics-schedules", po::bool_switch(&config.metrics_schedules),
+       "metrics-render: every task also has schedule series (fires, lateness, next fire)")
+      ("json-only", "print only the JSON lines (no table on stderr)")
+      ("serve", po::value(&serve_name), "serve HTTP instead: http-baseline or http-webhook")
+      ("host", po::value(&serve.host)->default_value(serve.host), "address --serve binds")
+      ("port", po::value(&serve_port)->default_value(serve_port), "port --serve binds; 0 picks a free one")
+      ("secret", po::value(&serve.secret)->default_value(serve.secret),
+       "GitHub webhook secret of --serve http-webhook");
   // clang-format on
 
   po::variables_map vm;
@@ -201,9 +232,26 @@ int main(int argc, char** argv) {
     std::cout << options << '\n';
     return 0;
   }
+  if (!serve_name.empty()) {
+    if (serve_port > 65535) {
+      std::cerr << "error: bad command line (--port " << serve_port << " is not a port)\n";
+      return 2;
+    }
+    serve.port = static_cast<std::uint16_t>(serve_port);
+    try {
+      if (serve_name == "http-baseline") return serve_http_baseline(serve);
+      if (serve_name == "http-webhook") return serve_http_webhook(serve);
+    } catch (const std::exception& e) {
+      std::cerr << "error: --serve " << serve_name << " failed (" << e.what() << ")\n";
+      return 1;
+    }
+    std::cerr << "error: bad command line (--serve: unknown server '" << serve_name
+              << "', expected http-baseline or http-webhook)\n";
+    return 2;
+  }
   if (vm["scenario"].defaulted() || scenario_names.empty()) scenario_names = {"all"};
   if (config.chain_length == 0 || config.fan_width == 0 || config.layers == 0 || config.width == 0 ||
-      config.sleep_tasks == 0 || repeat == 0) {
+      config.sleep_tasks == 0 || config.metrics_renders == 0 || repeat == 0) {
     std::cerr << "error: bad command line (sizes and --repeat must be at least 1)\n";
     return 2;
   }

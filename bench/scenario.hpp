@@ -31,6 +31,12 @@ struct bench_config final {
   std::size_t cron_large = 10'000;
   /// How long the cron-lateness scenarios let schedules fire.
   std::chrono::milliseconds cron_duration{std::chrono::seconds(10)};
+  /// Tasks whose series fill the registry in metrics-render.
+  std::size_t metrics_tasks = 1000;
+  /// render() calls timed in metrics-render.
+  std::size_t metrics_renders = 200;
+  /// metrics-render: every task also has the series of a schedule.
+  bool metrics_schedules = false;
 };
 
 /// What one run of one scenario measured. `seconds` covers the run only;
@@ -68,5 +74,10 @@ struct scenario_result final {
 /// engine for `cron_duration`; `tasks` counts the fires, `extra` has the
 /// lateness percentiles (actual run start minus nominal time).
 [[nodiscard]] scenario_result run_cron_lateness(const bench_config& config, std::size_t schedules);
+/// metrics::render() of a registry holding the run series (and with
+/// `metrics_schedules` the schedule series) of `metrics_tasks` tasks,
+/// `metrics_renders` times; `tasks` counts the renders, `extra` has their
+/// percentiles and the size of the text.
+[[nodiscard]] scenario_result run_metrics_render(const bench_config& config);
 
 }  // namespace cascadence::bench

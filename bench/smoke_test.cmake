@@ -1,4 +1,4 @@
-# Runs cascadence-bench with ARGS and pipes its stdout into
+# Runs BENCH (cascadence-bench, or python3 and a script) with ARGS and pipes its stdout into
 # `bench-table --check --expect EXPECT`; fails unless both exit 0.
 # Usage: cmake -DBENCH=... -DARGS=... -DEXPECT=... -DPYTHON=... -DTABLE=... -P smoke_test.cmake
 foreach(var BENCH ARGS EXPECT PYTHON TABLE)
@@ -18,7 +18,7 @@ endif()
 list(GET results 0 bench_status)
 list(GET results 1 check_status)
 if(NOT bench_status EQUAL 0)
-  message(FATAL_ERROR "cascadence-bench failed (exit status ${bench_status})")
+  message(FATAL_ERROR "${BENCH} failed (exit status ${bench_status})")
 endif()
 if(NOT check_status EQUAL 0)
   message(FATAL_ERROR "bench-table --check rejected the output (exit status ${check_status})")

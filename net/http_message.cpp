@@ -54,7 +54,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 std::optional<std::string_view> header_map::get(std::string_view name) const noexcept {
-  for (const auto& [k, v] : fields_) {
+  for (const auto& [k, v] : *this) {
     if (iequals(k, name)) return std::string_view(v);
   }
   return std::nullopt;
@@ -62,15 +62,35 @@ std::optional<std::string_view> header_map::get(std::string_view name) const noe
 
 void header_map::set(std::string name, std::string value) {
   erase(name);
-  fields_.emplace_back(std::move(name), std::move(value));
+  add(std::move(name), std::move(value));
 }
 
 void header_map::add(std::string name, std::string value) {
-  fields_.emplace_back(std::move(name), std::move(value));
+  if (size_ < fields_.size()) {
+    fields_[size_] = field(std::move(name), std::move(value));
+  } else {
+    fields_.emplace_back(std::move(name), std::move(value));
+  }
+  ++size_;
+}
+
+void header_map::append(std::string_view name, std::string_view value) {
+  if (size_ < fields_.size()) {
+    fields_[size_].first.assign(name);
+    fields_[size_].second.assign(value);
+  } else {
+    fields_.emplace_back(name, value);
+  }
+  ++size_;
 }
 
 std::size_t header_map::erase(std::string_view name) noexcept {
-  return std::erase_if(fields_, [&](const field& f) { return iequals(f.first, name); });
+  const auto first = fields_.begin();
+  const auto last = first + static_cast<std::ptrdiff_t>(size_);
+  const auto kept = std::remove_if(first, last, [&](const field& f) { return iequals(f.first, name); });
+  const auto removed = static_cast<std::size_t>(last - kept);
+  size_ -= removed;
+  return removed;
 }
 
 std::optional<std::string_view> request::param(std::string_view name) const noexcept {
@@ -82,24 +102,31 @@ std::optional<std::string_view> request::query_value(std::string_view name) cons
 }
 
 std::optional<request> request::from_target(http_method m, std::string_view target) {
+  request req;
+  if (!req.assign_target(m, target)) return std::nullopt;
+  return req;
+}
+
+bool request::assign_target(http_method m, std::string_view new_target) {
   // Origin form is what clients send; absolute form must be accepted too
   // (RFC 9112 section 3.2.2). The authority form and `*` are not routable.
-  auto parsed = !target.empty() && target.front() == '/' ? boost::urls::parse_origin_form(target)
-                                                         : boost::urls::parse_absolute_uri(target);
-  if (!parsed) return std::nullopt;
+  auto parsed = !new_target.empty() && new_target.front() == '/' ? boost::urls::parse_origin_form(new_target)
+                                                                 : boost::urls::parse_absolute_uri(new_target);
+  if (!parsed) return false;
   const boost::urls::url_view url = *parsed;
 
-  request req;
-  req.method = m;
-  req.target = std::string(target);
-  req.path = url.encoded_path().empty() ? std::string("/") : std::string(url.encoded_path());
-  if (req.path.front() != '/') return std::nullopt;
+  method = m;
+  if (new_target.data() != target.data()) target.assign(new_target);  // the server parses `target` itself
+  const std::string_view encoded_path = url.encoded_path();
+  path.assign(encoded_path.empty() ? std::string_view("/") : encoded_path);
+  if (path.front() != '/') return false;
+  query.clear();
   if (url.has_query()) {
     for (auto p : url.params(boost::urls::encoding_opts(/*space_as_plus=*/true))) {
-      req.query.emplace_back(std::move(p.key), std::move(p.value));
+      query.emplace_back(std::move(p.key), std::move(p.value));
     }
   }
-  return req;
+  return true;
 }
 
 response response::text(unsigned status, std::string body) {

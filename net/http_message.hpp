@@ -21,7 +21,8 @@ enum class http_method : std::uint8_t { get, head, post, put, delete_, patch, op
 [[nodiscard]] std::optional<http_method> parse_method(std::string_view name) noexcept;
 
 /// An ordered list of header fields with case-insensitive names. Repeated
-/// fields are kept, in order.
+/// fields are kept, in order. Cleared fields keep their storage for the
+/// fields added next (a server reuses one map for a connection's requests).
 class header_map final {
  public:
   using field = std::pair<std::string, std::string>;
@@ -35,16 +36,23 @@ class header_map final {
   void set(std::string name, std::string value);
   /// Appends a field, keeping any existing one of the same name.
   void add(std::string name, std::string value);
+  /// Appends a copy of a field, into storage left by cleared fields when
+  /// there is some.
+  void append(std::string_view name, std::string_view value);
   /// Removes every field named `name`; returns how many were removed.
   std::size_t erase(std::string_view name) noexcept;
+  /// Removes every field.
+  void clear() noexcept { size_ = 0; }
 
   [[nodiscard]] const_iterator begin() const noexcept { return fields_.begin(); }
-  [[nodiscard]] const_iterator end() const noexcept { return fields_.end(); }
-  [[nodiscard]] std::size_t size() const noexcept { return fields_.size(); }
-  [[nodiscard]] bool empty() const noexcept { return fields_.empty(); }
+  [[nodiscard]] const_iterator end() const noexcept { return fields_.begin() + static_cast<std::ptrdiff_t>(size_); }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
  private:
+  // The fields are [0, size_); what follows is storage kept for reuse.
   std::vector<field> fields_;
+  std::size_t size_ = 0;
 };
 
 /// True when `a` and `b` are equal ignoring ASCII case (header names, schemes).
@@ -89,6 +97,10 @@ struct request final {
   /// `http://h/p?q`), with `path` and `query` split out and decoded; nothing
   /// when the target is not a valid URI reference of those forms.
   [[nodiscard]] static std::optional<request> from_target(http_method m, std::string_view target);
+  /// Sets `method`, `target`, `path` and `query` as from_target() makes
+  /// them, reusing this request's storage; false (and those fields
+  /// unspecified) when the target is not valid.
+  [[nodiscard]] bool assign_target(http_method m, std::string_view target);
 };
 
 /// An HTTP response as a handler produces it.

@@ -6,16 +6,13 @@
 namespace cascadence::net {
 
 response json_response(unsigned status, const boost::json::value& value) {
-  response r;
-  r.status = status;
-  r.content_type = std::string(json_content_type);
-  r.body = boost::json::serialize(value);
-  return r;
+  // Built whole: a default response would first allocate its text/plain type.
+  return response{status, std::string(json_content_type), {}, boost::json::serialize(value)};
 }
 
-result<boost::json::value, std::string> parse_json(std::string_view body) {
+result<boost::json::value, std::string> parse_json(std::string_view body, boost::json::storage_ptr storage) {
   boost::system::error_code ec;
-  auto value = boost::json::parse(body, ec);
+  auto value = boost::json::parse(body, ec, std::move(storage));
   if (ec) return "invalid JSON (" + ec.message() + ")";
   return value;
 }

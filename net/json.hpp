@@ -8,6 +8,7 @@
 #include "net/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -21,8 +22,10 @@ inline constexpr std::string_view json_content_type = "application/json";
 /// A response whose body is `value` serialized, typed application/json.
 [[nodiscard]] response json_response(unsigned status, const boost::json::value& value);
 
-/// Parses `body` as one JSON document; the error says where parsing failed.
-[[nodiscard]] result<boost::json::value, std::string> parse_json(std::string_view body);
+/// Parses `body` as one JSON document, allocating from `storage` (the
+/// default resource when null); the error says where parsing failed.
+[[nodiscard]] result<boost::json::value, std::string> parse_json(std::string_view body,
+                                                                 boost::json::storage_ptr storage = {});
 
 /// A client request with `value` as its JSON body and JSON accepted back.
 [[nodiscard]] client_request json_request(http_method method, std::string url, const boost::json::value& value);

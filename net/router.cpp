@@ -1,5 +1,6 @@
 #include "net/router.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
@@ -26,10 +27,13 @@ router::~router() = default;
 
 namespace {
 
+// Most paths have a handful of segments: keep them off the heap.
+using segment_views = boost::container::small_vector<std::string_view, 16>;
+
 // "/" -> {}, "/a/b" -> {"a", "b"}, "/a/" -> {"a", ""}. `path` starts with '/'.
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (path.size() <= 1) return out;
+template <typename Out>
+void split_path(std::string_view path, Out& out) {
+  if (path.size() <= 1) return;
   std::size_t start = 1;
   for (;;) {
     const auto slash = path.find('/', start);
@@ -37,22 +41,26 @@ std::vector<std::string_view> split_path(std::string_view path) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  return out;
 }
 
 bool is_name_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-std::optional<std::vector<std::string>> decode_segments(std::string_view path) {
-  if (path.empty() || path.front() != '/') return std::nullopt;
-  std::vector<std::string> out;
-  for (auto raw : split_path(path)) {
-    auto pct = boost::urls::make_pct_string_view(raw);
-    if (!pct) return std::nullopt;
-    out.push_back(pct->decode());
+// The percent-decoded segments of `path` as views: of `path` itself when no
+// segment is encoded (the common case, no allocation), else of `decoded`.
+bool decode_segments(std::string_view path, segment_views& out, std::vector<std::string>& decoded) {
+  if (path.empty() || path.front() != '/') return false;
+  split_path(path, out);
+  if (path.find('%') == std::string_view::npos) return true;
+  decoded.reserve(out.size());  // the views below must not move
+  for (auto& segment : out) {
+    auto pct = boost::urls::make_pct_string_view(segment);
+    if (!pct) return false;
+    decoded.push_back(pct->decode());
+    segment = decoded.back();
   }
-  return out;
+  return true;
 }
 
 std::string allow_header(unsigned methods) {
@@ -79,7 +87,9 @@ router& router::add_entry(http_method m, std::string_view pattern, any_handler h
   if (pattern.empty() || pattern.front() != '/') fail("the pattern must start with '/'");
   entry e;
   e.method = m;
-  for (auto raw : split_path(pattern)) {
+  std::vector<std::string_view> raws;
+  split_path(pattern, raws);
+  for (auto raw : raws) {
     segment s;
     if (raw.size() >= 2 && raw.front() == '{' && raw.back() == '}') {
       s.param = true;
@@ -110,14 +120,20 @@ router& router::add_entry(http_method m, std::string_view pattern, any_handler h
 }
 
 boost::asio::awaitable<response> router::handle(request& req) const {
-  const auto segments = decode_segments(req.path);
-  if (!segments) co_return response::text(400, "bad request path\n");
+  if (auto now = dispatch(req)) co_return std::move(*now);
+  co_return co_await await_handler(req);
+}
+
+std::optional<response> router::dispatch(request& req) const {
+  segment_views segments;
+  std::vector<std::string> decoded;
+  if (!decode_segments(req.path, segments, decoded)) return response::text(400, "bad request path\n");
 
   const auto matches = [&](const entry& e) {
-    if (e.segments.size() != segments->size()) return false;
+    if (e.segments.size() != segments.size()) return false;
     for (std::size_t i = 0; i < e.segments.size(); ++i) {
       const auto& s = e.segments[i];
-      if (s.param ? (*segments)[i].empty() : s.text != (*segments)[i]) return false;
+      if (s.param ? segments[i].empty() : s.text != segments[i]) return false;
     }
     return true;
   };
@@ -143,20 +159,28 @@ boost::asio::awaitable<response> router::handle(request& req) const {
   }
   const entry* chosen = exact != nullptr ? exact : head_fallback;
   if (chosen == nullptr) {
-    if (allowed == 0) co_return response::text(404, "not found\n");
+    req.route = nullptr;
+    if (allowed == 0) return response::text(404, "not found\n");
     if ((allowed & bit(http_method::get)) != 0) allowed |= bit(http_method::head);
     auto res = response::text(405, "method not allowed\n");
     res.headers.set("Allow", allow_header(allowed));
-    co_return res;
+    return res;
   }
 
   req.route = &infos_[static_cast<std::size_t>(chosen - entries_.data())];
   req.params.clear();
   for (std::size_t i = 0; i < chosen->segments.size(); ++i) {
-    if (chosen->segments[i].param) req.params.emplace_back(chosen->segments[i].text, (*segments)[i]);
+    if (chosen->segments[i].param) req.params.emplace_back(chosen->segments[i].text, segments[i]);
   }
-  if (const auto* fn = std::get_if<sync_handler>(&chosen->handler)) co_return (*fn)(req);
-  co_return co_await std::get<async_handler>(chosen->handler)(req);
+  if (const auto* fn = std::get_if<sync_handler>(&chosen->handler)) return (*fn)(req);
+  return std::nullopt;
+}
+
+boost::asio::awaitable<response> router::await_handler(request& req) const {
+  const auto index = req.route == nullptr ? entries_.size() : static_cast<std::size_t>(req.route - infos_.data());
+  const auto* fn = index < entries_.size() ? std::get_if<async_handler>(&entries_[index].handler) : nullptr;
+  if (fn == nullptr) throw std::logic_error("router::await_handler: dispatch() matched no asynchronous handler");
+  co_return co_await (*fn)(req);
 }
 
 }  // namespace cascadence::net

@@ -6,6 +6,7 @@
 
 #include <concepts>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <variant>
@@ -69,6 +70,15 @@ class router final {
   /// method: 405 with an `Allow` header; undecodable path: 400. Exceptions
   /// from the handler propagate to the caller.
   [[nodiscard]] boost::asio::awaitable<response> handle(request& req) const;
+
+  /// handle() in two steps, so that a server need not start a coroutine for
+  /// a synchronous handler: routes `req` as handle() does and answers at
+  /// once (the synchronous handler's response, or 404, 405, 400), except
+  /// when the matched handler is asynchronous: then returns nothing, and
+  /// await_handler(req) runs it. Exceptions from the handler propagate.
+  [[nodiscard]] std::optional<response> dispatch(request& req) const;
+  /// Runs the asynchronous handler that dispatch() matched for `req`.
+  [[nodiscard]] boost::asio::awaitable<response> await_handler(request& req) const;
 
   /// The registered routes in registration order; stable addresses once the
   /// router is complete (request::route points into this).

@@ -14,10 +14,10 @@ class scheduler_observer;
 
 namespace cascadence::adapters::metrics {
 
-/// Every series Cascadence exposes, in one Prometheus registry (prometheus-cpp
-/// core), rendered in the text exposition format by render(). The engine and
-/// the scheduler report through the observers it hands out; HTTP and webhook
-/// code calls the record_* functions. Thread-safe.
+/// Every series Cascadence exposes (prometheus-cpp core's counters, gauges
+/// and histograms), rendered in the text exposition format by render(). The
+/// engine and the scheduler report through the observers it hands out; HTTP
+/// and webhook code calls the record_* functions. Thread-safe.
 ///
 /// Series (label `task_name` unless said otherwise):
 /// - task_latency_seconds (histogram), task_success_total, task_failure_total

@@ -35,13 +35,23 @@ void webhook_registry::set_secret(std::string source, std::string secret) {
   if (secret.empty()) {
     secrets_.erase(source);
   } else {
-    secrets_[std::move(source)] = std::move(secret);
+    net::hmac_sha256 key(secret);
+    secrets_.insert_or_assign(std::move(source), signing{std::move(secret), std::move(key)});
   }
 }
 
 const std::string* webhook_registry::secret(std::string_view source) const noexcept {
   const auto it = secrets_.find(source);
-  return it == secrets_.end() ? nullptr : &it->second;
+  return it == secrets_.end() ? nullptr : &it->second.secret;
+}
+
+const net::hmac_sha256* webhook_registry::signing_key(std::string_view source) const noexcept {
+  const auto it = secrets_.find(source);
+  return it == secrets_.end() ? nullptr : &it->second.key;
+}
+
+bool webhook_registry::subscription::matches(std::string_view src, std::string_view event_type) const noexcept {
+  return source == src && (events.empty() || std::find(events.begin(), events.end(), event_type) != events.end());
 }
 
 bool webhook_registry::knows(std::string_view source) const noexcept {
@@ -53,11 +63,7 @@ bool webhook_registry::knows(std::string_view source) const noexcept {
 std::vector<webhook_registry::subscriber> webhook_registry::subscribers(std::string_view source,
                                                                         std::string_view event_type) const {
   std::vector<subscriber> out;
-  for (const auto& s : subscriptions_) {
-    if (s.source != source) continue;
-    if (!s.events.empty() && std::find(s.events.begin(), s.events.end(), event_type) == s.events.end()) continue;
-    out.push_back(s.who);
-  }
+  for_each_subscriber(source, event_type, [&](const subscriber& who, bool) { out.push_back(who); });
   return out;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "net/hmac.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
@@ -44,6 +46,10 @@ class webhook_registry final {
   /// The secret of `source`, or null when deliveries need no signature.
   [[nodiscard]] const std::string* secret(std::string_view source) const noexcept;
 
+  /// The secret of `source` prepared for signing, or null when deliveries
+  /// need no signature.
+  [[nodiscard]] const net::hmac_sha256* signing_key(std::string_view source) const noexcept;
+
   /// True for `github`, `calcom`, and any source with a subscriber or a
   /// secret; deliveries from other sources are refused (404).
   [[nodiscard]] bool knows(std::string_view source) const noexcept;
@@ -57,14 +63,34 @@ class webhook_registry final {
   /// subscription order.
   [[nodiscard]] std::vector<subscriber> subscribers(std::string_view source, std::string_view event_type) const;
 
+  /// Calls `fn(const subscriber&, bool last)` for each subscriber a delivery
+  /// of `event_type` from `source` reaches, in subscription order, without
+  /// copying them; `last` is true for the final one.
+  template <typename F>
+  void for_each_subscriber(std::string_view source, std::string_view event_type, F&& fn) const {
+    const subscriber* pending = nullptr;
+    for (const auto& s : subscriptions_) {
+      if (!s.matches(source, event_type)) continue;
+      if (pending != nullptr) fn(*pending, false);
+      pending = &s.who;
+    }
+    if (pending != nullptr) fn(*pending, true);
+  }
+
  private:
   struct subscription final {
     std::string source;
     std::vector<std::string> events;
     subscriber who;
+
+    [[nodiscard]] bool matches(std::string_view src, std::string_view event_type) const noexcept;
+  };
+  struct signing final {
+    std::string secret;
+    net::hmac_sha256 key;
   };
   std::vector<subscription> subscriptions_;
-  std::map<std::string, std::string, std::less<>> secrets_;
+  std::map<std::string, signing, std::less<>> secrets_;
 };
 
 }  // namespace cascadence::adapters::webhooks

@@ -2,27 +2,33 @@
 // templated on the stream (plain TCP or TLS), reading one request at a time
 // with a fresh parser and a per-request deadline, handing it to the router,
 // and writing the answer.
+//
+// The per-request path is kept lean, because it is what a webhook sender
+// waits on: the parser writes straight into a request object the
+// connection reuses (its strings keep their storage), a request already in
+// the read buffer is parsed without another asynchronous operation, a
+// synchronous handler is called directly, and the response head is written
+// into a reused string and sent with the body in one gathered write.
 
-#include "net/detail/beast_message.hpp"
+#include "net/detail/io_deadline.hpp"
+#include "net/detail/request_parser.hpp"
+#include "net/detail/response_head.hpp"
 #include "net/detail/server_state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
@@ -42,28 +48,31 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-// How much the idle wait reads at once; the parser takes it from there.
-constexpr std::size_t first_read_size = 4096;
+// What a connection's read buffer holds from the start, so that a request
+// of a few KiB arrives in one read; it grows for larger ones.
+constexpr std::size_t initial_buffer_size = 8 * 1024;
+// How much one read asks for at most (Beast's own choice).
+constexpr std::size_t max_read_size = 64 * 1024;
 
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+// Plain sockets: deadlines come from the connection's io_deadline, not from
+// a timer per operation (beast::tcp_stream).
+using plain_stream = tcp::socket;
+using tls_stream = beast::ssl_stream<tcp::socket>;
 
 template <typename Stream>
 constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 template <typename Stream>
 void close_stream(void* stream) noexcept {
-  try {
-    beast::get_lowest_layer(*static_cast<Stream*>(stream)).close();
-  } catch (...) {  // closing is best effort; the session ends either way
-  }
+  error_code ignored;  // closing is best effort; the session ends either way
+  beast::get_lowest_layer(*static_cast<Stream*>(stream)).close(ignored);
 }
 
 // What a failed request read means for the connection.
 enum class read_failure { gone, timed_out, malformed, header_too_large, body_too_large };
 
-read_failure classify(const error_code& ec) {
-  if (ec == beast::error::timeout) return read_failure::timed_out;
+read_failure classify(const error_code& ec, const io_deadline& deadline) {
+  if (deadline.expired()) return read_failure::timed_out;
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) return read_failure::header_too_large;
   if (ec == http::error::body_limit) return read_failure::body_too_large;
   // The peer closed (at once or mid-request): nobody is left to answer.
@@ -73,60 +82,55 @@ read_failure classify(const error_code& ec) {
   return read_failure::gone;  // reset, closed by stop(), TLS failures
 }
 
-// A response the server writes itself, without a handler.
-http::response<http::string_body> plain_response(const server_options& o, unsigned status, std::string body,
-                                                 unsigned version, bool keep_alive) {
-  http::response<http::string_body> out;
-  out.version(version);
-  out.result(status);
-  if (!o.server_name.empty()) out.set(http::field::server, o.server_name);
-  out.set(http::field::content_type, "text/plain; charset=utf-8");
-  out.body() = std::move(body);
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
-  return out;
-}
-
-// A handler's response in Beast form; nothing when the handler produced
-// something we must not send (bad status, header injection).
-std::optional<http::response<http::string_body>> to_beast(const server_options& o, response&& r, unsigned version,
-                                                          bool keep_alive, bool head_request) {
-  if (r.status < 200 || r.status > 599) return std::nullopt;
-  http::response<http::string_body> out;
-  out.version(version);
-  out.result(r.status);
-  if (!o.server_name.empty()) out.set(http::field::server, o.server_name);
-  if (!export_fields(r.headers, out.base())) return std::nullopt;
-  if (!r.content_type.empty()) {
-    if (!valid_field_value(r.content_type)) return std::nullopt;
-    out.set(http::field::content_type, r.content_type);
+// Parses what the buffer holds until `done`: success, a parse error, or
+// need_more when the buffer ran out first.
+template <typename Done>
+error_code parse_buffered(beast::flat_buffer& buffer, request_parser& parser, Done done) {
+  while (!done(parser)) {
+    if (buffer.size() == 0) return http::error::need_more;
+    error_code ec;
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec) return ec;  // need_more included
   }
-  if (r.status != 204 && r.status != 304) out.body() = std::move(r.body);
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
-  // HEAD: same header (Content-Length included), no body.
-  if (head_request) out.body().clear();
-  return out;
+  return {};
 }
 
-bool expects_continue(const http::request<http::string_body>& msg) {
-  const auto expect = msg[http::field::expect];
-  return msg.version() >= 11 && iequals(std::string_view(expect.data(), expect.size()), "100-continue");
+// Parses and reads until `done`, as Beast's http::async_read does. Only
+// called when parse_buffered() needs more: a small request usually came
+// whole in the read that ended the idle wait, and is then parsed without
+// another asynchronous operation (or coroutine frame).
+template <typename Stream, typename Done>
+asio::awaitable<error_code> read_until(Stream& stream, beast::flat_buffer& buffer, request_parser& parser, Done done) {
+  for (;;) {
+    if (const auto ec = parse_buffered(buffer, parser, done); ec != http::error::need_more) co_return ec;
+    const auto size = beast::read_size(buffer, max_read_size);
+    if (size == 0) co_return http::error::buffer_overflow;
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(size), use_tuple);
+    buffer.commit(n);
+    if (ec == asio::error::eof) {
+      if (!parser.got_some()) co_return http::error::end_of_stream;
+      error_code eof_ec;
+      parser.put_eof(eof_ec);  // partial_message: the peer left mid-request
+      if (eof_ec) co_return eof_ec;
+      continue;
+    }
+    if (ec) co_return ec;
+  }
 }
 
 // Says goodbye: TLS close_notify, or half-close and drain what the client
 // still sends, so that the kernel does not answer its unread bytes with a
 // reset that could destroy the response before the client read it.
 template <typename Stream>
-asio::awaitable<void> close_connection(server_state& st, Stream& stream, bool drain) {
+asio::awaitable<void> close_connection(server_state& st, Stream& stream, io_deadline& deadline, bool drain) {
   auto& tcp_layer = beast::get_lowest_layer(stream);
-  tcp_layer.expires_after(st.options.close_timeout);
+  deadline.expires_after(st.options.close_timeout);
   if constexpr (is_tls<Stream>) {
     auto [ec] = co_await stream.async_shutdown(use_tuple);
     (void)ec;  // many peers never answer close_notify; we close regardless
   } else {
     error_code ec;
-    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer.shutdown(tcp::socket::shutdown_send, ec);
     if (!ec && drain) {
       std::array<char, 4096> sink{};
       std::uint64_t budget = st.options.body_limit + st.options.header_limit;
@@ -137,37 +141,43 @@ asio::awaitable<void> close_connection(server_state& st, Stream& stream, bool dr
       }
     }
   }
-  tcp_layer.close();
+  error_code ignored;
+  tcp_layer.close(ignored);
 }
 
-// Writes a response built by the server itself and closes the connection.
+// Writes a plain-text response built by the server itself and closes the
+// connection.
 template <typename Stream>
-asio::awaitable<void> refuse(server_state& st, Stream& stream, unsigned status, std::string body) {
-  auto out = plain_response(st.options, status, std::move(body), 11, false);
-  beast::get_lowest_layer(stream).expires_after(st.options.write_timeout);
-  auto [ec, n] = co_await http::async_write(stream, out, use_tuple);
+asio::awaitable<void> refuse(server_state& st, Stream& stream, io_deadline& deadline, unsigned status,
+                             std::string body) {
+  const auto res = response::text(status, std::move(body));
+  std::string head;
+  (void)write_response_head(res, {11, false, st.options.server_name}, head);  // valid: our own status and fields
+  deadline.expires_after(st.options.write_timeout);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(res.body)};
+  auto [ec, n] = co_await asio::async_write(stream, buffers, use_tuple);
   st.count_response(response_event{std::nullopt, nullptr, status, {}});
   if (ec) co_return;  // the client is gone; nothing more to do
-  co_await close_connection(st, stream, /*drain=*/true);
+  co_await close_connection(st, stream, deadline, /*drain=*/true);
 }
 
 struct handler_outcome final {
   enum class kind { answered, failed, timed_out, force_closed };
   kind what = kind::answered;
-  response res;
+  std::optional<response> res;
   std::exception_ptr error;
 };
 
-// Runs the router on `req`, racing the handler against its deadline. The
-// deadline timer is also how stop() cancels a handler when the grace period
-// runs out: it cancels the timer, the timer wins the race, and the group
-// cancels the handler and waits for it.
-asio::awaitable<handler_outcome> run_handler(server_state& st, session_entry& entry, request& req) {
+// Runs the asynchronous handler the router matched for `req`, racing it
+// against its deadline. The deadline timer is also how stop() cancels a
+// handler when the grace period runs out: it cancels the timer, the timer
+// wins the race, and the group cancels the handler and waits for it.
+asio::awaitable<handler_outcome> run_async_handler(server_state& st, session_entry& entry, request& req) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer deadline(ex, st.options.handler_timeout);
   entry.handler_deadline = &deadline;
   auto [order, handler_error, res, timer_ec] =
-      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, st.routes.handle(req), asio::deferred),
+      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, st.routes.await_handler(req), asio::deferred),
                                                        deadline.async_wait(asio::deferred))
           .async_wait(asio::experimental::wait_for_one(), asio::deferred);
   entry.handler_deadline = nullptr;
@@ -176,6 +186,20 @@ asio::awaitable<handler_outcome> run_handler(server_state& st, session_entry& en
   if (order[0] == 1) co_return handler_outcome{handler_outcome::kind::timed_out, {}, {}};
   if (handler_error) co_return handler_outcome{handler_outcome::kind::failed, {}, handler_error};
   co_return handler_outcome{handler_outcome::kind::answered, std::move(res), {}};
+}
+
+// Routes `req` and calls its handler when it is synchronous: such a
+// handler cannot be cancelled, so it needs no deadline and no coroutine of
+// its own. Nothing in `res` afterwards means an asynchronous one matched.
+handler_outcome dispatch(server_state& st, request& req) {
+  handler_outcome out;
+  try {
+    out.res = st.routes.dispatch(req);
+  } catch (...) {
+    out.what = handler_outcome::kind::failed;
+    out.error = std::current_exception();
+  }
+  return out;
 }
 
 std::string describe(std::exception_ptr e) {
@@ -188,55 +212,68 @@ std::string describe(std::exception_ptr e) {
   }
 }
 
+bool expects_continue(const request& req) {
+  const auto expect = req.header("Expect");
+  return req.version >= 11 && expect && iequals(*expect, "100-continue");
+}
+
 template <typename Stream>
-asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entry& entry,
+asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline& deadline, session_entry& entry,
                                   const std::string& remote_address) {
   const auto& o = st.options;
-  auto& tcp_layer = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
+  buffer.reserve(initial_buffer_size);
+  // One request object and one head buffer for the whole connection: what
+  // they hold is replaced request by request, their storage is kept.
+  request req;
+  std::string head;
   for (std::size_t served = 0;; ++served) {
     if (st.stopping || entry.force_closed) co_return;
 
     // Idle: wait for the first byte of the next request. Closing here loses
     // nothing, so stop() may do it at once.
     if (buffer.size() == 0) {
-      tcp_layer.expires_after(served == 0 ? o.read_timeout : o.keep_alive_timeout);
+      deadline.expires_after(served == 0 ? o.read_timeout : o.keep_alive_timeout);
       entry.idle = true;
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_size), use_tuple);
+      auto [ec, n] =
+          co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, max_read_size)), use_tuple);
       entry.idle = false;
       if (ec) {
         // A first request that never came is a slow client; a keep-alive
         // connection timing out between requests is just idle.
-        if (ec == beast::error::timeout && served == 0) st.hit(limit_kind::read_timeout);
+        if (deadline.expired() && served == 0) st.hit(limit_kind::read_timeout);
         co_return;  // EOF, idle timeout, closed by stop(), reset
       }
       buffer.commit(n);
     }
 
     // The request's deadline starts at its first byte and covers all of it.
-    tcp_layer.expires_after(o.read_timeout);
-    http::request_parser<http::string_body> parser;
+    deadline.expires_after(o.read_timeout);
+    request_parser parser(req);
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(o.header_limit, UINT32_MAX)));
     parser.body_limit(o.body_limit);
-    auto [read_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
-    (void)header_bytes;
+    parser.eager(false);  // stop after the header, to look at it before the body
+    const auto header_done = [](const request_parser& p) { return p.is_header_done(); };
+    auto read_ec = parse_buffered(buffer, parser, header_done);
+    if (read_ec == http::error::need_more) read_ec = co_await read_until(stream, buffer, parser, header_done);
     // RFC 9112 section 6.3: a request whose transfer coding does not end in
     // chunked has no determinable length (Beast would read it as empty);
     // answer 400 and close rather than risk request smuggling.
-    if (!read_ec && parser.get().count(http::field::transfer_encoding) != 0 && !parser.chunked()) {
+    if (!read_ec && req.headers.contains("Transfer-Encoding") && !parser.chunked()) {
       read_ec = http::error::bad_transfer_encoding;
     }
-    if (!read_ec && !parser.is_done() && expects_continue(parser.get())) {
-      http::response<http::empty_body> go_on{http::status::continue_, 11};
-      auto [ec, n] = co_await http::async_write(stream, go_on, use_tuple);
+    if (!read_ec && !parser.is_done() && expects_continue(req)) {
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(continue_head), use_tuple);
       read_ec = ec;
     }
-    if (!read_ec && !parser.is_done()) {
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
-      read_ec = ec;
+    if (!read_ec) {
+      parser.eager(true);
+      const auto done = [](const request_parser& p) { return p.is_done(); };
+      read_ec = parse_buffered(buffer, parser, done);
+      if (read_ec == http::error::need_more) read_ec = co_await read_until(stream, buffer, parser, done);
     }
     if (read_ec) {
-      switch (classify(read_ec)) {
+      switch (classify(read_ec, deadline)) {
         case read_failure::gone:
           co_return;
         case read_failure::timed_out:
@@ -244,15 +281,15 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
           co_return;
         case read_failure::malformed:
           ++st.stats.malformed_requests;
-          co_await refuse(st, stream, 400, "bad request\n");
+          co_await refuse(st, stream, deadline, 400, "bad request\n");
           co_return;
         case read_failure::header_too_large:
           st.hit(limit_kind::header_size);
-          co_await refuse(st, stream, 431, "request header fields too large\n");
+          co_await refuse(st, stream, deadline, 431, "request header fields too large\n");
           co_return;
         case read_failure::body_too_large:
           st.hit(limit_kind::body_size);
-          co_await refuse(st, stream, 413, "content too large\n");
+          co_await refuse(st, stream, deadline, 413, "content too large\n");
           co_return;
       }
       co_return;
@@ -260,29 +297,28 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
     if (entry.force_closed) co_return;
 
     const auto started = std::chrono::steady_clock::now();
-    auto& msg = parser.get();
-    if (msg.version() != 10 && msg.version() != 11) {
-      co_await refuse(st, stream, 505, "HTTP version not supported\n");
+    const unsigned version = parser.version();
+    if (version != 10 && version != 11) {
+      co_await refuse(st, stream, deadline, 505, "HTTP version not supported\n");
       co_return;
     }
-    const auto method = parse_method(std::string_view(msg.method_string().data(), msg.method_string().size()));
-    std::optional<request> req;
-    if (method) req = request::from_target(*method, std::string_view(msg.target().data(), msg.target().size()));
-    if (method && !req) {
+    const auto method = parser.method();
+    if (method && !req.assign_target(*method, req.target)) {
       ++st.stats.malformed_requests;
-      co_await refuse(st, stream, 400, "bad request target\n");
+      co_await refuse(st, stream, deadline, 400, "bad request target\n");
       co_return;
     }
 
-    response res;
-    if (!req) {
+    std::optional<response> res;
+    if (!method) {
       res = response::text(501, "method not implemented\n");
     } else {
-      req->headers = import_fields(msg.base());
-      req->body = std::move(msg.body());
-      req->version = msg.version();
-      req->remote_address = remote_address;
-      auto outcome = co_await run_handler(st, entry, *req);
+      req.remote_address = remote_address;
+      auto outcome = dispatch(st, req);
+      if (outcome.what == handler_outcome::kind::answered && !outcome.res) {
+        deadline.expires_never();  // the handler's own deadline applies now
+        outcome = co_await run_async_handler(st, entry, req);
+      }
       switch (outcome.what) {
         case handler_outcome::kind::force_closed:
           co_return;
@@ -295,7 +331,7 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
           break;
         case handler_outcome::kind::failed:
           ++st.stats.handler_errors;
-          st.report_error("handler for " + std::string(to_string(req->method)) + " " + req->path +
+          st.report_error("handler for " + std::string(to_string(req.method)) + " " + req.path +
                           " threw: " + describe(outcome.error));
           res = response::text(500, "internal server error\n");
           break;
@@ -303,29 +339,33 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, session_entr
     }
 
     // Decide about keep-alive after the handler: stop() may have begun.
-    bool keep_alive = msg.keep_alive() && !st.stopping;
+    bool keep_alive = parser.keep_alive() && !st.stopping;
     if (keep_alive && served + 1 >= o.max_requests_per_connection) {
       st.hit(limit_kind::requests_per_connection);
       keep_alive = false;
     }
-    const bool head = req && req->method == http_method::head;
-    const unsigned status = res.status;
-    auto out = to_beast(o, std::move(res), msg.version(), keep_alive, head);
-    if (!out) {
+    head.clear();
+    if (!write_response_head(*res, {version, keep_alive, o.server_name}, head)) {
       ++st.stats.handler_errors;
-      st.report_error("handler for " + std::string(to_string(req->method)) + " " + req->path +
-                      " produced an invalid response (status " + std::to_string(status) +
+      st.report_error("handler for " + std::string(to_string(req.method)) + " " + req.path +
+                      " produced an invalid response (status " + std::to_string(res->status) +
                       ", or a header with an invalid name or value)");
-      out = plain_response(o, 500, "internal server error\n", msg.version(), keep_alive);
+      res = response::text(500, "internal server error\n");
+      head.clear();
+      (void)write_response_head(*res, {version, keep_alive, o.server_name}, head);
     }
-    tcp_layer.expires_after(o.write_timeout);
-    auto [write_ec, written] = co_await http::async_write(stream, *out, use_tuple);
+    // HEAD: the same head (Content-Length included), no body.
+    const bool send_body = !(method == http_method::head) && status_allows_body(res->status);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                                    send_body ? asio::buffer(res->body) : asio::const_buffer()};
+    deadline.expires_after(o.write_timeout);
+    auto [write_ec, written] = co_await asio::async_write(stream, buffers, use_tuple);
     (void)written;
-    st.count_response(response_event{req ? std::optional(req->method) : std::nullopt, req ? req->route : nullptr,
-                                     out->result_int(), std::chrono::steady_clock::now() - started});
+    st.count_response(
+        response_event{method, method ? req.route : nullptr, res->status, std::chrono::steady_clock::now() - started});
     if (write_ec) co_return;  // timed out, reset or force-closed: the connection is over
     if (!keep_alive) {
-      co_await close_connection(st, stream, /*drain=*/false);
+      co_await close_connection(st, stream, deadline, /*drain=*/false);
       co_return;
     }
   }
@@ -345,24 +385,26 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp:
   socket.set_option(tcp::no_delay(true), ec);  // best effort; a failure only costs latency
 
   if (st.tls != nullptr) {
-    tls_stream stream(plain_stream(std::move(socket)), *st.tls);
+    tls_stream stream(std::move(socket), *st.tls);
+    io_deadline deadline(beast::get_lowest_layer(stream));
     entry.stream = &stream;
     entry.close_stream = &close_stream<tls_stream>;
-    beast::get_lowest_layer(stream).expires_after(st.options.read_timeout);
+    deadline.expires_after(st.options.read_timeout);
     entry.idle = true;
     auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     entry.idle = false;
     if (handshake_ec) {
       // Scanners, plain HTTP on the TLS port, untrusted clients: expected.
-      if (handshake_ec == beast::error::timeout) st.hit(limit_kind::read_timeout);
+      if (deadline.expired()) st.hit(limit_kind::read_timeout);
       co_return;
     }
-    co_await run_session(st, stream, entry, remote_address);
+    co_await run_session(st, stream, deadline, entry, remote_address);
   } else {
     plain_stream stream(std::move(socket));
+    io_deadline deadline(stream);
     entry.stream = &stream;
     entry.close_stream = &close_stream<plain_stream>;
-    co_await run_session(st, stream, entry, remote_address);
+    co_await run_session(st, stream, deadline, entry, remote_address);
   }
 }
 

@@ -47,3 +47,33 @@ TEST_CASE("constant-time comparison tells equal from different strings") {
   CHECK_FALSE(constant_time_equal("abc", "abd"));
   CHECK(constant_time_equal("", ""));
 }
+
+TEST_CASE("a prepared key signs as the one-shot function does, message after message") {
+  std::string key4;
+  for (unsigned char c = 0x01; c <= 0x19; ++c) key4.push_back(static_cast<char>(c));
+  for (const auto& key : {std::string(), bytes(20, 0x0b), std::string("Jefe"), key4, bytes(131, 0xaa)}) {
+    const hmac_sha256 mac(key);
+    for (const auto& message : {std::string(), std::string("Hi There"), bytes(50, 0xdd), bytes(1024, 'x')}) {
+      CHECK(mac.sign_hex(message) == hmac_sha256_hex(key, message));
+    }
+  }
+  CHECK(hmac_sha256(bytes(20, 0x0b)).sign_hex("Hi There") ==
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+TEST_CASE("a prepared key verifies hex digests in either case and refuses anything else") {
+  const hmac_sha256 mac("secret");
+  const auto good = hmac_sha256_hex("secret", "payload");
+  std::string upper = good;
+  for (auto& c : upper) c = (c >= 'a' && c <= 'f') ? static_cast<char>(c - 'a' + 'A') : c;
+  CHECK(mac.verify_hex("payload", good));
+  CHECK(mac.verify_hex("payload", upper));
+  CHECK_FALSE(mac.verify_hex("payload!", good));
+  CHECK_FALSE(mac.verify_hex("payload", hmac_sha256_hex("other", "payload")));
+  CHECK_FALSE(mac.verify_hex("payload", good.substr(0, 63)));
+  CHECK_FALSE(mac.verify_hex("payload", good + "0"));
+  CHECK_FALSE(mac.verify_hex("payload", ""));
+  std::string not_hex = good;
+  not_hex[10] = 'g';
+  CHECK_FALSE(mac.verify_hex("payload", not_hex));
+}

@@ -198,6 +198,45 @@ TEST_CASE("a client that does not finish its request in time is dropped" * docte
   CHECK(server.stats().limits.read_timeout == 2);
 }
 
+TEST_CASE("the read timeout bounds reading, not a handler that takes longer" * doctest::timeout(20)) {
+  asio::io_context io;
+  router r;
+  r.get("/slow", [](request&) -> asio::awaitable<response> {
+    co_await pause(400ms);
+    co_return response::text(200, "slow but fine");
+  });
+  server_options o;
+  o.read_timeout = 100ms;
+  http_server server(io.get_executor(), std::move(r), o);
+  REQUIRE_FALSE(server.start());
+  const auto reply = run_with_server(io, server, raw_exchange(server.port(), "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(starts_with(reply, "HTTP/1.1 200 OK\r\n"));
+  CHECK(reply.find("slow but fine") != std::string::npos);
+  CHECK(server.stats().limits.read_timeout == 0);
+}
+
+TEST_CASE("an idle keep-alive connection is closed quietly after its timeout" * doctest::timeout(20)) {
+  asio::io_context io;
+  server_options o;
+  o.keep_alive_timeout = 150ms;
+  http_server server(io.get_executor(), hello_router(), o);
+  REQUIRE_FALSE(server.start());
+  const auto port = server.port();
+  const auto reply = run_with_server(io, server, [](std::uint16_t p) -> asio::awaitable<std::string> {
+    auto socket = co_await connect_raw(p);
+    std::string all;
+    for (int i = 0; i < 2; ++i) {  // the deadline moves with each request
+      const std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+      co_await asio::async_write(socket, asio::buffer(req), asio::use_awaitable);
+      all += co_await read_until_contains(socket, "hello");
+      co_await pause(100ms);
+    }
+    co_return all + co_await read_until_closed(socket);  // then nothing: closed after 150 ms
+  }(port));
+  CHECK(count_of(reply, "HTTP/1.1 200 OK") == 2);
+  CHECK(server.stats().limits.read_timeout == 0);
+}
+
 TEST_CASE("a handler over its time limit is cancelled and answered 503" * doctest::timeout(20)) {
   asio::io_context io;
   bool cancelled = false;
