@@ -1,5 +1,6 @@
 #include "cli/metrics_exposure.hpp"
 
+#include "adapters/metrics/http_metrics.hpp"
 #include "adapters/metrics/metrics.hpp"
 #include "engine/duration.hpp"
 #include "net/http_client.hpp"
@@ -48,6 +49,9 @@ struct metrics_exposure::impl {
   metrics_options options;
   adapters::metrics::metrics& registry;
   std::ostream& log;
+  // Scrapes of /metrics are counted like any HTTP request; declared before
+  // the server, which must not outlive it.
+  adapters::metrics::http_metrics http_observer{registry};
   std::optional<net::http_server> server;
   asio::steady_timer linger;
   bool linger_cut = false;
@@ -97,6 +101,7 @@ void metrics_exposure::start() {
   net::server_options sopts;
   sopts.host = "127.0.0.1";
   sopts.port = *impl_->options.port;
+  sopts.observer = &impl_->http_observer;
   auto& server = impl_->server.emplace(impl_->ex, std::move(routes), sopts);
   if (const auto ec = server.start()) {
     impl_->server.reset();

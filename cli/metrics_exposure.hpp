@@ -26,8 +26,9 @@ inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; 
 void add_metrics_route(net::router& routes, adapters::metrics::metrics& registry);
 
 /// Exposes one command's series: an HTTP server for /metrics on the command's
-/// own loop, and a push to a Pushgateway when the command ends. Use it from
-/// the loop's thread.
+/// own loop (its requests counted in `registry`'s cascadence_http_* series),
+/// and a push to a Pushgateway when the command ends. Use it from the loop's
+/// thread.
 class metrics_exposure final {
  public:
   /// `registry` and `log` must outlive this object.

@@ -7,7 +7,9 @@
 // counted in a metrics registry, also served with the global --metrics-port.
 
 #include "adapters/api/api_service.hpp"
+#include "adapters/metrics/http_metrics.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/metrics/webhook_metrics.hpp"
 #include "adapters/webhooks/webhook_routes.hpp"
 #include "cli/cli.hpp"
 #include "cli/http_front.hpp"
@@ -15,6 +17,7 @@
 #include "cli/metrics_exposure.hpp"
 #include "cli/schedules.hpp"
 #include "cli/serve_log.hpp"
+#include "cli/webhook_subscriptions.hpp"
 #include "engine/duration.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
@@ -33,6 +36,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <set>
@@ -53,6 +57,11 @@ struct loaded final {
   std::map<std::string, bool> enabled_overrides;
 };
 
+net::server_options observed_by(net::server_options options, net::server_observer& observer) {
+  options.observer = &observer;
+  return options;
+}
+
 class server final {
  public:
   server(asio::io_context& io, invocation& inv, loaded initial, std::chrono::milliseconds grace, listen_address at,
@@ -64,13 +73,19 @@ class server final {
         pool_(current_.cfg.threads != 0 ? current_.cfg.threads : std::max(1U, std::thread::hardware_concurrency())),
         scheduler_(
             io.get_executor(),
-            [this](const std::string& task, engine::run_id id, engine::run_canceller& c) { return fire(task, id, c); },
+            [this](const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
+              asio::co_spawn(io_, fire(task, id, c),
+                             [done = std::move(done)](std::exception_ptr error, engine::run_report report) {
+                               done(error, std::move(report));
+                             });
+            },
             scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
         signals_(io, SIGINT, SIGTERM, SIGHUP),
         fire_schedules_(fire_schedules),
+        webhooks_(make_webhooks(current_.cfg)),
         api_(std::make_shared<adapters::api::api_service>(io.get_executor(), std::make_shared<api_bridge>(*this),
                                                           api_options_of(current_.cfg, at))),
-        http_(io.get_executor(), build_routes(), server_options_of(current_.cfg, at)),
+        http_(io.get_executor(), build_routes(), observed_by(server_options_of(current_.cfg, at), http_metrics_)),
         at_(std::move(at)) {}
 
   [[nodiscard]] adapters::metrics::metrics& metrics() noexcept { return metrics_; }
@@ -98,7 +113,7 @@ class server final {
       auto [ec, sig] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) break;
       if (sig == SIGHUP) {
-        log_.info("SIGHUP: reloading the configuration and the schedules");
+        log_.info("SIGHUP: reloading the configuration, the schedules and the webhook subscriptions");
         reload(true);
         continue;
       }
@@ -225,37 +240,23 @@ class server final {
     adapters::api::add_health_route(routes);
     adapters::api::add_api_routes(routes, api_);
     add_metrics_route(routes, metrics_);
-    adapters::webhooks::add_webhook_routes(routes, io_.get_executor(), make_webhook_registry(),
-                                           [this](std::string_view m) { log_.on_error(m); });
+    // Each request reads the registry in force: a reload swaps it, requests
+    // and deliveries in flight keep the one they started with.
+    adapters::webhooks::add_webhook_routes(
+        routes, io_.get_executor(), [this] { return webhooks_; }, [this](std::string_view m) { log_.on_error(m); },
+        &webhook_metrics_);
     return routes;
   }
 
-  // Sources and secrets from the configuration at start; each subscribed
-  // task runs on the current graph with the event as its input.
-  std::shared_ptr<const adapters::webhooks::webhook_registry> make_webhook_registry() {
-    auto reg = std::make_shared<adapters::webhooks::webhook_registry>();
-    for (const auto& t : current_.cfg.tasks) {
-      if (!t.on) continue;
-      reg->subscribe(t.on->source, t.on->events, t.name,
-                     adapters::webhooks::make_webhook_task(
-                         [this, name = t.name](std::string source, std::string type,
-                                               boost::json::value payload) -> asio::awaitable<void> {
-                           log_.info("webhook " + source + "/" + type + ": running " + name);
-                           // A named local, not a temporary in the co_await expression: GCC 12
-                           // mis-handles the lifetime of such temporaries in coroutines (ASan
-                           // caught a string of one freed from inside the coroutine frame).
-                           engine::run_event event{std::move(source), std::move(type)};
-                           (void)co_await launch_adhoc(name, engine::run_id::random(), std::move(payload),
-                                                       std::move(event));
-                         }));
-    }
-    std::set<std::string, std::less<>> sources{"github", "calcom"};
-    for (const auto& [source, secret] : current_.cfg.webhook_secrets) sources.insert(source);
-    for (const auto& t : current_.cfg.tasks) {
-      if (t.on) sources.insert(t.on->source);
-    }
-    for (const auto& source : sources) reg->set_secret(source, webhook_secret(current_.cfg, source));
-    return reg;
+  // The sources, secrets and subscriptions of `cfg`; each subscribed task
+  // runs on the current graph with the event as its input.
+  std::shared_ptr<const adapters::webhooks::webhook_registry> make_webhooks(const config& cfg) {
+    return make_webhook_registry(
+        cfg, [this](std::string task, engine::run_event event, boost::json::value payload) -> asio::awaitable<void> {
+          log_.info("webhook " + event.source + "/" + event.type + ": running " + task);
+          const auto id = engine::run_id::random();
+          (void)co_await launch_adhoc(std::move(task), id, std::move(payload), std::move(event));
+        });
   }
 
   // A second SIGINT/SIGTERM while draining cancels the running fires at once.
@@ -282,18 +283,28 @@ class server final {
     }
   }
 
-  // Re-reads the configuration (on SIGHUP) or only the state files; a
-  // configuration that does not load leaves everything as it was.
+  // Re-reads the configuration with its webhook subscriptions and secrets
+  // (on SIGHUP) or only the state files; a configuration that does not load
+  // leaves everything as it was.
   void reload(bool config_too) {
     try {
       loaded next{current_.cfg, current_.graph, {}};
+      std::shared_ptr<const adapters::webhooks::webhook_registry> webhooks;
       if (config_too) {
         next.cfg = load_config(current_.cfg.source.empty() ? std::nullopt
                                                            : std::optional<std::filesystem::path>(current_.cfg.source));
         next.graph = std::make_shared<const engine::graph>(build_graph(next.cfg));
+        webhooks = make_webhooks(next.cfg);
       }
       next.enabled_overrides = scheduling::task_state_store(state_file(next.cfg)).load();
       current_ = std::move(next);
+      if (webhooks) {
+        webhooks_ = std::move(webhooks);
+        const auto subscribed = std::count_if(current_.cfg.tasks.begin(), current_.cfg.tasks.end(),
+                                              [](const auto& t) { return t.on.has_value(); });
+        log_.info("configuration reloaded: " + std::to_string(current_.graph->size()) + " tasks, " +
+                  std::to_string(subscribed) + " webhook subscription(s)");
+      }
     } catch (const std::exception& e) {
       log_.on_error(std::string("reload refused, keeping the previous configuration: ") + e.what());
       return;
@@ -332,6 +343,8 @@ class server final {
   serve_log log_;
   adapters::metrics::metrics metrics_;
   scheduling::scheduler_observer_fan_out scheduler_observers_{&log_, &metrics_.scheduler_observer()};
+  adapters::metrics::http_metrics http_metrics_{metrics_};
+  adapters::metrics::webhook_metrics webhook_metrics_{metrics_};
   loaded current_;
   std::chrono::milliseconds grace_;
   asio::thread_pool pool_;
@@ -339,6 +352,8 @@ class server final {
   asio::signal_set signals_;
   bool fire_schedules_;
   std::set<engine::run_canceller*> adhoc_;
+  // The webhook registry in force; replaced whole by a reload.
+  std::shared_ptr<const adapters::webhooks::webhook_registry> webhooks_;
   std::shared_ptr<adapters::api::api_service> api_;
   net::http_server http_;
   listen_address at_;

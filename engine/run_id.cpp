@@ -37,7 +37,7 @@ void store(std::array<std::uint8_t, 16>& bytes, std::uint64_t hi, std::uint64_t 
   } else {
     for (int i = 0; i < 8; ++i) {
       bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
-      bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
+      bytes[8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
     }
   }
 }

@@ -7,12 +7,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <random>
 
 namespace cascadence::engine {
 
@@ -57,14 +59,10 @@ void run_canceller::cancel(std::string reason) {
   if (state_ != nullptr) state_->cancel(reason_);
 }
 
-run_state::run_state(const graph& g, run_options options, asio::any_io_executor ex, run_canceller* canceller)
-    : g_(g),
-      options_(std::move(options)),
-      ex_(std::move(ex)),
-      canceller_(canceller),
-      done_(ex_, asio::steady_timer::time_point::max()),
-      jitter_(std::random_device{}()) {
-  report_.id = options_.id.value_or(run_id::random());
+run_state::run_state(const graph& g, run_options options, asio::any_io_executor ex, run_canceller* canceller,
+                     completion handler)
+    : g_(g), options_(std::move(options)), ex_(std::move(ex)), canceller_(canceller), handler_(std::move(handler)) {
+  report_.id = options_.id ? *options_.id : run_id::random();
   limit_ = options_.max_concurrency == 0 ? SIZE_MAX : options_.max_concurrency;
   if (canceller_ != nullptr) canceller_->state_ = this;
 }
@@ -81,20 +79,19 @@ bool run_state::start_sparse(std::span<const task_id> targets) {
   constexpr std::size_t few_targets = 64;
   if (g_.size() < dense_below || targets.size() > few_targets) return false;
   const std::size_t limit = g_.size() / 16;
-  auto& map = nodes_.map();
   auto& stack = stack_;
-  std::vector<task_id> involved;
+  boost::container::small_vector<task_id, 8> involved;
   stack.assign(targets.begin(), targets.end());
   while (!stack.empty()) {
     const auto id = stack.back();
     stack.pop_back();
-    auto [it, inserted] = map.try_emplace(id);
-    if (!inserted) continue;
+    auto [node, added] = nodes_.find_or_add(id);
+    if (!added) continue;
     const auto deps = g_.dependencies(id);
-    it->second.pending = static_cast<std::uint32_t>(deps.size());
+    node.pending = static_cast<std::uint32_t>(deps.size());
     involved.push_back(id);
     if (involved.size() > limit) {
-      map.clear();
+      nodes_.clear_sparse();
       stack.clear();
       return false;
     }
@@ -172,46 +169,46 @@ void run_state::start(std::span<const task_id> targets) {
   finish_if_done();
 }
 
-asio::awaitable<void> run_state::wait() {
-  while (unsettled_ != 0 || active_workers_ != 0) {
-    auto [ec] = co_await done_.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;  // woken by finish_if_done() or by the caller's cancellation
-    if (unsettled_ == 0 && active_workers_ == 0) break;
-    // finish_if_done() may have fired in a moment when no worker was active,
-    // and a spawn check posted before it then started one that finds nothing
-    // to do: that wake is not a cancellation. Only the awaiting coroutine's
-    // cancellation state says the caller cancelled.
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
-      // Cancel the run, then keep waiting so the report is complete and no
-      // worker outlives us.
-      co_await asio::this_coro::reset_cancellation_state();
-      cancel("cancelled by the caller");
-    }
-  }
-}
-
-run_report run_state::take_report() {
+void run_state::complete() {
+  // A spawn check or a worker may have started since the post: the run is
+  // over only when all of them are done again (they call finish_if_done()).
+  completing_ = false;
+  if (unsettled_ != 0 || active_workers_ != 0 || spawn_check_pending_) return;
+  auto slot = asio::get_associated_cancellation_slot(handler_);
+  if (slot.is_connected()) slot.clear();
   for (auto* obs : options_.observers) obs->on_run_finished(g_, report_.id);
-  return std::move(report_);
+  auto report = std::move(report_);
+  auto handler = std::move(handler_);
+  const auto ex = asio::get_associated_executor(handler, ex_);
+  delete this;
+  asio::dispatch(ex, [handler = std::move(handler), report = std::move(report)]() mutable {
+    std::move(handler)(std::move(report));
+  });
 }
 
 void run_state::cancel(std::string reason) {
   if (cancelled_) return;
   cancelled_ = true;
   report_.cancel_reason = std::move(reason);
-  for (auto& w : workers_) {
+  const auto stop = [](worker& w) {
     if (w.busy) {
       w.stop = true;
       w.signal.emit(asio::cancellation_type::terminal);
     }
-  }
+  };
+  stop(first_worker_);
+  for (auto& w : more_workers_) stop(w);
   // Ready tasks are settled by the workers as they pop them; make sure some
   // worker does even if all of them are suspended in cancelled tasks.
   request_spawn_check();
 }
 
 void run_state::finish_if_done() {
-  if (unsettled_ == 0 && active_workers_ == 0) done_.cancel();
+  if (unsettled_ != 0 || active_workers_ != 0 || spawn_check_pending_ || completing_) return;
+  // Posted, never inline: the caller (a worker's completion, start()) is
+  // still using the state, and a handler must not run inside its initiation.
+  completing_ = true;
+  asio::post(ex_, [this] { complete(); });
 }
 
 void run_state::spawn_worker() {
@@ -220,10 +217,10 @@ void run_state::spawn_worker() {
     w = idle_workers_.back();
     idle_workers_.pop_back();
   } else {
-    w = &workers_.emplace_back();
+    w = std::exchange(first_worker_used_, true) ? &more_workers_.emplace_back() : &first_worker_;
   }
   ++active_workers_;
-  asio::co_spawn(ex_, work(*w), asio::bind_cancellation_slot(w->signal.slot(), [this, w](std::exception_ptr) {
+  asio::co_spawn(ex_, work(*w), asio::bind_cancellation_slot(w->signal.slot(), [this, w](const std::exception_ptr&) {
                    // work() catches everything a task can throw; what reaches
                    // here is a bug in the engine and must not hang the run.
                    --active_workers_;
@@ -231,6 +228,30 @@ void run_state::spawn_worker() {
                    idle_workers_.push_back(w);
                    finish_if_done();
                  }));
+}
+
+std::pair<run_state::node_state&, bool> run_state::node_table::find_or_add(task_id id) {
+  if (many_.empty()) {
+    for (auto& [key, node] : few_) {
+      if (key == id) return {node, false};
+    }
+    if (few_.size() < few_capacity) return {few_.emplace_back(id, node_state{}).second, true};
+    for (const auto& [key, node] : few_) many_.emplace(key, node);
+    few_.clear();
+  }
+  auto [it, added] = many_.try_emplace(id);
+  return {it->second, added};
+}
+
+const run_state::node_state* run_state::node_table::find_sparse(task_id id) const {
+  if (!many_.empty()) {
+    const auto it = many_.find(id);
+    return it == many_.end() ? nullptr : &it->second;
+  }
+  for (const auto& [key, node] : few_) {
+    if (key == id) return &node;
+  }
+  return nullptr;
 }
 
 void run_state::ready_queue::compact() noexcept {
@@ -244,10 +265,11 @@ void run_state::post_spawn_check() {
   // are then suspended inside tasks, the ready tasks need new workers.
   asio::post(ex_, [this] {
     spawn_check_pending_ = false;
-    if (busy_workers_ < active_workers_) return;
-    const auto room = limit_ > active_workers_ ? limit_ - active_workers_ : 0;
-    const auto wanted = active_workers_ == 0 ? std::max<std::size_t>(ready_.size(), 1) : ready_.size();
-    for (std::size_t i = 0, n = std::min(wanted, room); i < n; ++i) spawn_worker();
+    if (busy_workers_ >= active_workers_) {
+      const auto room = limit_ > active_workers_ ? limit_ - active_workers_ : 0;
+      for (std::size_t i = 0, n = std::min(ready_.size(), room); i < n; ++i) spawn_worker();
+    }
+    finish_if_done();
   });
 }
 
@@ -267,8 +289,8 @@ run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::u
   const auto& settings = g_.settings(task);
   ++w.generation;
   if (settings.timeout.count() > 0) w.timer->cancel();
-  // The record keeps the last attempt's status and error (a success after
-  // a failed attempt keeps that attempt's error text).
+  // The record keeps the last attempt's status and error: a success after a
+  // failed attempt clears the error (attempts says a retry happened).
   auto& rec = report_.records[index];
   if (cancelled_) {
     rec.status = run_status::cancelled;
@@ -280,6 +302,7 @@ run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::u
     rec.error = "timed out after " + format_duration(settings.timeout);
   } else if (out.ok) {
     rec.status = run_status::success;
+    if (attempt > 1) rec.error.clear();
     // The record's output is null already; most outputs are null too.
     if (!out.output.is_null()) rec.output = std::move(out.output);
     return attempt_end::settled;
@@ -405,7 +428,7 @@ void run_state::arm_timeout(worker& w, std::chrono::milliseconds timeout) {
   const auto generation = ++w.generation;
   auto& timer = timer_of(w);
   timer.expires_after(timeout);
-  timer.async_wait([this, &w, generation](boost::system::error_code ec) {
+  timer.async_wait([&w, generation](boost::system::error_code ec) {
     if (ec || w.generation != generation || !w.busy) return;
     w.timed_out = true;
     w.stop = true;
@@ -418,8 +441,10 @@ std::chrono::milliseconds run_state::backoff(const retry_policy& policy, unsigne
   for (unsigned i = 1; i < attempt && d < policy.backoff_max; ++i) d *= 2;
   d = std::min(d, policy.backoff_max);
   if (d.count() <= 1) return d;
+  // Seeded once per thread: seeding per run cost more than a small run itself.
+  thread_local std::minstd_rand jitter(std::random_device{}());
   std::uniform_int_distribution<std::chrono::milliseconds::rep> half(d.count() / 2, d.count());
-  return std::chrono::milliseconds(half(jitter_));
+  return std::chrono::milliseconds(half(jitter));
 }
 
 bool run_state::settle(task_id first) {
@@ -486,12 +511,28 @@ void run_state::emit_output(task_id task, output_stream stream, std::string_view
   for (auto* obs : options_.observers) obs->on_task_output(g_, rec, stream, line);
 }
 
+namespace detail {
+
+void start_run(const graph& g, std::span<const task_id> targets, run_options options, run_canceller* canceller,
+               asio::any_io_executor ex, asio::any_completion_handler<void(run_report)> handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  auto* state = new run_state(g, std::move(options), std::move(ex), canceller, std::move(handler));
+  if (slot.is_connected()) {
+    slot.assign([state](asio::cancellation_type type) {
+      if (type != asio::cancellation_type::none) state->cancel("cancelled by the caller");
+    });
+  }
+  state->start(targets);
+}
+
+}  // namespace detail
+
 asio::awaitable<run_report> run_graph(const graph& g, std::span<const task_id> targets, run_options options,
                                       run_canceller* canceller) {
-  run_state state(g, std::move(options), co_await asio::this_coro::executor, canceller);
-  state.start(targets);
-  co_await state.wait();
-  co_return state.take_report();
+  // Named, not temporaries inside the co_await: GCC 12 mishandles those.
+  auto ex = co_await asio::this_coro::executor;
+  auto run = async_run_graph(std::move(ex), g, targets, std::move(options), canceller, asio::use_awaitable);
+  co_return co_await std::move(run);
 }
 
 }  // namespace cascadence::engine

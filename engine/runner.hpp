@@ -5,6 +5,9 @@
 #include "engine/run_id.hpp"
 #include "engine/run_status.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
@@ -97,5 +100,27 @@ class run_canceller final {
 /// with a full report once every task has settled.
 [[nodiscard]] boost::asio::awaitable<run_report> run_graph(const graph& g, std::span<const task_id> targets,
                                                            run_options options, run_canceller* canceller = nullptr);
+
+namespace detail {
+void start_run(const graph& g, std::span<const task_id> targets, run_options options, run_canceller* canceller,
+               boost::asio::any_io_executor ex, boost::asio::any_completion_handler<void(run_report)> handler);
+}  // namespace detail
+
+/// run_graph() as an Asio asynchronous operation on `ex`, for callers that
+/// are not coroutines or that start many runs (a scheduler firing thousands
+/// at once): it costs no coroutine frame of its own. Completes with the
+/// report, never inline. `g` and, until the initiation has run, `targets`
+/// must outlive the operation. Terminal cancellation through the
+/// completion handler's cancellation slot, or `canceller`, cancels the run.
+template <boost::asio::completion_token_for<void(run_report)> Token>
+auto async_run_graph(boost::asio::any_io_executor ex, const graph& g, std::span<const task_id> targets,
+                     run_options options, run_canceller* canceller, Token&& token) {
+  return boost::asio::async_initiate<Token, void(run_report)>(
+      [](auto handler, boost::asio::any_io_executor ex, const graph* g, std::span<const task_id> targets,
+         run_options options, run_canceller* canceller) {
+        detail::start_run(*g, targets, std::move(options), canceller, std::move(ex), std::move(handler));
+      },
+      token, std::move(ex), &g, targets, std::move(options), canceller);
+}
 
 }  // namespace cascadence::engine

@@ -5,8 +5,6 @@
 #include "scheduling/next_fire.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
@@ -34,6 +32,8 @@ constexpr std::size_t max_buffered_fires = 1000;
 // Missed fires counted one by one after downtime; past this the count is a
 // lower bound and the scan jumps to the catch-up window.
 constexpr std::size_t max_missed_scan = 100'000;
+// Fires dispatched before the scheduler gives the loop back.
+constexpr std::size_t fires_per_turn = 16;
 }  // namespace
 
 std::string_view to_string(skip_reason reason) noexcept {
@@ -41,7 +41,10 @@ std::string_view to_string(skip_reason reason) noexcept {
 }
 
 engine::run_id cron_scheduler::fire_id(std::string_view task, sys_seconds nominal) {
-  return engine::run_id::derived(std::string(task) + "@" + format_iso8601(nominal, time_zone::utc()));
+  std::string key;
+  key.reserve(task.size() + 32);
+  key.append(task).append(1, '@').append(format_iso8601(nominal, time_zone::utc()));
+  return engine::run_id::derived(key);
 }
 
 struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
@@ -50,23 +53,44 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     std::size_t running = 0;
     std::deque<sys_seconds> buffered;
     std::vector<engine::run_canceller*> cancellers;
+    // cancel_other: the fire that starts once the cancelled runs settled.
+    std::optional<sys_seconds> replacement;
   };
-  // One schedule's timer loop; replaced, not edited, when its entry changes.
+  // One schedule; replaced, not edited, when its entry changes.
   struct slot {
-    slot(active_schedule s, const asio::any_io_executor& ex) : sched(std::move(s)), timer(ex) {}
+    explicit slot(active_schedule s) : sched(std::move(s)) {}
     active_schedule sched;
-    asio::system_timer timer;
+    sys_seconds cursor{};               // the last nominal instant handled
+    std::optional<sys_seconds> next;    // the nominal fire waited for
+    task_runs* runs = nullptr;          // node of impl::runs: stable
+    sys_seconds* last_fired = nullptr;  // node of impl::last, once it exists
+    bool catch_up_first = false;        // a fire time was persisted: catch up before firing
     bool stopped = false;
+  };
+  // Every schedule waits in one min-heap on one timer: a wake costs one
+  // heap pop per due schedule, and fires due at the same instant are handled
+  // in one batch with one write of the fire state.
+  struct due {
+    clock::time_point at;  // nominal plus jitter
+    std::shared_ptr<slot> sl;
+  };
+  struct later {
+    bool operator()(const due& a, const due& b) const noexcept { return a.at > b.at; }
+  };
+  struct fire {
+    std::shared_ptr<slot> sl;
+    sys_seconds nominal;
+    clock::time_point intended;
   };
 
   impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o, asio::thread_pool* p)
       : ex(std::move(executor)),
         sync_pool(p),
-        fire(std::move(f)),
+        fire_run(std::move(f)),
         store(std::move(s)),
         obs(o != nullptr ? o : &null_observer),
+        wake(ex),
         run_ended(ex, asio::steady_timer::time_point::max()),
-        flushed_signal(ex, asio::steady_timer::time_point::max()),
         rng(std::random_device{}()) {
     try {
       last = store.load();
@@ -79,40 +103,38 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   asio::thread_pool* sync_pool;
   bool sync_running = false;
   bool sync_again = false;
-  fire_function fire;
+  fire_function fire_run;
   fire_state_store store;
   scheduler_observer null_observer;
   scheduler_observer* obs;
   fire_state_store::times last;
+  bool last_dirty = false;
   std::map<std::string, std::shared_ptr<slot>> slots;
   std::map<std::string, task_runs> runs;
   std::size_t running_total = 0;
   bool draining = false;
-  asio::steady_timer run_ended;  // cancelled whenever a run ends
-  bool flush_scheduled = false;
-  std::uint64_t flush_requested = 0;
-  std::uint64_t flushed = 0;
-  asio::steady_timer flushed_signal;  // cancelled whenever the state file was written
+  std::vector<due> heap;  // std::push_heap/pop_heap with `later`
+  std::size_t stale = 0;  // heap entries of stopped slots
+  asio::system_timer wake;
+  std::optional<clock::time_point> armed;  // what `wake` waits for
+  std::vector<fire> batch;                 // scratch of on_wake()
+  std::deque<fire> pending;                // persisted, not yet dispatched
+  asio::steady_timer run_ended;            // cancelled whenever a run ends while draining
   std::mt19937_64 rng;
 
-  // Persists `nominal` as the task's last fire before anything runs for it.
-  // Fires due at the same instant share one write.
-  asio::awaitable<void> commit(const std::string& task, sys_seconds nominal) {
-    last[task] = nominal;
-    const auto mine = ++flush_requested;
-    if (!flush_scheduled) {
-      flush_scheduled = true;
-      asio::post(ex, [self = shared_from_this()] { self->flush(); });
-    }
-    while (flushed < mine) {
-      auto [ec] = co_await flushed_signal.async_wait(asio::as_tuple(asio::use_awaitable));
-      (void)ec;  // the signal is a cancel: every waiter rechecks
-    }
+  // --- persistence -------------------------------------------------------
+
+  // Records `nominal` as the task's last fire; persist() writes it before
+  // anything runs for it.
+  void remember(slot& sl, sys_seconds nominal) {
+    if (sl.last_fired == nullptr) sl.last_fired = &last[sl.sched.entry.task];
+    *sl.last_fired = nominal;
+    last_dirty = true;
   }
 
-  void flush() {
-    flush_scheduled = false;
-    const auto target = flush_requested;
+  void persist() {
+    if (!last_dirty) return;
+    last_dirty = false;
     try {
       store.save(last, sync_pool != nullptr ? durability::process_crash : durability::synced);
       request_sync();
@@ -120,8 +142,6 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
       // Firing goes on: availability over exactly-once, and it is reported.
       obs->on_error(std::string("cannot persist fire times (a restart may fire them again): ") + e.what());
     }
-    flushed = target;
-    flushed_signal.cancel();
   }
 
   // fsync of the fire state on the pool; one at a time, the last save wins.
@@ -147,6 +167,8 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     });
   }
 
+  // --- the due heap and its timer -----------------------------------------
+
   std::chrono::milliseconds jitter_for(const active_schedule& s, sys_seconds next) {
     const auto limit = s.entry.policy.jitter;
     if (limit.count() <= 0) return {};
@@ -160,88 +182,108 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, bound.count())(rng));
   }
 
-  // `intended` is when the run should have started (nominal plus jitter);
-  // lateness is measured here, once the fire is persisted and the run is
-  // about to start, not when the timer woke.
-  void start_run(const std::string& task, sys_seconds nominal, clock::time_point intended) {
-    const auto id = cron_scheduler::fire_id(task, nominal);
-    obs->on_fire(task, nominal, clock::now() - intended, id);
-    auto& tr = runs[task];
-    ++tr.running;
-    ++running_total;
-    asio::co_spawn(ex, run_one(shared_from_this(), task, nominal, id), asio::detached);
+  void push(clock::time_point at, std::shared_ptr<slot> sl) {
+    heap.push_back({at, std::move(sl)});
+    std::push_heap(heap.begin(), heap.end(), later{});
   }
 
-  static asio::awaitable<void> run_one(std::shared_ptr<impl> self, std::string task, sys_seconds nominal,
-                                       engine::run_id id) {
-    engine::run_canceller canceller;
-    auto& tr = self->runs[task];
-    tr.cancellers.push_back(&canceller);
-    std::optional<engine::run_report> report;
-    try {
-      report = co_await self->fire(task, id, canceller);
-    } catch (const std::exception& e) {
-      self->obs->on_error("fire of '" + task + "' failed to run: " + e.what());
-    }
-    std::erase(tr.cancellers, &canceller);
-    --tr.running;
-    --self->running_total;
-    if (report) self->obs->on_run_finished(task, nominal, *report);
-    self->run_ended.cancel();
-    if (!tr.buffered.empty() && !self->draining && tr.running == 0) {
-      const auto next = tr.buffered.front();
-      tr.buffered.pop_front();
-      self->start_run(task, next, next);
-    }
+  // Computes the slot's next fire after its cursor and queues it.
+  void schedule_next(const std::shared_ptr<slot>& sl) {
+    const auto& s = sl->sched;
+    sl->next = next_fire(s.expression, s.zone, sl->cursor);
+    obs->on_next_fire(s.entry.task, sl->next);
+    if (sl->next) push(clock::time_point(*sl->next) + jitter_for(s, *sl->next), sl);
   }
 
-  asio::awaitable<void> fire_at(const std::shared_ptr<slot>& sl, sys_seconds nominal, clock::time_point intended) {
-    const auto& entry = sl->sched.entry;
-    co_await commit(entry.task, nominal);
-    if (entry.paused) {
-      obs->on_skip(entry.task, nominal, skip_reason::paused, 1);
-      co_return;
+  void stop_slot(slot& sl) {
+    if (sl.stopped) return;
+    sl.stopped = true;
+    ++stale;
+  }
+
+  // Drops the entries of stopped slots once they are most of the heap
+  // (reloads that change many schedules), so it never grows without bound.
+  void compact_heap() {
+    if (stale < 64 || stale * 2 < heap.size()) return;
+    std::erase_if(heap, [](const due& d) { return d.sl->stopped; });
+    std::make_heap(heap.begin(), heap.end(), later{});
+    stale = 0;
+  }
+
+  void arm() {
+    compact_heap();
+    if (heap.empty() || draining) {
+      if (armed) wake.cancel();
+      armed.reset();
+      return;
     }
-    auto& tr = runs[entry.task];
-    if (tr.running > 0) {
-      switch (entry.policy.overlap) {
-        case overlap_policy::skip:
-          obs->on_skip(entry.task, nominal, skip_reason::overlap, 1);
-          co_return;
-        case overlap_policy::buffer_one:
-        case overlap_policy::buffer_all: {
-          const std::size_t room = entry.policy.overlap == overlap_policy::buffer_one ? 1 : max_buffered_fires;
-          if (tr.buffered.size() >= room) {
-            obs->on_skip(entry.task, nominal, skip_reason::overlap, 1);
-          } else {
-            tr.buffered.push_back(nominal);
-          }
-          co_return;
-        }
-        case overlap_policy::cancel_other: {
-          const auto reason = "replaced by the fire at " + format_iso8601(nominal, sl->sched.zone);
-          for (auto* c : tr.cancellers) c->cancel(reason);
-          while (tr.running > 0 && !sl->stopped) {
-            auto [ec] = co_await run_ended.async_wait(asio::as_tuple(asio::use_awaitable));
-            (void)ec;
-          }
-          if (sl->stopped) co_return;
-          break;
-        }
-        case overlap_policy::allow_all:
-          break;
+    const auto at = heap.front().at;
+    if (armed == at) return;
+    armed = at;
+    wake.expires_at(at);  // cancels a wait for another time: its handler sees operation_aborted
+    wake.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      self->armed.reset();
+      self->on_wake();
+    });
+  }
+
+  // Takes every schedule due by now off the heap, persists their fires in
+  // one write, then starts their runs.
+  void on_wake() {
+    const auto now = clock::now();
+    batch.clear();
+    while (!heap.empty() && heap.front().at <= now) {
+      std::pop_heap(heap.begin(), heap.end(), later{});
+      const auto intended = heap.back().at;
+      auto sl = std::move(heap.back().sl);
+      heap.pop_back();
+      if (sl->stopped) {
+        if (stale > 0) --stale;
+        continue;
       }
+      if (std::exchange(sl->catch_up_first, false)) {
+        catch_up(sl, now);
+      } else if (sl->next) {
+        if (now - *sl->next > sl->sched.entry.policy.catchup_window) {
+          // Woke far too late (the machine slept, the loop stalled).
+          catch_up(sl, now);
+        } else {
+          sl->cursor = *sl->next;
+          remember(*sl, *sl->next);
+          batch.push_back({sl, *sl->next, intended});
+        }
+      }
+      schedule_next(sl);
     }
-    start_run(entry.task, nominal, intended);
+    persist();
+    const bool idle = pending.empty();
+    pending.insert(pending.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+    batch.clear();
+    if (idle) start_pending();
+    arm();
+  }
+
+  // Starts the persisted fires a few at a time, giving the loop back in
+  // between: the runs just started settle (their completions are queued
+  // behind) before more start, so a batch of thousands reuses the memory of
+  // the runs before it instead of holding all of them at once.
+  void start_pending() {
+    for (std::size_t i = 0; i < fires_per_turn && !pending.empty(); ++i) {
+      auto f = std::move(pending.front());
+      pending.pop_front();
+      dispatch(f.sl, f.nominal, f.intended);
+    }
+    if (!pending.empty()) asio::post(ex, [self = shared_from_this()] { self->start_pending(); });
   }
 
   // Fires in (cursor, now]: the latest runs if it is younger than the
   // catch-up window, the others are skipped and counted.
-  asio::awaitable<void> catch_up(const std::shared_ptr<slot>& sl, sys_seconds& cursor, clock::time_point now) {
+  void catch_up(const std::shared_ptr<slot>& sl, clock::time_point now) {
     const auto& s = sl->sched;
     std::size_t missed = 0;
     std::optional<sys_seconds> latest;
-    auto t = cursor;
+    auto t = sl->cursor;
     const auto window_start = std::chrono::floor<std::chrono::seconds>(now - s.entry.policy.catchup_window);
     for (;;) {
       auto n = next_fire(s.expression, s.zone, t);
@@ -251,48 +293,118 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
       t = *n;
       if (missed % max_missed_scan == 0 && t < window_start) t = window_start;  // the count is now a lower bound
     }
-    if (!latest) co_return;
-    cursor = *latest;
+    if (!latest) return;
+    sl->cursor = *latest;
+    remember(*sl, *latest);
     if (now - *latest <= s.entry.policy.catchup_window) {
       if (missed > 1) obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed - 1);
-      co_await fire_at(sl, *latest, *latest);
+      batch.push_back({sl, *latest, clock::time_point(*latest)});
     } else {
       obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed);
-      co_await commit(s.entry.task, *latest);
     }
   }
 
-  static asio::awaitable<void> run_slot(std::shared_ptr<impl> self, std::shared_ptr<slot> sl) {
-    const auto& s = sl->sched;
-    const auto& task = s.entry.task;
-    auto cursor = std::chrono::floor<std::chrono::seconds>(clock::now());
-    if (auto it = self->last.find(task); it != self->last.end()) {
-      cursor = it->second;
-      co_await self->catch_up(sl, cursor, clock::now());
+  // --- runs ----------------------------------------------------------------
+
+  // A fire, persisted: runs it, or skips, buffers or replaces according to
+  // the schedule's state and overlap policy.
+  void dispatch(const std::shared_ptr<slot>& sl, sys_seconds nominal, clock::time_point intended) {
+    const auto& entry = sl->sched.entry;
+    if (entry.paused) {
+      obs->on_skip(entry.task, nominal, skip_reason::paused, 1);
+      return;
     }
-    while (!sl->stopped) {
-      const auto next = next_fire(s.expression, s.zone, cursor);
-      self->obs->on_next_fire(task, next);
-      if (!next) co_return;
-      const auto intended = clock::time_point(*next) + self->jitter_for(s, *next);
-      sl->timer.expires_at(intended);
-      auto [ec] = co_await sl->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      (void)ec;  // stop_firing() cancels; the flag says so
-      if (sl->stopped) co_return;
-      const auto now = clock::now();
-      if (now - *next > s.entry.policy.catchup_window) {
-        // Woke far too late (the machine slept, the loop stalled).
-        co_await self->catch_up(sl, cursor, now);
-        continue;
+    auto& tr = *sl->runs;
+    if (tr.running > 0) {
+      switch (entry.policy.overlap) {
+        case overlap_policy::skip:
+          obs->on_skip(entry.task, nominal, skip_reason::overlap, 1);
+          return;
+        case overlap_policy::buffer_one:
+        case overlap_policy::buffer_all: {
+          const std::size_t room = entry.policy.overlap == overlap_policy::buffer_one ? 1 : max_buffered_fires;
+          if (tr.buffered.size() >= room) {
+            obs->on_skip(entry.task, nominal, skip_reason::overlap, 1);
+          } else {
+            tr.buffered.push_back(nominal);
+          }
+          return;
+        }
+        case overlap_policy::cancel_other: {
+          // Starts when the cancelled runs have settled (run_one).
+          if (tr.replacement) obs->on_skip(entry.task, *tr.replacement, skip_reason::overlap, 1);
+          tr.replacement = nominal;
+          const auto reason = "replaced by the fire at " + format_iso8601(nominal, sl->sched.zone);
+          const auto cancellers = tr.cancellers;  // cancelling may end a run, which edits the list
+          for (auto* c : cancellers) c->cancel(reason);
+          return;
+        }
+        case overlap_policy::allow_all:
+          break;
       }
-      cursor = *next;
-      co_await self->fire_at(sl, *next, intended);
+    }
+    start_run(entry.task, tr, nominal, intended);
+  }
+
+  // A fire's run in flight.
+  struct running_fire {
+    std::shared_ptr<impl> self;
+    std::string task;
+    task_runs* runs;
+    sys_seconds nominal;
+    engine::run_canceller canceller;
+  };
+
+  // `intended` is when the run should have started (nominal plus jitter);
+  // lateness is measured here, once the fire is persisted and the run is
+  // about to start, not when the timer woke.
+  void start_run(const std::string& task, task_runs& tr, sys_seconds nominal, clock::time_point intended) {
+    const auto id = cron_scheduler::fire_id(task, nominal);
+    obs->on_fire(task, nominal, clock::now() - intended, id);
+    ++tr.running;
+    ++running_total;
+    auto run = std::make_unique<running_fire>(running_fire{shared_from_this(), task, &tr, nominal, {}});
+    auto* r = run.get();
+    tr.cancellers.push_back(&r->canceller);
+    try {
+      fire_run(task, id, r->canceller, [r](std::exception_ptr error, engine::run_report report) {
+        r->self->run_ended_with(std::unique_ptr<running_fire>(r), error, report);
+      });
+      (void)run.release();  // owned by the callback now
+    } catch (...) {
+      run_ended_with(std::move(run), std::current_exception(), {});
     }
   }
 
-  void stop_slot(slot& sl) {
-    sl.stopped = true;
-    sl.timer.cancel();
+  void run_ended_with(std::unique_ptr<running_fire> run, const std::exception_ptr& error,
+                      const engine::run_report& report) {
+    auto& tr = *run->runs;
+    std::erase(tr.cancellers, &run->canceller);
+    --tr.running;
+    --running_total;
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        obs->on_error("fire of '" + run->task + "' failed to run: " + e.what());
+      } catch (...) {
+        obs->on_error("fire of '" + run->task + "' failed to run");
+      }
+    } else {
+      obs->on_run_finished(run->task, run->nominal, report);
+    }
+    if (draining) {
+      run_ended.cancel();  // drain() waits on it (a cancel takes the reactor's lock: only then)
+      return;
+    }
+    if (tr.running != 0) return;
+    if (auto next = std::exchange(tr.replacement, std::nullopt)) {
+      start_run(run->task, tr, *next, clock::time_point(*next));
+    } else if (!tr.buffered.empty()) {
+      const auto buffered = tr.buffered.front();
+      tr.buffered.pop_front();
+      start_run(run->task, tr, buffered, clock::time_point(buffered));
+    }
   }
 };
 
@@ -307,6 +419,7 @@ cron_scheduler::~cron_scheduler() {
 void cron_scheduler::apply(std::vector<active_schedule> schedules) {
   auto& m = *impl_;
   std::map<std::string, std::shared_ptr<impl::slot>> next;
+  const auto now = clock::now();
   for (auto& s : schedules) {
     const auto task = s.entry.task;
     auto it = m.slots.find(task);
@@ -315,23 +428,43 @@ void cron_scheduler::apply(std::vector<active_schedule> schedules) {
       m.slots.erase(it);
       continue;
     }
-    auto sl = std::make_shared<impl::slot>(std::move(s), m.ex);
+    auto sl = std::make_shared<impl::slot>(std::move(s));
+    sl->runs = &m.runs[task];
     next.emplace(task, sl);
-    if (!m.draining) asio::co_spawn(m.ex, impl::run_slot(impl_, sl), asio::detached);
+    if (m.draining) continue;
+    if (auto last = m.last.find(task); last != m.last.end()) {
+      // Fires missed while down (or while the schedule was changed) are
+      // caught up first, on the loop rather than inside apply().
+      sl->cursor = last->second;
+      sl->last_fired = &last->second;
+      sl->catch_up_first = true;
+      m.push(now, sl);
+    } else {
+      sl->cursor = std::chrono::floor<std::chrono::seconds>(now);
+      m.schedule_next(sl);
+    }
   }
   for (auto& [task, sl] : m.slots) m.stop_slot(*sl);  // removed or changed
   m.slots = std::move(next);
+  m.arm();
 }
 
 void cron_scheduler::stop_firing() {
-  for (auto& [task, sl] : impl_->slots) impl_->stop_slot(*sl);
+  auto& m = *impl_;
+  for (auto& [task, sl] : m.slots) m.stop_slot(*sl);
+  m.heap.clear();
+  m.stale = 0;
+  m.arm();
 }
 
 asio::awaitable<void> cron_scheduler::drain(std::chrono::milliseconds grace, std::string reason) {
   auto self = impl_;
   self->draining = true;
   stop_firing();
-  for (auto& [task, tr] : self->runs) tr.buffered.clear();
+  for (auto& [task, tr] : self->runs) {
+    tr.buffered.clear();
+    tr.replacement.reset();
+  }
   const auto deadline = std::chrono::steady_clock::now() + grace;
   asio::steady_timer grace_timer(self->ex, deadline);
   // Waiters sleep on run_ended; the end of the grace period wakes them too.

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -64,10 +65,18 @@ class scheduler_observer {
   virtual void on_error(std::string_view message) { (void)message; }
 };
 
-/// Runs a fire: the scheduler says which task, with which run id, and hands
-/// a canceller its overlap policy and shutdown may use.
-using fire_function = std::function<boost::asio::awaitable<engine::run_report>(
-    const std::string& task, engine::run_id id, engine::run_canceller& canceller)>;
+/// How a fire's run ended: its report, or the exception that kept it from
+/// running (the report is then empty).
+using fire_done = std::function<void(std::exception_ptr error, engine::run_report report)>;
+
+/// Starts the run of a fire: the scheduler says which task, with which run
+/// id, and hands a canceller its overlap policy and shutdown may use (it
+/// lives until `done` is called). Calls `done` exactly once, on the
+/// scheduler's executor and not from inside this call; may instead throw if
+/// the run cannot start. A callback rather than a coroutine: a scheduler
+/// firing thousands of schedules at one instant pays for no frames.
+using fire_function =
+    std::function<void(const std::string& task, engine::run_id id, engine::run_canceller& canceller, fire_done done)>;
 
 /// A schedule ready to run: the persisted entry with its expression parsed
 /// and its zone located.
@@ -77,8 +86,10 @@ struct active_schedule final {
   time_zone zone;
 };
 
-/// Fires cron schedules on one executor: one timer per schedule, nothing
-/// polled, so an idle scheduler costs nothing between fires. Each fire gets a
+/// Fires cron schedules on one executor: every schedule waits in one heap
+/// behind one timer, nothing polled, so an idle scheduler costs nothing
+/// between fires, and the schedules due at one instant fire as a batch with
+/// one write of the fire state. Each fire gets a
 /// deterministic run id (task name + nominal UTC time); the nominal time is
 /// persisted before the run starts, so a restart never fires an instant
 /// twice, and fires missed while down are caught up once within each

@@ -47,6 +47,16 @@ std::string signature_problem(const net::request& req, std::string_view source, 
   return {};
 }
 
+// One delivery, holding its subscriber until it ends: a reload may replace
+// (and free) the registry that named it while the delivery is suspended.
+asio::awaitable<void> deliver(std::shared_ptr<webhook_task> task, std::string source, std::string type,
+                              boost::json::value payload) {
+  // A named awaitable rather than temporaries inside the co_await
+  // expression, whose lifetimes GCC 12 mis-handles in coroutines.
+  auto delivery = task->handle_event(std::move(source), std::move(type), std::move(payload));
+  co_await std::move(delivery);
+}
+
 net::response accepted_reply() {
   // Built whole: a default response would first allocate its text/plain type.
   return net::response{202, std::string(net::json_content_type), {}, R"({"status":"received"})"};
@@ -90,18 +100,23 @@ delivery_decision handle_delivery(const net::request& req, std::string_view sour
   return {accepted_reply(), std::move(event)};
 }
 
-void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shared_ptr<const webhook_registry> registry,
-                        delivery_error_sink on_error) {
-  auto handler = [ex, registry, on_error](std::string_view source, net::request& req) {
-    auto decision = handle_delivery(req, source, *registry);
+void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_source registry,
+                        delivery_error_sink on_error, webhook_observer* observer) {
+  auto handler = [ex, registry = std::move(registry), on_error, observer](std::string_view source, net::request& req) {
+    const auto current = registry();  // this request's view, whatever a reload does meanwhile
+    auto decision = handle_delivery(req, source, *current);
+    if (observer != nullptr) {
+      observer->on_request(current->knows(source) ? source : unknown_source, decision.reply.status);
+    }
     if (!decision.event) return std::move(decision.reply);
     auto& e = *decision.event;
-    registry->for_each_subscriber(e.source, e.type, [&](const webhook_registry::subscriber& sub, bool last) {
+    current->for_each_subscriber(e.source, e.type, [&](const webhook_registry::subscriber& sub, bool last) {
+      if (observer != nullptr) observer->on_delivery(e.source, sub.name);
       // Each delivery runs detached: its failure is reported, never thrown
       // into the server (which has long answered the sender). The last
       // subscriber gets the payload itself, the others a copy.
       auto payload = last ? std::move(e.payload) : boost::json::value(e.payload);
-      asio::co_spawn(ex, sub.task->handle_event(e.source, e.type, std::move(payload)),
+      asio::co_spawn(ex, deliver(sub.task, e.source, e.type, std::move(payload)),
                      [on_error, name = sub.name, source = e.source, type = e.type](std::exception_ptr p) {
                        if (!p || !on_error) return;
                        try {
@@ -119,6 +134,12 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shar
   routes.post("/webhook/calcom", [handler](net::request& req) { return handler("calcom", req); });
   routes.post("/webhook/{source}",
               [handler](net::request& req) { return handler(req.param("source").value_or(""), req); });
+}
+
+void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shared_ptr<const webhook_registry> registry,
+                        delivery_error_sink on_error, webhook_observer* observer) {
+  add_webhook_routes(
+      routes, std::move(ex), [registry = std::move(registry)] { return registry; }, std::move(on_error), observer);
 }
 
 }  // namespace cascadence::adapters::webhooks

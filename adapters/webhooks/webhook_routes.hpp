@@ -1,5 +1,6 @@
 #pragma once
 
+#include "adapters/webhooks/webhook_observer.hpp"
 #include "adapters/webhooks/webhook_registry.hpp"
 #include "net/http_message.hpp"
 
@@ -48,11 +49,23 @@ struct delivery_decision final {
 /// Receives the failures of detached deliveries (a subscriber threw).
 using delivery_error_sink = std::function<void(std::string_view message)>;
 
+/// Where the webhook routes find the registry: called once per request, so
+/// a reload can swap in another registry while the server runs. A request
+/// keeps the registry it got until it is answered.
+using registry_source = std::function<std::shared_ptr<const webhook_registry>()>;
+
 /// Registers `POST /webhook/github`, `/webhook/calcom` and
 /// `/webhook/{source}` on `routes`. Each accepted event is handed to every
 /// matching subscriber in its own coroutine spawned on `ex`; the reply does
-/// not wait for them. `registry` must not change while the server runs.
+/// not wait for them, and each delivery keeps its subscriber alive until it
+/// ends, whatever happens to the registry meanwhile. `observer` (optional,
+/// not owned, must outlive the routes) hears of every answer and hand-off.
+void add_webhook_routes(net::router& routes, boost::asio::any_io_executor ex, registry_source registry,
+                        delivery_error_sink on_error, webhook_observer* observer = nullptr);
+
+/// The same with one registry for the routes' whole life.
 void add_webhook_routes(net::router& routes, boost::asio::any_io_executor ex,
-                        std::shared_ptr<const webhook_registry> registry, delivery_error_sink on_error);
+                        std::shared_ptr<const webhook_registry> registry, delivery_error_sink on_error,
+                        webhook_observer* observer = nullptr);
 
 }  // namespace cascadence::adapters::webhooks

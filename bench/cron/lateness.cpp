@@ -69,14 +69,13 @@ scenario_result run_cron_lateness(const bench_config& config, std::size_t schedu
   lateness_observer obs;
   scheduling::cron_scheduler scheduler(
       io.get_executor(),
-      // A coroutine, so `target` lives in its frame while run_graph reads it.
-      [&graph](const std::string& task, engine::run_id id,
-               engine::run_canceller& c) -> asio::awaitable<engine::run_report> {
+      [&graph, &io](const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
         engine::run_options options;
         options.id = id;
         const engine::task_id target = *graph.find(task);
-        co_return co_await engine::run_graph(graph, std::span<const engine::task_id>(&target, 1), std::move(options),
-                                             &c);
+        engine::async_run_graph(
+            io.get_executor(), graph, std::span<const engine::task_id>(&target, 1), std::move(options), &c,
+            [done = std::move(done)](engine::run_report report) { done(nullptr, std::move(report)); });
       },
       scheduling::fire_state_store(dir / "fire-state.yml"), &obs, &sync_pool);
 

@@ -6,16 +6,17 @@
 #include "engine/processor.hpp"
 #include "engine/runner.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <random>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -24,16 +25,19 @@ namespace cascadence::engine {
 
 class run_state final {
  public:
-  run_state(const graph& g, run_options options, boost::asio::any_io_executor ex, run_canceller* canceller);
+  using completion = boost::asio::any_completion_handler<void(run_report)>;
+
+  // Owns itself from start() on: once every involved task settled and every
+  // worker returned, it completes `handler` with the report and deletes
+  // itself.
+  run_state(const graph& g, run_options options, boost::asio::any_io_executor ex, run_canceller* canceller,
+            completion handler);
   ~run_state();
   run_state(const run_state&) = delete;
   run_state& operator=(const run_state&) = delete;
 
   /// Settles what can be settled at once and starts the first worker.
   void start(std::span<const task_id> targets);
-  /// Waits until every involved task settled and every worker returned.
-  [[nodiscard]] boost::asio::awaitable<void> wait();
-  [[nodiscard]] run_report take_report();
 
   void cancel(std::string reason);
 
@@ -90,6 +94,8 @@ class run_state final {
   [[nodiscard]] boost::asio::steady_timer& timer_of(worker& w);
   void arm_timeout(worker& w, std::chrono::milliseconds timeout);
   void finish_if_done();
+  // Posted by finish_if_done(): completes the handler, deletes the state.
+  void complete();
   [[nodiscard]] std::chrono::milliseconds backoff(const retry_policy& policy, unsigned attempt);
 
   const graph& g_;
@@ -109,18 +115,30 @@ class run_state final {
     }
     void make_sparse() noexcept { sparse_ = true; }
     [[nodiscard]] bool sparse() const noexcept { return sparse_; }
-    node_state& operator[](task_id id) { return sparse_ ? map_[id] : dense_[id]; }
+    node_state& operator[](task_id id) { return sparse_ ? find_or_add(id).first : dense_[id]; }
     [[nodiscard]] node_state get(task_id id) const {
       if (!sparse_) return dense_[id];
-      const auto it = map_.find(id);
-      return it == map_.end() ? node_state{} : it->second;
+      const auto* found = find_sparse(id);
+      return found != nullptr ? *found : node_state{};
     }
-    std::unordered_map<task_id, node_state>& map() noexcept { return map_; }
+    // The sparse entry of `id`, added (not involved) if missing; true when
+    // added. References stay valid until the next addition.
+    std::pair<node_state&, bool> find_or_add(task_id id);
+    void clear_sparse() noexcept {
+      few_.clear();
+      many_.clear();
+    }
 
    private:
+    // A run of one task, or a handful, looks its few entries up in place;
+    // past few_capacity they move to a hash map.
+    static constexpr std::size_t few_capacity = 8;
+    [[nodiscard]] const node_state* find_sparse(task_id id) const;
+
     bool sparse_ = false;
     std::vector<node_state> dense_;
-    std::unordered_map<task_id, node_state> map_;
+    boost::container::small_vector<std::pair<task_id, node_state>, few_capacity> few_;
+    std::unordered_map<task_id, node_state> many_;
   };
   [[nodiscard]] bool start_sparse(std::span<const task_id> targets);
   node_table nodes_;
@@ -149,21 +167,25 @@ class run_state final {
     void compact() noexcept;
 
     static constexpr std::size_t compact_after = 4096;
-    std::vector<task_id> items_;
+    boost::container::small_vector<task_id, 8> items_;
     std::size_t head_ = 0;
   };
   ready_queue ready_;
-  std::vector<task_id> stack_;  // scratch: closure walk, then settling cascades
-  std::deque<worker> workers_;  // deque: stable addresses
-  std::vector<worker*> idle_workers_;
+  boost::container::small_vector<task_id, 8> stack_;  // scratch: closure walk, then settling cascades
+  // The first worker lives here (most runs need one); more in a deque, for
+  // stable addresses.
+  worker first_worker_;
+  bool first_worker_used_ = false;
+  std::deque<worker> more_workers_;
+  boost::container::small_vector<worker*, 4> idle_workers_;
   std::size_t active_workers_ = 0;
   std::size_t busy_workers_ = 0;
   std::size_t unsettled_ = 0;
   std::size_t limit_ = 0;
   bool spawn_check_pending_ = false;
   bool cancelled_ = false;
-  boost::asio::steady_timer done_;
-  std::minstd_rand jitter_;
+  bool completing_ = false;
+  completion handler_;
 };
 
 }  // namespace cascadence::engine

@@ -1,11 +1,15 @@
 """Metrics exposure: /metrics scraped by promtool and a real Prometheus, and
 pushes to a real Pushgateway."""
 
+import hashlib
+import hmac
 import json
+import re
 import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -180,3 +184,69 @@ def test_an_unreachable_pushgateway_is_reported_and_the_run_still_counts(task):
     r = task("--pushgateway", f"http://127.0.0.1:{port}", "run", "example", timeout=60)
     assert r.returncode == 0
     assert f"error: cannot push metrics to http://127.0.0.1:{port}" in r.stderr
+
+
+WEBHOOK_CONFIG = """
+webhook:
+  secrets: {github: gh-secret}
+tasks:
+  on_push:
+    command: 'cat > "push-$CASCADENCE_RUN_ID.json"'
+    on: {webhook: github, events: [push]}
+"""
+
+
+def http_port(serve) -> int:
+    line = serve.wait_for(lambda l: "listening on http://" in l)
+    return int(re.search(r"listening on http://[^ ]*:(\d+)", line).group(1))
+
+
+def post(port: int, path: str, body: bytes, headers: dict) -> int:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_webhook_and_http_series_count_deliveries_and_refusals(task):
+    task.write_config(WEBHOOK_CONFIG)
+    metrics_port = free_port()
+    serve = Serve(WithGlobalOptions(task, "--metrics-port", str(metrics_port)))
+    try:
+        port = http_port(serve)
+        body = b'{"ref":"refs/heads/main"}'
+        signed = "sha256=" + hmac.new(b"gh-secret", body, hashlib.sha256).hexdigest()
+        forged = "sha256=" + hmac.new(b"not-the-secret", body, hashlib.sha256).hexdigest()
+        assert post(port, "/webhook/github", body, {"X-GitHub-Event": "push", "X-Hub-Signature-256": signed}) == 202
+        assert post(port, "/webhook/github", body, {"X-GitHub-Event": "push", "X-Hub-Signature-256": forged}) == 401
+        assert post(port, "/webhook/no-such-source-4711", body, {}) == 404
+        deadline = time.monotonic() + 15
+        while not list(task.cwd.glob("push-*.json")):
+            assert time.monotonic() < deadline, "the signed delivery never reached on_push"
+            time.sleep(0.05)
+
+        expected = [
+            'cascadence_webhook_requests_total{code="202",source="github"} 1',
+            'cascadence_webhook_requests_total{code="401",source="github"} 1',
+            'cascadence_webhook_requests_total{code="404",source="(unknown)"} 1',
+            'cascadence_webhook_deliveries_total{source="github",task_name="on_push"} 1',
+            'cascadence_http_requests_total{code="202",method="POST",route="/webhook/github"} 1',
+            'cascadence_http_requests_total{code="401",method="POST",route="/webhook/github"} 1',
+            'cascadence_http_requests_total{code="404",method="POST",route="/webhook/{source}"} 1',
+            'cascadence_http_request_duration_seconds_count{method="POST",route="/webhook/github"} 2',
+            'cascadence_http_request_duration_seconds_bucket{method="POST",route="/webhook/github",le="+Inf"} 2',
+        ]
+        # The same registry answers on serve's own port and on --metrics-port.
+        for url in (f"http://127.0.0.1:{port}/metrics", f"http://127.0.0.1:{metrics_port}/metrics"):
+            text = scrape_until(url, lambda t: all(e in t.splitlines() for e in expected))
+            assert "no-such-source-4711" not in text, "a path segment became a label value"
+            promtool_check(text)
+        # Each scrape so far was counted under its route pattern.
+        text = http_get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert any(l.startswith('cascadence_http_requests_total{code="200",method="GET",route="/metrics"} ')
+                   for l in text.splitlines()), text
+        promtool_check(text)
+    finally:
+        assert serve.stop() == 0

@@ -209,6 +209,26 @@ def test_buffer_one_runs_exactly_one_extra_run(task):
     assert parse_iso(fires[1]["at"]) >= parse_iso(serve.events("done", "slow")[0]["at"])
 
 
+def test_cancel_other_cancels_the_running_fire_and_starts_the_new_one(task):
+    task.write_config("kill_grace: 1s\nshutdown_grace: 1s\ntasks:\n  slow: {command: sleep 30}\n")
+    task("schedule", "slow", burst(2), "--overlap", "cancel_other")
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " done slow " in l, timeout=15)
+        first_done = serve.events("done", "slow")[0]
+        serve.wait_for(lambda _: len(serve.events("fire", "slow")) == 2, timeout=5)
+    finally:
+        serve.stop(timeout=30)
+    # The fire at s starts a 30 s run; the fire at s+1 cancels it, then runs
+    # once it has settled (and is itself cancelled by the shutdown).
+    fires = serve.events("fire", "slow")
+    assert len(fires) == 2, serve.snapshot()
+    assert first_done["status"] == "cancelled", serve.snapshot()
+    assert first_done["nominal"] == fires[0]["nominal"]
+    assert parse_iso(fires[1]["at"]) >= parse_iso(first_done["at"])
+    assert not serve.events("skip", "slow")
+
+
 def test_after_downtime_a_restart_within_the_window_fires_once(task):
     every_second_config(task)
     task("schedule", "tick", "* * * * * *", "--catchup-window", "30s")

@@ -5,6 +5,7 @@ import hmac
 import http.client
 import json
 import re
+import signal
 import socket
 import threading
 import time
@@ -256,3 +257,88 @@ def test_sigterm_lets_a_request_in_flight_finish(server):
     status, reply = result["reply"]
     assert status == 200
     assert json.loads(reply)["status"] == "success"
+
+
+RELOAD_BEFORE = """
+webhook:
+  secrets: {alpha: alpha-secret}
+tasks:
+  first:
+    command: 'sleep 1; cat > "first-$CASCADENCE_RUN_ID.json"'
+    on: {webhook: alpha}
+  second:
+    command: 'cat > "second-$CASCADENCE_RUN_ID.json"'
+  third:
+    command: 'cat > "third-$CASCADENCE_RUN_ID.json"'
+  slow:
+    command: 'sleep 1; echo slow'
+"""
+
+# `first` loses its subscription, `second` takes it over, and `third` listens
+# to a new source whose secret is in the file and (winning) in the environment.
+RELOAD_AFTER = """
+webhook:
+  secrets: {alpha: alpha-secret, beta: beta-from-file}
+tasks:
+  first:
+    command: 'sleep 1; cat > "first-$CASCADENCE_RUN_ID.json"'
+  second:
+    command: 'cat > "second-$CASCADENCE_RUN_ID.json"'
+    on: {webhook: alpha}
+  third:
+    command: 'cat > "third-$CASCADENCE_RUN_ID.json"'
+    on: {webhook: beta, events: [deploy]}
+  slow:
+    command: 'sleep 1; echo slow'
+"""
+
+
+def signed(secret, body, event=None):
+    headers = {"X-Cascadence-Signature-256": "sha256=" + sign(secret, body)}
+    if event:
+        headers["X-Cascadence-Event"] = event
+    return headers
+
+
+def test_sighup_reloads_webhook_subscriptions_and_secrets_without_dropping_work(task):
+    task.write_config(RELOAD_BEFORE)
+    task.env["CASCADENCE_WEBHOOK_SECRET_BETA"] = "beta-from-env"
+    srv = Server(task, "serve", "--port", "0")
+    try:
+        one = b'{"n": 1}'
+        assert srv.request("POST", "/webhook/beta", one, signed("beta-from-env", one, "deploy"))[0] == 404
+        # A delivery running and an API request waiting across the reload.
+        assert srv.request("POST", "/webhook/alpha", one, signed("alpha-secret", one))[0] == 202
+        srv.wait_for(lambda l: "webhook alpha/event: running first" in l)
+        waiting = {}
+        caller = threading.Thread(
+            target=lambda: waiting.update(reply=srv.request("POST", "/api/v1/tasks/slow/runs?wait=true")))
+        caller.start()
+        time.sleep(0.3)
+
+        task.write_config(RELOAD_AFTER)
+        srv.proc.send_signal(signal.SIGHUP)
+        srv.wait_for(lambda l: "configuration reloaded: 4 tasks, 2 webhook subscription(s)" in l)
+
+        [first] = wait_files(task.cwd, "first-*.json")
+        assert json.loads(first.read_text()) == {"n": 1}, "the delivery running during the reload was lost"
+        caller.join(timeout=10)
+        status, reply = waiting["reply"]
+        assert status == 200 and json.loads(reply)["status"] == "success", reply
+
+        two = b'{"n": 2}'
+        assert srv.request("POST", "/webhook/alpha", two, signed("alpha-secret", two))[0] == 202
+        [second] = wait_files(task.cwd, "second-*.json")
+        assert json.loads(second.read_text()) == {"n": 2}
+        runs_of_first = [l for l in srv.snapshot() if "running first" in l]
+        assert len(runs_of_first) == 1, "the removed subscription still received deliveries:\n" + "\n".join(
+            runs_of_first)
+
+        three = b'{"n": 3}'
+        assert srv.request("POST", "/webhook/beta", three, signed("beta-from-file", three, "deploy"))[0] == 401
+        assert srv.request("POST", "/webhook/beta", three, signed("beta-from-env", three, "deploy"))[0] == 202
+        [third] = wait_files(task.cwd, "third-*.json")
+        assert json.loads(third.read_text()) == {"n": 3}
+        assert len(list(task.cwd.glob("first-*.json"))) == 1
+    finally:
+        assert srv.stop() == 0

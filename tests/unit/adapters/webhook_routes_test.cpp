@@ -4,11 +4,16 @@
 #include "tests/support/run_async.hpp"
 
 #include <doctest/doctest.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace cascadence;
@@ -138,4 +143,101 @@ TEST_CASE("an accepted event reaches only the subscribers of its source and type
   CHECK(send("/webhook/unknown", "").status == 404);
   auto get = *net::request::from_target(net::http_method::get, "/webhook/github");
   CHECK(test::run_async(io, routes.handle(get)).status == 405);
+}
+
+namespace {
+
+struct recording_observer final : webhook_observer {
+  std::vector<std::pair<std::string, unsigned>> requests;
+  std::vector<std::pair<std::string, std::string>> deliveries;
+  void on_request(std::string_view source, unsigned status) override { requests.emplace_back(source, status); }
+  void on_delivery(std::string_view source, std::string_view subscriber) override {
+    deliveries.emplace_back(source, subscriber);
+  }
+};
+
+// Lets the loop run what is ready (the spawned deliveries) until `done`.
+boost::asio::awaitable<void> until(const bool& done) {
+  while (!done) co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+}
+
+}  // namespace
+
+TEST_CASE("the observer hears every answer and hand-off, and never the name of an unknown source") {
+  std::vector<delivery> first, second;
+  auto reg = std::make_shared<webhook_registry>();
+  reg->set_secret("github", "s3cret");
+  reg->subscribe("github", {}, "first", recorder(first));
+  reg->subscribe("github", {"push"}, "second", recorder(second));
+  recording_observer observer;
+  boost::asio::io_context io;
+  net::router routes;
+  add_webhook_routes(routes, io.get_executor(), reg, {}, &observer);
+  const auto send = [&](const std::string& path, const std::string& secret) {
+    auto req = *net::request::from_target(net::http_method::post, path);
+    req.body = R"({"n":1})";
+    req.headers.set("X-GitHub-Event", "push");
+    req.headers.set("X-Hub-Signature-256", "sha256=" + net::hmac_sha256_hex(secret, req.body));
+    return test::run_async(io, routes.handle(req)).status;
+  };
+  CHECK(send("/webhook/github", "s3cret") == 202);
+  CHECK(send("/webhook/github", "wrong") == 401);
+  CHECK(send("/webhook/made-up-source", "s3cret") == 404);
+  using request = std::pair<std::string, unsigned>;
+  CHECK(observer.requests ==
+        std::vector<request>{{"github", 202}, {"github", 401}, {std::string(unknown_source), 404}});
+  using handoff = std::pair<std::string, std::string>;
+  CHECK(observer.deliveries == std::vector<handoff>{{"github", "first"}, {"github", "second"}});
+  CHECK(first.size() == 1);
+  CHECK(second.size() == 1);
+}
+
+TEST_CASE("each request reads the registry in force, and a delivery keeps its subscriber past a swap" *
+          doctest::timeout(10)) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::steady_timer gate(io, asio::steady_timer::time_point::max());
+  bool started = false, finished = false;
+  auto slow = make_webhook_task(
+      [&gate, &started, &finished](std::string, std::string, boost::json::value) -> asio::awaitable<void> {
+        started = true;
+        (void)co_await gate.async_wait(asio::as_tuple(asio::use_awaitable));
+        finished = true;
+      });
+  const std::weak_ptr<webhook_task> slow_alive = slow;
+  auto old_registry = std::make_shared<webhook_registry>();
+  old_registry->subscribe("custom", {}, "slow", std::move(slow));
+  std::vector<delivery> fresh, added;
+  auto new_registry = std::make_shared<webhook_registry>();
+  new_registry->subscribe("custom", {}, "fresh", recorder(fresh));
+  new_registry->subscribe("added", {}, "added", recorder(added));
+
+  std::shared_ptr<const webhook_registry> current = std::move(old_registry);
+  net::router routes;
+  add_webhook_routes(routes, io.get_executor(), [&current] { return current; }, {});
+  const auto request = [](const std::string& path) {
+    auto req = *net::request::from_target(net::http_method::post, path);
+    req.body = "{}";
+    return req;
+  };
+  auto scenario = [&]() -> asio::awaitable<bool> {
+    auto to_custom = request("/webhook/custom");
+    auto to_added = request("/webhook/added");
+    CHECK((co_await routes.handle(to_added)).status == 404);  // not known yet
+    CHECK((co_await routes.handle(to_custom)).status == 202);
+    co_await until(started);
+    current = new_registry;  // the reload: the old registry is freed here
+    CHECK_FALSE(slow_alive.expired());
+    CHECK((co_await routes.handle(to_custom)).status == 202);
+    CHECK((co_await routes.handle(to_added)).status == 202);
+    CHECK_FALSE(finished);
+    gate.cancel();
+    co_await until(finished);
+    co_return true;
+  };
+  CHECK(test::run_async(io, scenario()));
+  CHECK(finished);
+  CHECK(slow_alive.expired());  // released once its delivery ended
+  CHECK(fresh.size() == 1);
+  CHECK(added.size() == 1);
 }

@@ -45,12 +45,19 @@ TEST_CASE("an exposure on port 0 serves on a free port until finish() stops it" 
   copts.max_attempts = 1;
   net::http_client client(io.get_executor(), copts);
   auto scenario = [&]() -> asio::awaitable<bool> {
+    const auto before = registry.render();
     auto res = co_await client.get(url);
     REQUIRE(res);
     CHECK(res->status == 200);
-    CHECK(res->body == registry.render());
+    CHECK(res->body == before);
     client.close_idle();
     const bool pushed = co_await exposure.finish();
+    // The scrape itself was counted (the server has ended, so it is done).
+    const auto after_scrape = registry.render();
+    CHECK(after_scrape.find("cascadence_http_requests_total{code=\"200\",method=\"GET\",route=\"/metrics\"} 1\n") !=
+          std::string::npos);
+    CHECK(after_scrape.find("cascadence_http_request_duration_seconds_count{method=\"GET\",route=\"/metrics\"} 1\n") !=
+          std::string::npos);
     auto after = co_await client.get(url);
     CHECK_FALSE(after);  // stopped: connection refused
     co_return pushed;

@@ -131,6 +131,24 @@ TEST_CASE("retries run a failing task once more per retry") {
   CHECK(report.records.at(0).status == run_status::failed);
 }
 
+TEST_CASE("a retry that succeeds leaves no error on the record") {
+  std::atomic<int> calls{0};
+  fixture f;
+  task_settings s;
+  s.retry.retries = 3;
+  s.retry.backoff = 1ms;
+  f.add("flaky", make_async_processor([&calls](task_context&) -> asio::awaitable<outcome> {
+          co_return ++calls < 2 ? outcome::failure("first attempt fails") : outcome::success();
+        }),
+        {}, s);
+  auto g = f.build();
+  auto report = run(g, {"flaky"});
+  CHECK(calls == 2);
+  CHECK(report.records.at(0).attempts == 2);
+  CHECK(report.records.at(0).status == run_status::success);
+  CHECK(report.records.at(0).error.empty());
+}
+
 TEST_CASE("a task that exceeds its timeout is reported timed out" * doctest::timeout(10)) {
   fixture f;
   task_settings s;
@@ -294,4 +312,57 @@ TEST_CASE("a graph built dependents first still runs each dependency first, once
   CHECK(report.succeeded());
   CHECK(obs.started == std::vector<std::string>{"a", "b", "c"});
   CHECK(report.find(*g.find("unrelated")) == nullptr);
+}
+
+TEST_CASE("async_run_graph completes a plain callback with the report, never inline" * doctest::timeout(10)) {
+  fixture f;
+  f.add("first", make_echo_processor("one"));
+  f.add("second", make_echo_processor("two"), {"first"});
+  auto g = f.build();
+  asio::io_context io;
+  std::optional<run_report> report;
+  const task_id target = *g.find("second");
+  async_run_graph(io.get_executor(), g, std::span<const task_id>(&target, 1), {}, nullptr,
+                  [&](run_report r) { report = std::move(r); });
+  CHECK_FALSE(report);  // not from inside the initiating call, even though nothing suspends
+  io.run();
+  REQUIRE(report);
+  CHECK(report->succeeded());
+  CHECK(report->records.size() == 2);
+  CHECK(status_of(*report, g, "second") == run_status::success);
+}
+
+TEST_CASE("async_run_graph of nothing still completes, after the call returns" * doctest::timeout(10)) {
+  fixture f;
+  f.add("unused", make_noop_processor());
+  auto g = f.build();
+  asio::io_context io;
+  bool completed = false;
+  async_run_graph(io.get_executor(), g, {}, {}, nullptr, [&](const run_report& r) {
+    completed = true;
+    CHECK(r.records.empty());
+  });
+  CHECK_FALSE(completed);
+  io.run();
+  CHECK(completed);
+}
+
+TEST_CASE("async_run_graph is cancelled through its handler's cancellation slot" * doctest::timeout(10)) {
+  fixture f;
+  f.add("long", sleeping_forever());
+  f.add("after", make_noop_processor(), {"long"});
+  auto g = f.build();
+  asio::io_context io;
+  asio::cancellation_signal stop;
+  std::optional<run_report> report;
+  const task_id target = *g.find("after");
+  async_run_graph(io.get_executor(), g, std::span<const task_id>(&target, 1), {}, nullptr,
+                  asio::bind_cancellation_slot(stop.slot(), [&](run_report r) { report = std::move(r); }));
+  asio::steady_timer t(io, 20ms);
+  t.async_wait([&](auto) { stop.emit(asio::cancellation_type::terminal); });
+  io.run();
+  REQUIRE(report);
+  CHECK(status_of(*report, g, "long") == run_status::cancelled);
+  CHECK(status_of(*report, g, "after") == run_status::cancelled);
+  CHECK(report->cancel_reason == "cancelled by the caller");
 }
