@@ -75,3 +75,25 @@ TEST_CASE("a request's target can be assigned again, replacing path and query") 
   CHECK(req->query_value("q") == "1");
   CHECK_FALSE(req->assign_target(http_method::get, "/bad%zz"));
 }
+
+TEST_CASE("a plain path gives the request the URL parser would give") {
+  for (const std::string target : {"/", "//", "/webhook/github", "/a:b@c/d;e=f,g+h/~x_y-z.!$&'()*"}) {
+    CAPTURE(target);
+    request plain;
+    REQUIRE(plain.assign_target(http_method::post, target));
+    // An empty query makes the same path go through the URL parser.
+    request parsed;
+    REQUIRE(parsed.assign_target(http_method::post, target + "?"));
+    CHECK(plain.method == http_method::post);
+    CHECK(plain.target == target);
+    CHECK(plain.path == target);
+    CHECK(plain.path == parsed.path);
+    CHECK(plain.query.empty());
+  }
+  request req;
+  CHECK_FALSE(req.assign_target(http_method::get, "/a b"));
+  CHECK_FALSE(req.assign_target(http_method::get, "/a\"b"));
+  REQUIRE(req.assign_target(http_method::get, "/a%2Fb?x"));
+  CHECK(req.path == "/a%2Fb");
+  CHECK(req.query.size() == 1);
+}
