@@ -30,6 +30,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -41,6 +42,7 @@
 #include <iostream>
 #include <set>
 #include <thread>
+#include <variant>
 
 namespace cascadence::cli {
 
@@ -74,10 +76,7 @@ class server final {
         scheduler_(
             io.get_executor(),
             [this](const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
-              asio::co_spawn(io_, fire(task, id, c),
-                             [done = std::move(done)](std::exception_ptr error, engine::run_report report) {
-                               done(error, std::move(report));
-                             });
+              fire(task, id, c, std::move(done));
             },
             scheduling::fire_state_store(fire_state_file(current_.cfg)), &scheduler_observers_, &pool_),
         signals_(io, SIGINT, SIGTERM, SIGHUP),
@@ -141,17 +140,33 @@ class server final {
   }
 
  private:
-  asio::awaitable<engine::run_report> fire(const std::string& task, engine::run_id id, engine::run_canceller& c) {
-    co_return (co_await launch(task, id, c, nullptr, std::nullopt)).second;
+  // A cron fire: a callback rather than a coroutine, so a fire costs no
+  // frames of its own. `done` is never called from inside this call.
+  void fire(const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
+    auto graph = current_.graph;  // kept alive for this run across reloads
+    auto run = prepare(*graph, task, id, nullptr, std::nullopt);
+    if (auto* report = std::get_if<engine::run_report>(&run)) {
+      asio::post(io_,
+                 [done = std::move(done), report = std::move(*report)]() mutable { done(nullptr, std::move(report)); });
+      return;
+    }
+    auto& [target, options] = std::get<prepared_run>(run);
+    engine::async_run_graph(
+        io_.get_executor(), *graph, std::span<const engine::task_id>(&target, 1), std::move(options), &c,
+        [graph, done = std::move(done)](engine::run_report report) { done(nullptr, std::move(report)); });
   }
 
-  // Runs `task` with its dependencies on the current graph; the graph comes
-  // back with the report so its task ids can be named after a reload.
-  asio::awaitable<std::pair<std::shared_ptr<const engine::graph>, engine::run_report>> launch(
-      const std::string& task, engine::run_id id, engine::run_canceller& c, boost::json::value input,
-      std::optional<engine::run_event> event) {
-    const auto graph = current_.graph;  // kept alive for this run across reloads
-    const auto target = graph->find(task);
+  struct prepared_run {
+    engine::task_id target;
+    engine::run_options options;
+  };
+
+  // What a run of `task` with its dependencies on `graph` needs, or the
+  // report of a run that does not happen (the task is disabled).
+  std::variant<prepared_run, engine::run_report> prepare(const engine::graph& graph, const std::string& task,
+                                                         engine::run_id id, boost::json::value input,
+                                                         std::optional<engine::run_event> event) {
+    const auto target = graph.find(task);
     if (!target) throw std::runtime_error("task '" + task + "' is not in the configuration");
     const auto* t = current_.cfg.find(task);
     const auto over = current_.enabled_overrides.find(task);
@@ -161,9 +176,10 @@ class server final {
       engine::run_report report;
       report.id = id;
       report.cancel_reason = "task disabled";
-      co_return std::pair{graph, std::move(report)};
+      return report;
     }
-    engine::run_options options;
+    prepared_run run{*target, {}};
+    auto& options = run.options;
     options.max_concurrency = current_.cfg.max_concurrency;
     options.pool = &pool_;
     options.kill_grace = current_.cfg.kill_grace;
@@ -172,7 +188,19 @@ class server final {
     options.id = id;
     options.input = std::move(input);
     options.event = std::move(event);
-    const engine::task_id targets[] = {*target};
+    return run;
+  }
+
+  // Runs `task` with its dependencies on the current graph; the graph comes
+  // back with the report so its task ids can be named after a reload.
+  asio::awaitable<std::pair<std::shared_ptr<const engine::graph>, engine::run_report>> launch(
+      const std::string& task, engine::run_id id, engine::run_canceller& c, boost::json::value input,
+      std::optional<engine::run_event> event) {
+    const auto graph = current_.graph;
+    auto run = prepare(*graph, task, id, std::move(input), std::move(event));
+    if (auto* report = std::get_if<engine::run_report>(&run)) co_return std::pair{graph, std::move(*report)};
+    auto& [target, options] = std::get<prepared_run>(run);
+    const engine::task_id targets[] = {target};
     co_return std::pair{graph, co_await engine::run_graph(*graph, targets, std::move(options), &c)};
   }
 

@@ -39,11 +39,14 @@ void serve_log::on_skip(const std::string& task, std::chrono::sys_seconds nomina
 
 void serve_log::on_run_finished(const std::string& task, std::chrono::sys_seconds nominal,
                                 const engine::run_report& report) {
-  line() << "done " << task << " nominal=" << nominal_text(nominal) << " run_id=" << report.id.to_string() << " status="
-         << (report.succeeded()              ? "success"
-             : !report.cancel_reason.empty() ? "cancelled"
-                                             : "failed")
-         << std::endl;
+  line() << "done " << task << " nominal=" << nominal_text(nominal) << " run_id=" << report.id.to_string()
+         << " status=";
+  if (report.records.empty() && !report.cancel_reason.empty()) {
+    // Nothing ran (the task is disabled): not a success.
+    out_ << "skipped reason=\"" << report.cancel_reason << '"' << std::endl;
+    return;
+  }
+  out_ << (report.succeeded() ? "success" : !report.cancel_reason.empty() ? "cancelled" : "failed") << std::endl;
 }
 
 void serve_log::on_error(std::string_view message) {

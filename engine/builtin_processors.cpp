@@ -15,15 +15,18 @@ namespace asio = boost::asio;
 
 namespace {
 
-class echo_processor final : public processor {
+class echo_processor final : public immediate_processor {
  public:
   explicit echo_processor(boost::json::value message) : message_(std::move(message)) {}
 
-  asio::awaitable<outcome> run(task_context& ctx) override {
+  outcome run_now(task_context& ctx) override {
     auto value = message_.is_null() ? ctx.input() : message_;
-    ctx.emit_output(output_stream::out,
-                    value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value));
-    co_return outcome::success(std::move(value));
+    if (const auto* text = value.if_string()) {
+      ctx.emit_output(output_stream::out, *text);
+    } else {
+      ctx.emit_output(output_stream::out, boost::json::serialize(value));
+    }
+    return outcome::success(std::move(value));
   }
 
  private:
@@ -47,9 +50,9 @@ class sleep_processor final : public processor {
   std::chrono::milliseconds duration_;
 };
 
-class noop_processor final : public processor {
+class noop_processor final : public immediate_processor {
  public:
-  asio::awaitable<outcome> run(task_context&) override { co_return outcome::success(); }
+  outcome run_now(task_context&) override { return outcome::success(); }
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "engine/graph.hpp"
 
+#include "engine/processor.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <utility>
@@ -35,7 +37,10 @@ task_id graph_builder::add(task_spec spec) {
   auto& g = impl_->g;
   const auto id = static_cast<task_id>(g.names_.size());
   g.names_.push_back(std::move(spec.name));
-  if (g.procs_.empty() || g.procs_.back() != spec.proc) g.procs_.push_back(std::move(spec.proc));
+  if (g.procs_.empty() || g.procs_.back() != spec.proc) {
+    g.immediates_.push_back(dynamic_cast<immediate_processor*>(spec.proc.get()));
+    g.procs_.push_back(std::move(spec.proc));
+  }
   if (g.settings_.empty() || !same_settings(g.settings_.back(), spec.settings)) {
     g.settings_.push_back(std::move(spec.settings));
   }

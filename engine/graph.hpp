@@ -69,6 +69,8 @@ class graph final {
   [[nodiscard]] std::string_view name(task_id id) const noexcept { return names_[id]; }
   [[nodiscard]] const task_settings& settings(task_id id) const noexcept { return settings_[rows_[id].settings]; }
   [[nodiscard]] processor& proc(task_id id) const noexcept { return *procs_[rows_[id].proc]; }
+  /// The task's processor when it finishes without waiting, else null.
+  [[nodiscard]] immediate_processor* immediate(task_id id) const noexcept { return immediates_[rows_[id].proc]; }
   [[nodiscard]] std::span<const task_id> dependencies(task_id id) const noexcept {
     return {dep_edges_.data() + dep_offsets_[id], dep_edges_.data() + dep_offsets_[id + 1]};
   }
@@ -96,6 +98,7 @@ class graph final {
   std::vector<std::string> names_;
   std::vector<task_row> rows_;
   std::vector<std::shared_ptr<processor>> procs_;
+  std::vector<immediate_processor*> immediates_;  // per entry of procs_: the same object, or null
   std::vector<task_settings> settings_;
   std::vector<std::uint32_t> dep_offsets_;
   std::vector<task_id> dep_edges_;

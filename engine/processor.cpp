@@ -55,6 +55,10 @@ asio::thread_pool* task_context::blocking_pool() const noexcept {
   return state_->options().pool;
 }
 
+asio::awaitable<outcome> immediate_processor::run(task_context& ctx) {
+  co_return run_now(ctx);
+}
+
 asio::awaitable<outcome> blocking_processor::run(task_context& ctx) {
   auto* pool = ctx.blocking_pool();
   if (pool == nullptr) co_return outcome::failure("no thread pool was given for blocking processors");
@@ -101,6 +105,15 @@ class blocking_function_processor final : public blocking_processor {
   blocking_function fn_;
 };
 
+class immediate_function_processor final : public immediate_processor {
+ public:
+  explicit immediate_function_processor(blocking_function fn) : fn_(std::move(fn)) {}
+  outcome run_now(task_context& ctx) override { return fn_(ctx); }
+
+ private:
+  blocking_function fn_;
+};
+
 }  // namespace
 
 std::shared_ptr<processor> make_async_processor(async_function fn) {
@@ -109,6 +122,10 @@ std::shared_ptr<processor> make_async_processor(async_function fn) {
 
 std::shared_ptr<processor> make_blocking_processor(blocking_function fn) {
   return std::make_shared<blocking_function_processor>(std::move(fn));
+}
+
+std::shared_ptr<processor> make_immediate_processor(blocking_function fn) {
+  return std::make_shared<immediate_function_processor>(std::move(fn));
 }
 
 }  // namespace cascadence::engine

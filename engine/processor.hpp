@@ -93,6 +93,16 @@ class blocking_processor : public processor {
   [[nodiscard]] boost::asio::awaitable<outcome> run(task_context& ctx) final;
 };
 
+/// A processor whose attempts finish without waiting for anything: no I/O,
+/// timer, pool or child process, and no blocking. The engine calls
+/// run_now() inline on its executor's thread, so such a task costs no
+/// coroutine; run() does the same for callers that await it.
+class immediate_processor : public processor {
+ public:
+  [[nodiscard]] virtual outcome run_now(task_context& ctx) = 0;
+  [[nodiscard]] boost::asio::awaitable<outcome> run(task_context& ctx) final;
+};
+
 using async_function = std::function<boost::asio::awaitable<outcome>(task_context&)>;
 using blocking_function = std::function<outcome(task_context&)>;
 
@@ -100,5 +110,8 @@ using blocking_function = std::function<outcome(task_context&)>;
 [[nodiscard]] std::shared_ptr<processor> make_async_processor(async_function fn);
 /// A processor from a plain function run on the thread pool.
 [[nodiscard]] std::shared_ptr<processor> make_blocking_processor(blocking_function fn);
+/// A processor from a plain function that finishes at once, run inline on
+/// the engine's thread (see immediate_processor): it must not block.
+[[nodiscard]] std::shared_ptr<processor> make_immediate_processor(blocking_function fn);
 
 }  // namespace cascadence::engine

@@ -111,8 +111,7 @@ bool run_state::start_sparse(std::span<const task_id> targets) {
 void run_state::start(std::span<const task_id> targets) {
   if (start_sparse(targets)) {
     if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
-    if (!ready_.empty()) spawn_worker();
-    finish_if_done();
+    start_ready();
     return;
   }
   nodes_.make_dense(g_.size());
@@ -165,8 +164,49 @@ void run_state::start(std::span<const task_id> targets) {
     if (nodes_[id].pending == 0) ready_.push(id);
   }
   if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
+  start_ready();
+}
+
+void run_state::start_ready() {
+  run_ready_now();
   if (!ready_.empty()) spawn_worker();
   finish_if_done();
+}
+
+// Ready tasks whose processors finish without waiting run here, one after
+// another, rather than in a worker: a run made of such tasks (a scheduled
+// echo, a no-op) then costs no coroutine. A task that could need one (it may
+// be retried after a back-off) stops the loop, as does a full batch: the
+// worker spawned after takes over from there.
+void run_state::run_ready_now() {
+  using clock = std::chrono::system_clock;
+  for (unsigned n = 0; n < fairness_batch && !ready_.empty(); ++n) {
+    const task_id task = ready_.front();
+    auto* proc = g_.immediate(task);
+    const auto& settings = g_.settings(task);
+    if (proc == nullptr || settings.retry.retries != 0) return;
+    (void)ready_.pop();
+    const auto index = open_record(task);
+    if (cancelled_) {
+      cancel_before_start(index);
+    } else {
+      // A timeout cannot fire before the loop runs again, by which time the
+      // attempt is over: none is armed.
+      auto& rec = report_.records[index];
+      rec.started = clock::now();
+      rec.attempts = 1;
+      for (auto* obs : options_.observers) obs->on_task_started(g_, rec, 1);
+      const std::atomic<bool> never_stopped{false};
+      try {
+        task_context ctx(*this, task, rec.id, 1, never_stopped);
+        (void)record_attempt(settings, index, 1, proc->run_now(ctx), false);
+      } catch (...) {
+        (void)record_attempt(settings, index, 1, outcome::failure(current_exception_message()), false);
+      }
+      report_.records[index].finished = clock::now();
+    }
+    settle(task);
+  }
 }
 
 void run_state::complete() {
@@ -197,7 +237,7 @@ void run_state::cancel(std::string reason) {
     }
   };
   stop(first_worker_);
-  for (auto& w : more_workers_) stop(w);
+  for (auto& w : more_workers_) stop(*w);
   // Ready tasks are settled by the workers as they pop them; make sure some
   // worker does even if all of them are suspended in cancelled tasks.
   request_spawn_check();
@@ -217,7 +257,8 @@ void run_state::spawn_worker() {
     w = idle_workers_.back();
     idle_workers_.pop_back();
   } else {
-    w = std::exchange(first_worker_used_, true) ? &more_workers_.emplace_back() : &first_worker_;
+    w = std::exchange(first_worker_used_, true) ? more_workers_.emplace_back(std::make_unique<worker>()).get()
+                                                : &first_worker_;
   }
   ++active_workers_;
   asio::co_spawn(ex_, work(*w), asio::bind_cancellation_slot(w->signal.slot(), [this, w](const std::exception_ptr&) {
@@ -289,6 +330,11 @@ run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::u
   const auto& settings = g_.settings(task);
   ++w.generation;
   if (settings.timeout.count() > 0) w.timer->cancel();
+  return record_attempt(settings, index, attempt, std::move(out), w.timed_out);
+}
+
+run_state::attempt_end run_state::record_attempt(const task_settings& settings, std::uint32_t index, unsigned attempt,
+                                                 outcome&& out, bool timed_out) noexcept {
   // The record keeps the last attempt's status and error: a success after a
   // failed attempt clears the error (attempts says a retry happened).
   auto& rec = report_.records[index];
@@ -297,7 +343,7 @@ run_state::attempt_end run_state::finish_attempt(worker& w, task_id task, std::u
     rec.error = "cancelled: " + report_.cancel_reason;
     return attempt_end::settled;
   }
-  if (w.timed_out) {
+  if (timed_out) {
     rec.status = run_status::timed_out;
     rec.error = "timed out after " + format_duration(settings.timeout);
   } else if (out.ok) {
@@ -356,7 +402,11 @@ asio::awaitable<void> run_state::work(worker& w) {
       attempt_end end = attempt_end::settled;
       try {
         task_context ctx(*this, task, report_.records[index].id, attempt, w.stop);
-        end = finish_attempt(w, task, index, attempt, co_await g_.proc(task).run(ctx));
+        if (auto* now = g_.immediate(task)) {
+          end = finish_attempt(w, task, index, attempt, now->run_now(ctx));
+        } else {
+          end = finish_attempt(w, task, index, attempt, co_await g_.proc(task).run(ctx));
+        }
       } catch (...) {
         end = finish_attempt(w, task, index, attempt, outcome::failure(current_exception_message()));
       }

@@ -10,6 +10,7 @@
 namespace cascadence::engine {
 
 class processor;
+class immediate_processor;
 
 /// How a task may be started: by hand, by the cron scheduler, by a webhook.
 enum class task_kind : std::uint8_t { manual, cron, webhook };

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
 #include <random>
@@ -34,6 +35,12 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& path)
   }
 }
 
+void sync_directory_of(const std::filesystem::path& path) {
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  fd_guard dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);
+}
+
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
@@ -43,9 +50,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 void sync_file(const std::filesystem::path& path) {
   fd_guard file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (file.fd < 0 || ::fsync(file.fd) != 0) fail("cannot fsync", path);
-  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  fd_guard dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);
+  sync_directory_of(path);
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents, durability d) {
@@ -72,9 +77,30 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     fail("cannot replace", path);
   }
   if (d == durability::process_crash) return;
-  // The rename is durable only once the directory entry is.
-  fd_guard dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);
+  sync_directory_of(path);  // the rename is durable only once the directory entry is
+}
+
+void overwrite_file(const std::filesystem::path& path, std::string_view contents, durability d) {
+  fd_guard file{::open(path.c_str(), O_WRONLY | O_CLOEXEC)};
+  bool created = false;
+  if (file.fd < 0 && errno == ENOENT) {
+    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    file.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    created = true;
+  }
+  if (file.fd < 0) fail("cannot open", path);
+  write_all(file.fd, contents, path);
+  struct stat st {};
+  if (::fstat(file.fd, &st) != 0) fail("cannot stat", path);
+  if (static_cast<std::uintmax_t>(st.st_size) > contents.size() &&
+      ::ftruncate(file.fd, static_cast<off_t>(contents.size())) != 0) {
+    fail("cannot truncate", path);
+  }
+  if (d == durability::process_crash) return;
+  if (::fsync(file.fd) != 0) fail("cannot fsync", path);
+  if (created) sync_directory_of(path);
 }
 
 std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {

@@ -27,6 +27,12 @@ enum class durability : std::uint8_t {
 /// write_file_atomically() with the durability chosen by the caller.
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents, durability d);
 
+/// Writes `contents` over the start of `path` (created when missing) and cuts
+/// off what is left of longer old contents. Not atomic: a crash may leave a
+/// mix of old and new bytes, so only for files whose readers detect that (a
+/// checksum). Costs no rename, which on ext4 flushes the replaced file.
+void overwrite_file(const std::filesystem::path& path, std::string_view contents, durability d);
+
 /// fsyncs `path` and its directory (after a process_crash-durable replace).
 void sync_file(const std::filesystem::path& path);
 

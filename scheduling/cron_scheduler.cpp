@@ -62,6 +62,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     active_schedule sched;
     sys_seconds cursor{};               // the last nominal instant handled
     std::optional<sys_seconds> next;    // the nominal fire waited for
+    engine::run_id next_id;             // its run id, worked out ahead of time
     task_runs* runs = nullptr;          // node of impl::runs: stable
     sys_seconds* last_fired = nullptr;  // node of impl::last, once it exists
     bool catch_up_first = false;        // a fire time was persisted: catch up before firing
@@ -81,6 +82,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<slot> sl;
     sys_seconds nominal;
     clock::time_point intended;
+    engine::run_id id;
   };
 
   impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o, asio::thread_pool* p)
@@ -116,10 +118,11 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   std::vector<due> heap;  // std::push_heap/pop_heap with `later`
   std::size_t stale = 0;  // heap entries of stopped slots
   asio::system_timer wake;
-  std::optional<clock::time_point> armed;  // what `wake` waits for
-  std::vector<fire> batch;                 // scratch of on_wake()
-  std::deque<fire> pending;                // persisted, not yet dispatched
-  asio::steady_timer run_ended;            // cancelled whenever a run ends while draining
+  std::optional<clock::time_point> armed;    // what `wake` waits for
+  std::vector<fire> batch;                   // scratch of on_wake()
+  std::deque<fire> pending;                  // persisted, not yet dispatched
+  std::vector<std::shared_ptr<slot>> fired;  // to queue again once pending is empty
+  asio::steady_timer run_ended;              // cancelled whenever a run ends while draining
   std::mt19937_64 rng;
 
   // --- persistence -------------------------------------------------------
@@ -192,7 +195,20 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     const auto& s = sl->sched;
     sl->next = next_fire(s.expression, s.zone, sl->cursor);
     obs->on_next_fire(s.entry.task, sl->next);
-    if (sl->next) push(clock::time_point(*sl->next) + jitter_for(s, *sl->next), sl);
+    if (!sl->next) return;
+    sl->next_id = cron_scheduler::fire_id(s.entry.task, *sl->next);
+    push(clock::time_point(*sl->next) + jitter_for(s, *sl->next), sl);
+  }
+
+  // The slots of the fires just started wait for their next fire again.
+  // Done after the fires rather than between them: what a fire costs before
+  // its run starts is its lateness, and that of every fire behind it.
+  void schedule_fired() {
+    for (const auto& sl : fired) {
+      if (!sl->stopped) schedule_next(sl);
+    }
+    fired.clear();
+    arm();
   }
 
   void stop_slot(slot& sl) {
@@ -251,10 +267,10 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
         } else {
           sl->cursor = *sl->next;
           remember(*sl, *sl->next);
-          batch.push_back({sl, *sl->next, intended});
+          batch.push_back({sl, *sl->next, intended, sl->next_id});
         }
       }
-      schedule_next(sl);
+      fired.push_back(std::move(sl));
     }
     persist();
     const bool idle = pending.empty();
@@ -272,9 +288,13 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     for (std::size_t i = 0; i < fires_per_turn && !pending.empty(); ++i) {
       auto f = std::move(pending.front());
       pending.pop_front();
-      dispatch(f.sl, f.nominal, f.intended);
+      dispatch(f);
     }
-    if (!pending.empty()) asio::post(ex, [self = shared_from_this()] { self->start_pending(); });
+    if (!pending.empty()) {
+      asio::post(ex, [self = shared_from_this()] { self->start_pending(); });
+    } else {
+      schedule_fired();
+    }
   }
 
   // Fires in (cursor, now]: the latest runs if it is younger than the
@@ -298,7 +318,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     remember(*sl, *latest);
     if (now - *latest <= s.entry.policy.catchup_window) {
       if (missed > 1) obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed - 1);
-      batch.push_back({sl, *latest, clock::time_point(*latest)});
+      batch.push_back({sl, *latest, clock::time_point(*latest), cron_scheduler::fire_id(s.entry.task, *latest)});
     } else {
       obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed);
     }
@@ -308,7 +328,9 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
 
   // A fire, persisted: runs it, or skips, buffers or replaces according to
   // the schedule's state and overlap policy.
-  void dispatch(const std::shared_ptr<slot>& sl, sys_seconds nominal, clock::time_point intended) {
+  void dispatch(const fire& f) {
+    const auto& sl = f.sl;
+    const auto nominal = f.nominal;
     const auto& entry = sl->sched.entry;
     if (entry.paused) {
       obs->on_skip(entry.task, nominal, skip_reason::paused, 1);
@@ -343,7 +365,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
           break;
       }
     }
-    start_run(entry.task, tr, nominal, intended);
+    start_run(entry.task, tr, nominal, f.intended, f.id);
   }
 
   // A fire's run in flight.
@@ -358,8 +380,8 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   // `intended` is when the run should have started (nominal plus jitter);
   // lateness is measured here, once the fire is persisted and the run is
   // about to start, not when the timer woke.
-  void start_run(const std::string& task, task_runs& tr, sys_seconds nominal, clock::time_point intended) {
-    const auto id = cron_scheduler::fire_id(task, nominal);
+  void start_run(const std::string& task, task_runs& tr, sys_seconds nominal, clock::time_point intended,
+                 const engine::run_id& id) {
     obs->on_fire(task, nominal, clock::now() - intended, id);
     ++tr.running;
     ++running_total;
@@ -399,11 +421,11 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     }
     if (tr.running != 0) return;
     if (auto next = std::exchange(tr.replacement, std::nullopt)) {
-      start_run(run->task, tr, *next, clock::time_point(*next));
+      start_run(run->task, tr, *next, clock::time_point(*next), cron_scheduler::fire_id(run->task, *next));
     } else if (!tr.buffered.empty()) {
       const auto buffered = tr.buffered.front();
       tr.buffered.pop_front();
-      start_run(run->task, tr, buffered, clock::time_point(buffered));
+      start_run(run->task, tr, buffered, clock::time_point(buffered), cron_scheduler::fire_id(run->task, buffered));
     }
   }
 };

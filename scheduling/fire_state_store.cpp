@@ -5,19 +5,75 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
+#include <optional>
+#include <string_view>
+
 namespace cascadence::scheduling {
 
-fire_state_store::fire_state_store(std::filesystem::path file) : file_(std::move(file)) {}
+namespace {
 
-fire_state_store::times fire_state_store::load() const {
-  times out;
-  const auto text = read_file_if_exists(file_);
-  if (!text) return out;
+constexpr std::string_view header_start = "# cascadence fire state: generation ";
+
+std::uint64_t fnv1a64(std::string_view data) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char c : data) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+// `fire-state.yml` -> `fire-state.alt.yml`; `state` -> `state.alt`.
+std::filesystem::path alternate(const std::filesystem::path& file) {
+  auto alt = file;
+  alt.replace_filename(file.stem().string() + ".alt" + file.extension().string());
+  return alt;
+}
+
+// Reads the unsigned number at the front of `text` and drops it and the
+// `suffix` after it; false when either is missing.
+bool take_number(std::string_view& text, std::uint64_t& value, std::string_view suffix, int base = 10) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec != std::errc{} || end == text.data()) return false;
+  text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+  if (!text.starts_with(suffix)) return false;
+  text.remove_prefix(suffix.size());
+  return true;
+}
+
+struct snapshot {
+  std::uint64_t generation = 0;
+  std::string_view body;
+  int first_line = 1;  // of the body in the file, for error messages
+};
+
+// The body of a save whose header and checksum agree; nullopt for a torn or
+// foreign file. A file without our header is taken whole, as generation 0:
+// earlier versions replaced the file atomically and wrote no header.
+std::optional<snapshot> whole_save(std::string_view text) {
+  if (!text.starts_with(header_start)) {
+    if (text.starts_with("# cascadence fire state")) return std::nullopt;  // a header cut short
+    return snapshot{0, text, 1};
+  }
+  auto rest = text.substr(header_start.size());
+  std::uint64_t generation = 0;
+  std::uint64_t length = 0;
+  std::uint64_t checksum = 0;
+  if (!take_number(rest, generation, ", ") || !take_number(rest, length, " bytes, fnv1a64 ") ||
+      !take_number(rest, checksum, "\n", 16)) {
+    return std::nullopt;
+  }
+  if (length > rest.size()) return std::nullopt;  // cut short
+  const auto body = rest.substr(0, length);       // anything after is an older, longer save's tail
+  if (fnv1a64(body) != checksum) return std::nullopt;
+  return snapshot{generation, body, 2};
+}
+
+fire_state_store::times parse(const snapshot& save, const std::filesystem::path& file) {
+  fire_state_store::times out;
   const auto where = [&](const YAML::Mark& m) {
-    return file_.string() + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    return file.string() + ":" + std::to_string(m.line + save.first_line) + ":" + std::to_string(m.column + 1);
   };
   try {
-    const auto root = YAML::Load(*text);
+    const auto root = YAML::Load(std::string(save.body));
     if (root.IsNull()) return out;
     if (!root.IsMap()) throw state_error(where(root.Mark()) + ": expected a mapping of task names to Unix seconds");
     for (const auto& kv : root) {
@@ -33,24 +89,71 @@ fire_state_store::times fire_state_store::load() const {
   return out;
 }
 
-void fire_state_store::save(const times& state, durability d) const {
-  // Written by hand: this runs on every fire, and task names are plain
-  // scalars (letters, digits, '_', '-', '.'), quoted so none reads as a
-  // number or boolean.
-  std::string text = "# last nominal fire time of each schedule, in Unix seconds (UTC)\n";
-  text.reserve(text.size() + state.size() * 40);
-  for (const auto& [task, t] : state) {
-    text += '"';
-    text += task;
-    text += "\": ";
-    text += std::to_string(t.time_since_epoch().count());
-    text += '\n';
+}  // namespace
+
+fire_state_store::fire_state_store(std::filesystem::path file) : files_{file, alternate(file)} {}
+
+fire_state_store::times fire_state_store::load() {
+  std::array<std::optional<std::string>, 2> texts{read_file_if_exists(files_[0]), read_file_if_exists(files_[1])};
+  std::optional<std::size_t> newest;
+  std::array<snapshot, 2> saves{};
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (!texts[i]) continue;
+    const auto save = whole_save(*texts[i]);
+    if (!save) continue;
+    saves[i] = *save;
+    if (!newest || save->generation > saves[*newest].generation) newest = i;
   }
-  write_file_atomically(file_, text, d);
+  if (!newest) {
+    generation_ = 0;
+    next_ = 0;
+    if (texts[0] || texts[1]) {
+      throw state_error(files_[0].string() + ": neither it nor " + files_[1].filename().string() +
+                        " holds a whole save (torn by a crash, or not written by Cascadence)");
+    }
+    return {};
+  }
+  generation_ = saves[*newest].generation;
+  next_ = 1 - *newest;
+  return parse(saves[*newest], files_[*newest]);
+}
+
+void fire_state_store::save(const times& state, durability d) {
+  // Written by hand: this runs before every batch of fires, and task names
+  // are plain scalars (letters, digits, '_', '-', '.'), quoted so none reads
+  // as a number or boolean.
+  std::string body;
+  body.reserve(state.size() * 40);
+  for (const auto& [task, t] : state) {
+    body += '"';
+    body += task;
+    body += "\": ";
+    body += std::to_string(t.time_since_epoch().count());
+    body += '\n';
+  }
+  char checksum[17];
+  const auto [end, ec] = std::to_chars(checksum, checksum + sizeof checksum, fnv1a64(body), 16);
+  (void)ec;  // 16 hex digits always fit
+  std::string text(header_start);
+  text += std::to_string(generation_ + 1);
+  text += ", ";
+  text += std::to_string(body.size());
+  text += " bytes, fnv1a64 ";
+  text.append(checksum, end);
+  text += '\n';
+  text += body;
+  // On failure the file may be torn: the next save tries it again, keeping
+  // the other (the newest whole save) intact.
+  overwrite_file(files_[next_], text, d);
+  ++generation_;
+  next_ = 1 - next_;
 }
 
 void fire_state_store::sync() const {
-  sync_file(file_);
+  for (const auto& f : files_) {
+    std::error_code ec;
+    if (std::filesystem::exists(f, ec)) sync_file(f);
+  }
 }
 
 }  // namespace cascadence::scheduling

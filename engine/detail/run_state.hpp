@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <span>
 #include <unordered_map>
@@ -84,6 +83,11 @@ class run_state final {
   inline void start_attempt(worker& w, std::uint32_t index, unsigned attempt, const task_settings& settings);
   [[nodiscard]] inline attempt_end finish_attempt(worker& w, task_id task, std::uint32_t index, unsigned attempt,
                                                   outcome&& out) noexcept;
+  [[nodiscard]] inline attempt_end record_attempt(const task_settings& settings, std::uint32_t index, unsigned attempt,
+                                                  outcome&& out, bool timed_out) noexcept;
+  // Runs the ready tasks that finish at once, then hands the rest to a worker.
+  void start_ready();
+  void run_ready_now();
   [[nodiscard]] boost::asio::awaitable<void> yield_to_loop();
   [[nodiscard]] boost::asio::awaitable<void> wait_to_retry(worker& w, std::uint32_t index,
                                                            const task_settings& settings, unsigned attempt);
@@ -150,6 +154,7 @@ class run_state final {
    public:
     [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
+    [[nodiscard]] task_id front() const noexcept { return items_[head_]; }
     void push(task_id task) { items_.push_back(task); }
     task_id pop() noexcept {
       const auto task = items_[head_++];
@@ -172,11 +177,11 @@ class run_state final {
   };
   ready_queue ready_;
   boost::container::small_vector<task_id, 8> stack_;  // scratch: closure walk, then settling cascades
-  // The first worker lives here (most runs need one); more in a deque, for
-  // stable addresses.
+  // The first worker lives here (most runs need one); more on the heap, for
+  // stable addresses (a std::deque would allocate even while empty).
   worker first_worker_;
   bool first_worker_used_ = false;
-  std::deque<worker> more_workers_;
+  std::vector<std::unique_ptr<worker>> more_workers_;
   boost::container::small_vector<worker*, 4> idle_workers_;
   std::size_t active_workers_ = 0;
   std::size_t busy_workers_ = 0;

@@ -281,6 +281,23 @@ def test_a_paused_schedule_does_not_fire_and_resumes(task):
     assert 'tick: "* * * * * *"' in (task.cwd / "schedules.yml").read_text()
 
 
+def test_a_disabled_task_keeps_its_schedule_but_its_fires_run_nothing(task):
+    task.write_config("tasks:\n  tick:\n    echo: tock\n")
+    task("schedule", "tick", "* * * * * *")
+    assert task("disable", "tick").returncode == 0
+    serve = Serve(task)
+    try:
+        serve.wait_for(lambda l: " done tick " in l, timeout=10)
+    finally:
+        serve.stop()
+    log = "\n".join(serve.snapshot())
+    assert "task tick is disabled: fire " in log
+    assert 'status=skipped reason="task disabled"' in log
+    assert "status=success" not in log
+    assert "tick | tock" not in log
+    assert 'tick: "* * * * * *"' in (task.cwd / "schedules.yml").read_text()
+
+
 def test_sigterm_gives_running_tasks_the_grace_then_cancels_them(task):
     task.write_config(f"tasks:\n  long: {{command: 'echo $$ > {task.cwd}/long.pid; exec sleep 60'}}\n")
     task("schedule", "long", "* * * * * *")

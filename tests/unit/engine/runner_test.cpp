@@ -10,6 +10,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +18,8 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -365,4 +368,128 @@ TEST_CASE("async_run_graph is cancelled through its handler's cancellation slot"
   CHECK(status_of(*report, g, "long") == run_status::cancelled);
   CHECK(status_of(*report, g, "after") == run_status::cancelled);
   CHECK(report->cancel_reason == "cancelled by the caller");
+}
+
+TEST_CASE("immediate processors run inline between async tasks, with outputs, observers and order kept" *
+          doctest::timeout(10)) {
+  fixture f;
+  std::vector<std::string> ran;
+  const auto immediate = [&ran](std::string name) {
+    return make_immediate_processor([&ran, name](task_context& ctx) {
+      ran.push_back(name);
+      ctx.emit_output(output_stream::out, name + " says hi");
+      return outcome::success(boost::json::value(name + "-out"));
+    });
+  };
+  f.add("a", immediate("a"));
+  f.add("b", make_async_processor([&ran](task_context& ctx) -> asio::awaitable<outcome> {
+          asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+          co_await t.async_wait(asio::use_awaitable);
+          ran.emplace_back("b");
+          co_return outcome::success(ctx.input().at("dependencies").at("a"));
+        }),
+        {"a"});
+  f.add("c", immediate("c"), {"b"});
+  auto g = f.build();
+
+  struct counting final : observer {
+    int started = 0;
+    int finished = 0;
+    std::vector<std::string> lines;
+    void on_task_started(const graph&, const task_record&, unsigned) override { ++started; }
+    void on_task_finished(const graph&, const task_record&) override { ++finished; }
+    void on_task_output(const graph&, const task_record&, output_stream, std::string_view line) override {
+      lines.emplace_back(line);
+    }
+  } obs;
+  run_options options;
+  options.observers.push_back(&obs);
+  auto report = run(g, {"c"}, std::move(options));
+  CHECK(report.succeeded());
+  CHECK(ran == std::vector<std::string>{"a", "b", "c"});
+  CHECK(obs.started == 3);
+  CHECK(obs.finished == 3);
+  CHECK(obs.lines == std::vector<std::string>{"a says hi", "c says hi"});
+  CHECK(report.find(*g.find("b"))->output == boost::json::value("a-out"));
+  const auto* a = report.find(*g.find("a"));
+  CHECK(a->attempts == 1);
+  CHECK(a->started <= a->finished);
+  CHECK(a->finished <= report.find(*g.find("b"))->started);
+}
+
+TEST_CASE("an immediate processor that throws fails its task and skips its dependents") {
+  fixture f;
+  f.add("bad", make_immediate_processor([](task_context&) -> outcome { throw std::runtime_error("broken"); }));
+  f.add("after", make_noop_processor(), {"bad"});
+  auto g = f.build();
+  auto report = run(g, {"after"});
+  CHECK(status_of(report, g, "bad") == run_status::failed);
+  CHECK(report.find(*g.find("bad"))->error == "broken");
+  CHECK(status_of(report, g, "after") == run_status::skipped);
+}
+
+TEST_CASE("an immediate processor with retries is retried after its back-off" * doctest::timeout(10)) {
+  int calls = 0;
+  fixture f;
+  task_settings s;
+  s.retry.retries = 2;
+  s.retry.backoff = 1ms;
+  f.add("flaky", make_immediate_processor([&calls](task_context& ctx) {
+          CHECK(static_cast<int>(ctx.attempt()) == calls + 1);
+          return ++calls < 3 ? outcome::failure("not yet") : outcome::success();
+        }),
+        {}, s);
+  auto g = f.build();
+  auto report = run(g, {"flaky"});
+  CHECK(calls == 3);
+  CHECK(report.records.at(0).attempts == 3);
+  CHECK(report.records.at(0).status == run_status::success);
+}
+
+TEST_CASE("a run cancelled before it starts runs none of its immediate tasks") {
+  int calls = 0;
+  fixture f;
+  f.add("one", make_immediate_processor([&calls](task_context&) {
+          ++calls;
+          return outcome::success();
+        }));
+  f.add("two", make_noop_processor(), {"one"});
+  auto g = f.build();
+  run_canceller canceller;
+  canceller.cancel("changed my mind");
+  const task_id target = *g.find("two");
+  asio::io_context io;
+  std::optional<run_report> report;
+  async_run_graph(io.get_executor(), g, std::span<const task_id>(&target, 1), {}, &canceller,
+                  [&](run_report r) { report = std::move(r); });
+  io.run();
+  REQUIRE(report);
+  CHECK(calls == 0);
+  CHECK(status_of(*report, g, "one") == run_status::cancelled);
+  CHECK(status_of(*report, g, "two") == run_status::cancelled);
+}
+
+TEST_CASE("a long run of immediate tasks gives the loop back to other work" * doctest::timeout(10)) {
+  constexpr int tasks = 2000;
+  int calls = 0;
+  fixture f;
+  auto count = make_immediate_processor([&calls](task_context&) {
+    ++calls;
+    return outcome::success();
+  });
+  std::vector<task_id> targets;
+  for (int i = 0; i < tasks; ++i) targets.push_back(f.add("t" + std::to_string(i), count));
+  auto g = f.build();
+  asio::io_context io;
+  std::optional<run_report> report;
+  async_run_graph(io.get_executor(), g, targets, {}, nullptr, [&](run_report r) { report = std::move(r); });
+  // Posted after the run started: it must run before the run is over.
+  int calls_seen = -1;
+  asio::post(io, [&] { calls_seen = calls; });
+  io.run();
+  REQUIRE(report);
+  CHECK(report->succeeded());
+  CHECK(calls == tasks);
+  CHECK(calls_seen >= 0);
+  CHECK(calls_seen < tasks);
 }

@@ -91,3 +91,117 @@ TEST_CASE("fire times survive a round trip") {
   store.save(t);
   CHECK(store.load() == t);
 }
+
+namespace {
+
+fire_state_store::times fired_at(std::int64_t seconds, std::size_t tasks = 3) {
+  fire_state_store::times t;
+  for (std::size_t i = 0; i < tasks; ++i)
+    t["task-" + std::to_string(i)] = std::chrono::sys_seconds(std::chrono::seconds(seconds));
+  return t;
+}
+
+void write(const std::filesystem::path& file, const std::string& text) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+}
+
+}  // namespace
+
+TEST_CASE("fire state saves take turns between two files, and load takes the newest") {
+  scratch s;
+  const auto main_file = s.dir / "fire-state.yml";
+  const auto alt_file = s.dir / "fire-state.alt.yml";
+  fire_state_store store(main_file);
+  CHECK(store.load().empty());
+  store.save(fired_at(100));
+  CHECK(std::filesystem::exists(main_file));
+  CHECK_FALSE(std::filesystem::exists(alt_file));
+  store.save(fired_at(200));
+  CHECK(std::filesystem::exists(alt_file));
+  store.save(fired_at(300));
+  CHECK(read_file_if_exists(main_file)->find("\"task-0\": 300\n") != std::string::npos);
+  CHECK(read_file_if_exists(alt_file)->find("\"task-0\": 200\n") != std::string::npos);
+  CHECK(fire_state_store(main_file).load() == fired_at(300));
+
+  // A second store (a restart) goes on from the newest save, over the older file.
+  fire_state_store restarted(main_file);
+  CHECK(restarted.load() == fired_at(300));
+  restarted.save(fired_at(400));
+  CHECK(read_file_if_exists(alt_file)->find("\"task-0\": 400\n") != std::string::npos);
+  CHECK(fire_state_store(main_file).load() == fired_at(400));
+}
+
+TEST_CASE("a save torn by a crash leaves the save before it") {
+  scratch s;
+  const auto main_file = s.dir / "fire-state.yml";
+  const auto alt_file = s.dir / "fire-state.alt.yml";
+  fire_state_store store(main_file);
+  store.save(fired_at(100));
+  store.save(fired_at(200));  // the newest, in the alternate file
+  const auto whole = *read_file_if_exists(alt_file);
+  for (const std::size_t cut : {std::size_t{0}, std::size_t{5}, std::size_t{30}, whole.size() / 2, whole.size() - 1}) {
+    CAPTURE(cut);
+    write(alt_file, whole.substr(0, cut));
+    CHECK(fire_state_store(main_file).load() == fired_at(100));
+  }
+  // New bytes over the start of an older save: a mix the checksum refuses.
+  auto mixed = whole;
+  mixed[mixed.find(": 200") + 2] = '9';
+  write(alt_file, mixed);
+  CHECK(fire_state_store(main_file).load() == fired_at(100));
+  // The next save goes over the torn file, not over the whole one.
+  fire_state_store after_crash(main_file);
+  CHECK(after_crash.load() == fired_at(100));
+  after_crash.save(fired_at(300));
+  CHECK(read_file_if_exists(main_file)->find("\"task-0\": 100\n") != std::string::npos);
+  CHECK(fire_state_store(main_file).load() == fired_at(300));
+}
+
+TEST_CASE("a shorter save over a longer one cuts the old tail off") {
+  scratch s;
+  const auto main_file = s.dir / "fire-state.yml";
+  fire_state_store store(main_file);
+  store.save(fired_at(100, 50));
+  store.save(fired_at(100, 50));
+  store.save(fired_at(200, 1));  // over the first, 50 entries long
+  const auto text = *read_file_if_exists(main_file);
+  CHECK(text.find("task-1\"") == std::string::npos);
+  CHECK(fire_state_store(main_file).load() == fired_at(200, 1));
+}
+
+TEST_CASE("the single fire state file of earlier versions is read, and kept until its turn") {
+  scratch s;
+  const auto main_file = s.dir / "fire-state.yml";
+  write(main_file, "# last nominal fire time of each schedule, in Unix seconds (UTC)\n\"task-0\": 100\n");
+  fire_state_store store(main_file);
+  CHECK(store.load() == fired_at(100, 1));
+  store.save(fired_at(200, 1));
+  CHECK(read_file_if_exists(main_file)->find("\"task-0\": 100") != std::string::npos);
+  CHECK(fire_state_store(main_file).load() == fired_at(200, 1));
+}
+
+TEST_CASE("fire state files that hold no whole save are refused with both names") {
+  scratch s;
+  const auto main_file = s.dir / "fire-state.yml";
+  write(main_file, "# cascadence fire state: generation 3, 999 bytes, fnv1a64 0\n\"t\": 1\n");
+  write(s.dir / "fire-state.alt.yml", "# cascadence fire state: gen");
+  fire_state_store store(main_file);
+  try {
+    (void)store.load();
+    FAIL("load() accepted torn files");
+  } catch (const state_error& e) {
+    CHECK(std::string(e.what()).find("fire-state.yml") != std::string::npos);
+    CHECK(std::string(e.what()).find("fire-state.alt.yml") != std::string::npos);
+  }
+  // The scheduler then starts without the state, and its saves make it whole again.
+  store.save(fired_at(100, 1));
+  CHECK(fire_state_store(main_file).load() == fired_at(100, 1));
+}
+
+TEST_CASE("a fire state file with a bad entry is an error that names the line") {
+  scratch s;
+  const auto main_file = s.dir / "fire-state.yml";
+  write(main_file, "\"a\": 1\n\"b\": soon\n");
+  fire_state_store store(main_file);
+  CHECK_THROWS_WITH_AS((void)store.load(), doctest::Contains("fire-state.yml:2:"), state_error);
+}
