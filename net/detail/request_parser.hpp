@@ -7,14 +7,7 @@
 
 #include "net/http_message.hpp"
 
-// GCC 12 reports that Beast's field parser may read an uninitialised
-// boost::optional (content_length_unchecked() inlined into do_field()) when
-// it optimises with the sanitizers: a false positive of
-// -Wmaybe-uninitialized with boost::optional, silenced for this header only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/beast/http/basic_parser.hpp>
-#pragma GCC diagnostic pop
 
 #include <cstdint>
 #include <optional>
