@@ -107,7 +107,36 @@ std::optional<request> request::from_target(http_method m, std::string_view targ
   return req;
 }
 
+namespace {
+
+// RFC 3986 pchar without pct-encoded (unreserved, sub-delims, ':', '@'), and
+// '/': a target made of these after its leading '/' is an origin-form
+// absolute path without query or escapes, which is its own path.
+constexpr auto plain_path_chars = [] {
+  std::array<bool, 256> table{};
+  for (const unsigned char c : std::string_view("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                "-._~!$&'()*+,;=:@/")) {
+    table[c] = true;
+  }
+  return table;
+}();
+
+bool is_plain_path(std::string_view target) noexcept {
+  return !target.empty() && target.front() == '/' && std::all_of(target.begin(), target.end(), [](char c) {
+    return plain_path_chars[static_cast<unsigned char>(c)];
+  });
+}
+
+}  // namespace
+
 bool request::assign_target(http_method m, std::string_view new_target) {
+  if (is_plain_path(new_target)) {  // the common case, without a URL parser
+    method = m;
+    if (new_target.data() != target.data()) target.assign(new_target);
+    path.assign(new_target);
+    query.clear();
+    return true;
+  }
   // Origin form is what clients send; absolute form must be accepted too
   // (RFC 9112 section 3.2.2). The authority form and `*` are not routable.
   auto parsed = !new_target.empty() && new_target.front() == '/' ? boost::urls::parse_origin_form(new_target)

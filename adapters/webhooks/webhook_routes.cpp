@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <exception>
+#include <optional>
 
 namespace cascadence::adapters::webhooks {
 
@@ -47,15 +48,27 @@ std::string signature_problem(const net::request& req, std::string_view source, 
   return {};
 }
 
-// One delivery, holding its subscriber until it ends: a reload may replace
-// (and free) the registry that named it while the delivery is suspended.
-asio::awaitable<void> deliver(std::shared_ptr<webhook_task> task, std::string source, std::string type,
-                              boost::json::value payload) {
-  // A named awaitable rather than temporaries inside the co_await
-  // expression, whose lifetimes GCC 12 mis-handles in coroutines.
-  auto delivery = task->handle_event(std::move(source), std::move(type), std::move(payload));
-  co_await std::move(delivery);
-}
+// The end of one detached delivery: reports its failure, if any, and holds
+// its subscriber until then, since a reload may replace (and free) the
+// registry that named it while the delivery is suspended.
+struct delivery_end final {
+  delivery_error_sink on_error;
+  std::shared_ptr<webhook_task> task;
+  std::string name;
+  std::string source;
+  std::string type;
+
+  void operator()(std::exception_ptr p) const {
+    if (!p || !on_error) return;
+    try {
+      std::rethrow_exception(p);
+    } catch (const std::exception& x) {
+      on_error("webhook " + source + "/" + type + " to " + name + " failed: " + x.what());
+    } catch (...) {
+      on_error("webhook " + source + "/" + type + " to " + name + " failed");
+    }
+  }
+};
 
 net::response accepted_reply() {
   // Built whole: a default response would first allocate its text/plain type.
@@ -116,17 +129,18 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_
       // into the server (which has long answered the sender). The last
       // subscriber gets the payload itself, the others a copy.
       auto payload = last ? std::move(e.payload) : boost::json::value(e.payload);
-      asio::co_spawn(ex, deliver(sub.task, e.source, e.type, std::move(payload)),
-                     [on_error, name = sub.name, source = e.source, type = e.type](std::exception_ptr p) {
-                       if (!p || !on_error) return;
-                       try {
-                         std::rethrow_exception(p);
-                       } catch (const std::exception& x) {
-                         on_error("webhook " + source + "/" + type + " to " + name + " failed: " + x.what());
-                       } catch (...) {
-                         on_error("webhook " + source + "/" + type + " to " + name + " failed");
-                       }
-                     });
+      delivery_end end{on_error, sub.task, sub.name, e.source, e.type};
+      // Started here rather than inside a wrapping coroutine, which would
+      // cost a frame per delivery; a task that throws before it returns
+      // its awaitable is reported like one that fails later.
+      std::optional<asio::awaitable<void>> delivery;
+      try {
+        delivery.emplace(sub.task->handle_event(e.source, e.type, std::move(payload)));
+      } catch (...) {
+        end(std::current_exception());
+        return;
+      }
+      asio::co_spawn(ex, std::move(*delivery), std::move(end));
     });
     return std::move(decision.reply);
   };

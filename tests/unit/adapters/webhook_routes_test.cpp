@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -240,4 +241,41 @@ TEST_CASE("each request reads the registry in force, and a delivery keeps its su
   CHECK(slow_alive.expired());  // released once its delivery ended
   CHECK(fresh.size() == 1);
   CHECK(added.size() == 1);
+}
+
+namespace {
+
+// A subscriber that throws before it returns its awaitable.
+struct throws_at_once final : webhook_task {
+  boost::asio::awaitable<void> handle_event(std::string, std::string, boost::json::value) override {
+    throw std::runtime_error("refused at once");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a failing subscriber is reported, whether it throws at once or later, and the others still get the event") {
+  std::vector<delivery> after;
+  auto reg = std::make_shared<webhook_registry>();
+  reg->subscribe("custom", {}, "at_once", std::make_shared<throws_at_once>());
+  reg->subscribe("custom", {}, "later",
+                 make_webhook_task([](std::string, std::string, boost::json::value) -> boost::asio::awaitable<void> {
+                   throw std::runtime_error("failed while running");
+                   co_return;
+                 }));
+  reg->subscribe("custom", {}, "after", recorder(after));
+  boost::asio::io_context io;
+  net::router routes;
+  std::vector<std::string> errors;
+  add_webhook_routes(routes, io.get_executor(), reg,
+                     [&errors](std::string_view message) { errors.emplace_back(message); });
+  auto req = *net::request::from_target(net::http_method::post, "/webhook/custom");
+  req.body = R"({"type":"ping"})";
+  CHECK(test::run_async(io, routes.handle(req)).status == 202);
+  io.restart();
+  io.run();  // the detached deliveries
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "webhook custom/ping to at_once failed: refused at once");
+  CHECK(errors[1] == "webhook custom/ping to later failed: failed while running");
+  CHECK(after.size() == 1);
 }
