@@ -35,8 +35,12 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& path)
   }
 }
 
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
 void sync_directory_of(const std::filesystem::path& path) {
-  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const auto dir = directory_of(path);
   fd_guard dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);
 }
@@ -54,7 +58,7 @@ void sync_file(const std::filesystem::path& path) {
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents, durability d) {
-  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const auto dir = directory_of(path);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const auto tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
@@ -84,9 +88,8 @@ void overwrite_file(const std::filesystem::path& path, std::string_view contents
   fd_guard file{::open(path.c_str(), O_WRONLY | O_CLOEXEC)};
   bool created = false;
   if (file.fd < 0 && errno == ENOENT) {
-    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
+    std::filesystem::create_directories(directory_of(path), ec);
     file.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     created = true;
   }
