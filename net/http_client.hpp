@@ -1,7 +1,7 @@
 #pragma once
 
 #include "net/http_message.hpp"
-#include "net/result.hpp"
+#include "core/result.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -14,6 +14,8 @@
 #include <string_view>
 
 namespace cascadence::net {
+
+using core::result;
 
 namespace detail {
 struct client_state;

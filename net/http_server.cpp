@@ -1,5 +1,6 @@
 #include "net/http_server.hpp"
 
+#include "core/describe.hpp"
 #include "net/detail/server_state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -92,16 +93,6 @@ server_observer& fallback_observer() {
   return instance;
 }
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 std::string format_ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + "ms";
 }
@@ -117,7 +108,7 @@ server_state::server_state(asio::any_io_executor executor, router r, server_opti
       acceptor(ex),
       backoff_timer(ex),
       grace_timer(ex),
-      stopped_timer(ex, asio::steady_timer::time_point::max()) {
+      stopped_event(ex) {
   for (const auto& info : routes.routes()) stats.routes.push_back(route_stats{info, {}});
 }
 
@@ -153,7 +144,7 @@ void server_state::check_stopped() {
   if (!stopping || stopped || accept_loop_running || stats.connections_active != 0) return;
   stopped = true;
   grace_timer.cancel();
-  stopped_timer.cancel();
+  stopped_event.set();
 }
 
 session_registration::session_registration(server_state& state, session_entry& entry) : state_(state), entry_(entry) {
@@ -195,7 +186,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server_state> st) {
     asio::co_spawn(st->ex, serve_connection(st, std::move(socket)), [st](std::exception_ptr e) {
       if (e) {
         ++st->stats.session_errors;
-        st->report_error("session ended unexpectedly: " + describe(e));
+        st->report_error("session ended unexpectedly: " + core::describe(e));
       }
       --st->stats.connections_active;
       st->check_stopped();
@@ -204,10 +195,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server_state> st) {
 }
 
 asio::awaitable<void> wait_until_stopped(std::shared_ptr<server_state> st) {
-  while (!st->stopped) {
-    auto [ec] = co_await st->stopped_timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;  // cancelled by check_stopped(); the loop re-checks the flag
-  }
+  // A cancelled wait returns early, as the timer this replaced did.
+  (void)co_await st->stopped_event.wait();
 }
 
 tcp::endpoint bind_endpoint(const server_options& o, asio::any_io_executor ex, boost::system::error_code& ec) {
@@ -259,7 +248,7 @@ boost::system::error_code http_server::start() {
   st.started = true;
   st.accept_loop_running = true;
   asio::co_spawn(st.ex, detail::accept_loop(state_), [state = state_](std::exception_ptr e) {
-    if (e) state->report_error("accept loop ended unexpectedly: " + detail::describe(e));
+    if (e) state->report_error("accept loop ended unexpectedly: " + core::describe(e));
     state->accept_loop_running = false;
     state->check_stopped();
   });

@@ -5,7 +5,7 @@
 
 #include "net/http_client.hpp"
 #include "net/http_message.hpp"
-#include "net/result.hpp"
+#include "core/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/storage_ptr.hpp>
@@ -15,6 +15,8 @@
 #include <string_view>
 
 namespace cascadence::net {
+
+using core::result;
 
 /// The content type net uses for JSON bodies.
 inline constexpr std::string_view json_content_type = "application/json";

@@ -10,6 +10,7 @@
 // synchronous handler is called directly, and the response head is written
 // into a reused string and sent with the body in one gathered write.
 
+#include "core/describe.hpp"
 #include "net/detail/io_deadline.hpp"
 #include "net/detail/request_parser.hpp"
 #include "net/detail/response_head.hpp"
@@ -202,16 +203,6 @@ handler_outcome dispatch(server_state& st, request& req) {
   return out;
 }
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 bool expects_continue(const request& req) {
   const auto expect = req.header("Expect");
   return req.version >= 11 && expect && iequals(*expect, "100-continue");
@@ -332,7 +323,7 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
         case handler_outcome::kind::failed:
           ++st.stats.handler_errors;
           st.report_error("handler for " + std::string(to_string(req.method)) + " " + req.path +
-                          " threw: " + describe(outcome.error));
+                          " threw: " + core::describe(outcome.error));
           res = response::text(500, "internal server error\n");
           break;
       }

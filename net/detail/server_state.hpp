@@ -4,6 +4,7 @@
 // net's own .cpp files include this. Everything runs on one executor, so
 // nothing here is synchronised.
 
+#include "core/async_event.hpp"
 #include "net/http_server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -52,8 +53,8 @@ struct server_state final {
   boost::asio::ip::tcp::acceptor acceptor;
   boost::asio::steady_timer backoff_timer;
   boost::asio::steady_timer grace_timer;
-  /// Never expires; cancelled to wake wait_stopped() callers.
-  boost::asio::steady_timer stopped_timer;
+  /// Set once the shutdown is complete; wait_stopped() callers wait for it.
+  core::async_event stopped_event;
   std::list<session_entry*> sessions;
   server_stats stats;
   std::uint16_t port = 0;

@@ -4,10 +4,10 @@
 #include <utility>
 #include <variant>
 
-namespace cascadence::net {
+namespace cascadence::core {
 
-/// A value or the error that prevented it: how net reports expected
-/// failures (a refused connection, a timeout, unparsable JSON) without
+/// A value or the error that prevented it: how every layer reports expected
+/// failures (a refused connection, a timeout, unparsable JSON, a schedule that does not parse) without
 /// exceptions. Accessing the wrong side throws std::bad_variant_access.
 template <typename T, typename E>
 class [[nodiscard]] result final {
@@ -40,4 +40,4 @@ class [[nodiscard]] result final {
   std::variant<T, E> v_;
 };
 
-}  // namespace cascadence::net
+}  // namespace cascadence::core
