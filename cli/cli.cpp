@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/invocation.hpp"
+#include "service/runtime.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
 
@@ -89,8 +90,8 @@ std::optional<std::string> invocation::parse_name() {
 
 const config& invocation::cfg() {
   if (!cfg_) {
-    auto loaded = load_config(config_path_);
-    graph_ = build_graph(loaded);  // a graph that cannot run is refused at load
+    auto loaded = service::load_config(config_path_);
+    graph_ = service::build_graph(loaded);  // a graph that cannot run is refused at load
     cfg_ = std::move(loaded);
   }
   return *cfg_;
@@ -145,8 +146,10 @@ std::uint16_t parse_port(const std::string& text) {
 }  // namespace
 
 int main(std::vector<std::string> args) {
-  auto& out = std::cout;
-  auto& err = std::cerr;
+  return main(std::move(args), std::cout, std::cerr);
+}
+
+int main(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
   try {
     std::optional<std::filesystem::path> config_path;
     metrics_options metrics;
@@ -192,7 +195,10 @@ int main(std::vector<std::string> args) {
   } catch (const usage_error& e) {
     err << "error: " << e.what() << '\n';
     return exit_usage;
-  } catch (const config_error& e) {
+  } catch (const service::config_error& e) {
+    err << "error: " << e.what() << '\n';
+    return exit_usage;
+  } catch (const service::start_error& e) {
     err << "error: " << e.what() << '\n';
     return exit_usage;
   } catch (const scheduling::state_error& e) {

@@ -1,5 +1,6 @@
 #include "cli/console_observer.hpp"
 
+#include "core/time_text.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 
@@ -8,24 +9,6 @@
 #include <ostream>
 
 namespace cascadence::cli {
-
-std::string format_seconds(std::chrono::nanoseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3fs", std::chrono::duration<double>(d).count());
-  return buf;
-}
-
-std::string format_utc(std::chrono::system_clock::time_point t) {
-  const auto secs = std::chrono::floor<std::chrono::seconds>(t);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - secs).count();
-  const std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
 
 console_observer::console_observer(std::ostream& output, std::ostream& progress, bool live)
     : output_(output), progress_(progress), live_(live) {}
@@ -66,7 +49,7 @@ void console_observer::on_task_finished(const engine::graph& g, const engine::ta
   clear_live();
   progress_ << "task " << name << ": " << engine::to_string(record.status);
   if (record.status != engine::run_status::skipped) {
-    progress_ << " in " << format_seconds(record.finished - record.started);
+    progress_ << " in " << core::format_seconds(record.finished - record.started);
     if (record.attempts > 1) progress_ << " after " << record.attempts << " attempts";
   }
   if (!record.error.empty()) progress_ << " (" << record.error << ")";
@@ -85,7 +68,7 @@ void console_observer::on_run_finished(const engine::graph&, const engine::run_i
     progress_ << (first ? "" : ", ") << counts_[i] << ' ' << engine::to_string(static_cast<engine::run_status>(i));
     first = false;
   }
-  progress_ << " in " << format_seconds(std::chrono::steady_clock::now() - started_) << '\n';
+  progress_ << " in " << core::format_seconds(std::chrono::steady_clock::now() - started_) << '\n';
   progress_.flush();
 }
 

@@ -41,10 +41,4 @@ class console_observer final : public engine::observer {
   std::chrono::steady_clock::time_point started_;
 };
 
-/// Seconds with millisecond precision: `1.234s`.
-[[nodiscard]] std::string format_seconds(std::chrono::nanoseconds d);
-
-/// A UTC time with milliseconds: `2026-11-26T14:31:00.001Z`.
-[[nodiscard]] std::string format_utc(std::chrono::system_clock::time_point t);
-
 }  // namespace cascadence::cli

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "cli/config.hpp"
+#include "service/config.hpp"
 #include "cli/metrics_options.hpp"
 #include "engine/graph.hpp"
 
@@ -19,6 +19,12 @@ class variables_map;
 }  // namespace boost::program_options
 
 namespace cascadence::cli {
+
+// The configuration model is the service library's; the commands name it
+// as their own.
+using service::config;
+using service::config_error;
+using service::task_config;
 
 /// A command line that does not make sense: exit status 2.
 class usage_error final : public std::runtime_error {

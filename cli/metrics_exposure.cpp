@@ -2,6 +2,7 @@
 
 #include "adapters/metrics/http_metrics.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/metrics/metrics_route.hpp"
 #include "engine/duration.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -34,15 +35,6 @@ std::string host_name() {
 }
 
 }  // namespace
-
-void add_metrics_route(net::router& routes, adapters::metrics::metrics& registry) {
-  routes.get("/metrics", [&registry](net::request&) {
-    net::response res;
-    res.content_type = metrics_content_type;
-    res.body = registry.render();
-    return res;
-  });
-}
 
 struct metrics_exposure::impl {
   asio::any_io_executor ex;

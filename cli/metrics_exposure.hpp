@@ -12,18 +12,8 @@
 namespace cascadence::adapters::metrics {
 class metrics;
 }
-namespace cascadence::net {
-class router;
-}
 
 namespace cascadence::cli {
-
-/// The content type of the Prometheus text exposition format.
-inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
-
-/// Adds `GET /metrics` answering with `registry`'s text exposition.
-/// `registry` must outlive the router.
-void add_metrics_route(net::router& routes, adapters::metrics::metrics& registry);
 
 /// Exposes one command's series: an HTTP server for /metrics on the command's
 /// own loop (its requests counted in `registry`'s cascadence_http_* series),

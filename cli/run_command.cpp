@@ -9,6 +9,7 @@
 #include "cli/invocation.hpp"
 #include "cli/metrics_exposure.hpp"
 #include "engine/graph.hpp"
+#include "service/run_report_json.hpp"
 #include "engine/runner.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,23 +34,6 @@ namespace po = boost::program_options;
 namespace asio = boost::asio;
 
 namespace {
-
-boost::json::object report_json(const engine::graph& g, const engine::run_report& report, std::string_view status) {
-  boost::json::array tasks;
-  for (const auto& r : report.records) {
-    tasks.push_back(
-        boost::json::object{{"name", g.name(r.task)},
-                            {"run_id", r.id.to_string()},
-                            {"status", engine::to_string(r.status)},
-                            {"attempts", r.attempts},
-                            {"started", format_utc(r.started)},
-                            {"finished", format_utc(r.finished)},
-                            {"duration_ms", std::chrono::duration<double, std::milli>(r.finished - r.started).count()},
-                            {"output", r.output},
-                            {"error", r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error)}});
-  }
-  return {{"run_id", report.id.to_string()}, {"status", status}, {"tasks", std::move(tasks)}};
-}
 
 struct run_request {
   std::vector<std::string> targets;
@@ -76,7 +60,7 @@ int execute(invocation& inv, const run_request& req) {
   asio::io_context io;
   asio::thread_pool pool(cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency()));
   // Task output goes to stdout unless stdout carries the JSON report.
-  console_observer console(req.json ? inv.err() : inv.out(), inv.err(), ::isatty(STDERR_FILENO) == 1);
+  console_observer console(req.json ? inv.err() : inv.out(), inv.err(), &inv.err() == &std::cerr && ::isatty(STDERR_FILENO) == 1);
   engine::run_options options;
   options.max_concurrency = req.max_concurrency.value_or(cfg.max_concurrency);
   options.pool = &pool;
@@ -130,7 +114,7 @@ int execute(invocation& inv, const run_request& req) {
 
   const bool ok = report->succeeded();
   const std::string_view status = signal_number != 0 ? "cancelled" : ok ? "success" : "failed";
-  if (req.json) inv.out() << boost::json::serialize(report_json(graph, *report, status)) << '\n';
+  if (req.json) inv.out() << boost::json::serialize(service::run_report_json(graph, *report, status)) << '\n';
   if (signal_number != 0) return 128 + signal_number;
   return ok ? exit_ok : exit_task_failed;
 }

@@ -3,7 +3,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
-#include "cli/schedules.hpp"
+#include "service/schedules.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/iso_time.hpp"
 #include "scheduling/next_fire.hpp"
@@ -22,6 +22,19 @@ namespace po = boost::program_options;
 using std::chrono::sys_seconds;
 
 namespace {
+
+// Refuses commands that persist schedules under a backend that keeps none.
+void require_cron_backend(const config& cfg, std::string_view what) {
+  if (cfg.backend == "base") {
+    throw usage_error(std::string(what) + " needs the cron backend (backend 'base' keeps nothing; set backend: cron)");
+  }
+  if (cfg.backend == "temporal") {
+    throw usage_error(std::string(what) +
+                      " is not available with backend 'temporal' (the Temporal adapter is not part of this build yet; "
+                      "use backend: cron)");
+  }
+}
+
 
 scheduling::time_zone zone_or_throw(const std::string& name) {
   auto zone = scheduling::time_zone::locate(name);
@@ -47,8 +60,8 @@ sys_seconds now_seconds() {
 
 std::string next_text(const config& cfg, const scheduling::schedule_entry& e) {
   auto active = activate(cfg, e);
-  if (auto* err = std::get_if<std::string>(&active)) return "invalid: " + *err;
-  const auto& a = std::get<scheduling::active_schedule>(active);
+  if (!active) return "invalid: " + active.error();
+  const auto& a = active.value();
   auto next = scheduling::next_fire(a.expression, a.zone, now_seconds());
   return next ? scheduling::format_iso8601(*next, a.zone) : std::string("never");
 }
@@ -145,8 +158,8 @@ int run_schedule(invocation& inv) {
   // Everything is checked before anything is written.
   (void)expression_or_throw(entry.expression);
   auto active = activate(cfg, entry);
-  if (auto* err = std::get_if<std::string>(&active)) throw usage_error(*err);
-  const auto& a = std::get<scheduling::active_schedule>(active);
+  if (!active) throw usage_error(active.error());
+  const auto& a = active.value();
 
   scheduling::schedule_store(cfg.storage_path).update([&](std::vector<scheduling::schedule_entry>& entries) {
     auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.task == entry.task; });

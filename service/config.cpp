@@ -1,4 +1,4 @@
-#include "cli/config.hpp"
+#include "service/config.hpp"
 
 #include "engine/builtin_processors.hpp"
 #include "engine/command_processor.hpp"
@@ -14,8 +14,9 @@
 #include <fstream>
 #include <functional>
 #include <span>
+#include <thread>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 namespace {
 
@@ -127,7 +128,8 @@ constexpr std::array<std::string_view, 11> top_keys{"backend",    "storage_path"
                                                     "kill_grace", "threads",      "shutdown_grace", "http",
                                                     "webhook",    "api",          "tasks"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
-constexpr std::array<std::string_view, 4> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections"};
+constexpr std::array<std::string_view, 5> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections",
+                                                   "max_runs"};
 constexpr std::array<std::string_view, 1> webhook_keys{"secrets"};
 constexpr std::array<std::string_view, 1> api_keys{"token"};
 
@@ -309,6 +311,8 @@ config parse_config(const std::string& text, const std::filesystem::path& source
           } else if (k == "read_timeout") {
             cfg.http.read_timeout = r.duration(x, kpath);
             if (cfg.http.read_timeout.count() == 0) r.fail(x, kpath, "must be longer than 0");
+          } else if (k == "max_runs") {
+            cfg.http.max_runs = r.count(x, kpath, 1'000'000);
           } else {
             cfg.http.max_connections = r.count(x, kpath, 1'000'000);
           }
@@ -436,8 +440,12 @@ std::filesystem::path state_file(const config& cfg) {
   return dir / "task-state.yml";
 }
 
+std::size_t pool_threads(const config& cfg) {
+  return cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
+}
+
 std::filesystem::path fire_state_file(const config& cfg) {
   return state_file(cfg).parent_path() / "fire-state.yml";
 }
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

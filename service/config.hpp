@@ -24,7 +24,7 @@ class graph;
 class processor;
 }  // namespace cascadence::engine
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 /// Bad configuration: one line saying file:line:column and why.
 class config_error final : public std::runtime_error {
@@ -58,6 +58,9 @@ struct http_config final {
   std::size_t header_limit = 8 * 1024;
   std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};
   std::size_t max_connections = 1024;
+  /// Runs started over HTTP (webhook deliveries, REST API) going at once;
+  /// past it requests are refused with 503 and Retry-After. 0 = no limit.
+  std::size_t max_runs = 256;
 };
 
 /// One entry of `tasks:`.
@@ -129,7 +132,10 @@ struct config final {
 /// beside the schedules file.
 [[nodiscard]] std::filesystem::path state_file(const config& cfg);
 
+/// Threads of the pool for blocking processors: `threads`, else one per core.
+[[nodiscard]] std::size_t pool_threads(const config& cfg);
+
 /// Where the last fire time of each schedule lives, beside state_file().
 [[nodiscard]] std::filesystem::path fire_state_file(const config& cfg);
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

@@ -1,11 +1,11 @@
-#include "cli/http_front.hpp"
+#include "service/http_front.hpp"
 
-#include "cli/invocation.hpp"
+#include "service/run_report_json.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/object.hpp>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost") return true;
@@ -30,7 +30,7 @@ adapters::api::api_options api_options_of(const config& cfg, const listen_addres
   o.token = api_token(cfg);
   o.require_token = !is_loopback_host(at.host);
   if (o.require_token && o.token.empty()) {
-    throw usage_error("refusing to serve the REST API on non-loopback address " + at.host +
+    throw config_error("refusing to serve the REST API on non-loopback address " + at.host +
                       " without a token (set api.token in the configuration or CASCADENCE_API_TOKEN)");
   }
   return o;
@@ -38,30 +38,10 @@ adapters::api::api_options api_options_of(const config& cfg, const listen_addres
 
 adapters::api::finished_run to_finished_run(const engine::graph& g, const engine::run_report& report) {
   adapters::api::finished_run out;
-  bool cancelled = !report.cancel_reason.empty();
-  for (const auto& r : report.records) {
-    boost::json::object o;
-    o["task"] = g.name(r.task);
-    o["status"] = engine::to_string(r.status);
-    o["attempts"] = r.attempts;
-    if (r.status != engine::run_status::skipped || r.attempts > 0) {
-      o["started"] = adapters::api::format_utc(r.started);
-      o["finished"] = adapters::api::format_utc(r.finished);
-    }
-    o["output"] = r.output;
-    o["error"] = r.error.empty() ? boost::json::value(nullptr) : boost::json::value(r.error);
-    cancelled = cancelled || r.status == engine::run_status::cancelled;
-    out.tasks.push_back(std::move(o));
-  }
-  // A run whose every task succeeded succeeded, whatever reached its
-  // canceller afterwards (as `task run` reports it).
-  if (report.succeeded() && !report.records.empty()) {
-    out.status = "success";
-  } else {
-    out.cancel_reason = report.cancel_reason;
-    out.status = cancelled ? "cancelled" : "failed";
-  }
+  for (const auto& r : report.records) out.tasks.push_back(task_record_json(g, r));
+  out.status = run_outcome(report);
+  if (out.status != "success") out.cancel_reason = report.cancel_reason;
   return out;
 }
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

@@ -4,7 +4,7 @@
 // needs to expose webhooks, the REST API and /healthz on its io_context.
 
 #include "adapters/api/api_service.hpp"
-#include "cli/config.hpp"
+#include "service/config.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 #include "net/http_server.hpp"
@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 /// Where `task serve` / `task webhook` listen (`--host`, `--port`).
 struct listen_address final {
@@ -28,11 +28,11 @@ struct listen_address final {
 /// The server options from the `http:` configuration and the address.
 [[nodiscard]] net::server_options server_options_of(const config& cfg, const listen_address& at);
 
-/// The API options: a token is required off loopback. Throws usage_error
+/// The API options: a token is required off loopback. Throws config_error
 /// when it is required and none is configured.
 [[nodiscard]] adapters::api::api_options api_options_of(const config& cfg, const listen_address& at);
 
 /// A graph run as the REST API reports it.
 [[nodiscard]] adapters::api::finished_run to_finished_run(const engine::graph& g, const engine::run_report& report);
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

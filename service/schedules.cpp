@@ -1,11 +1,10 @@
-#include "cli/schedules.hpp"
+#include "service/schedules.hpp"
 
-#include "cli/invocation.hpp"
 
 #include <algorithm>
 #include <unordered_map>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 effective_schedules collect_schedules(const config& cfg, const scheduling::schedule_file& file) {
   effective_schedules out;
@@ -39,7 +38,7 @@ effective_schedules collect_schedules(const config& cfg, const scheduling::sched
   return out;
 }
 
-std::variant<scheduling::active_schedule, std::string> activate(const config& cfg,
+core::result<scheduling::active_schedule, std::string> activate(const config& cfg,
                                                                 const scheduling::schedule_entry& entry) {
   auto expr = scheduling::cron_expression::parse(entry.expression);
   if (auto* err = std::get_if<scheduling::cron_error>(&expr)) return err->message;
@@ -49,15 +48,4 @@ std::variant<scheduling::active_schedule, std::string> activate(const config& cf
                                      std::move(std::get<scheduling::time_zone>(zone))};
 }
 
-void require_cron_backend(const config& cfg, std::string_view what) {
-  if (cfg.backend == "base") {
-    throw usage_error(std::string(what) + " needs the cron backend (backend 'base' keeps nothing; set backend: cron)");
-  }
-  if (cfg.backend == "temporal") {
-    throw usage_error(std::string(what) +
-                      " is not available with backend 'temporal' (the Temporal adapter is not part of this build yet; "
-                      "use backend: cron)");
-  }
-}
-
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

@@ -1,6 +1,7 @@
 #pragma once
 
-#include "cli/config.hpp"
+#include "core/result.hpp"
+#include "service/config.hpp"
 #include "scheduling/cron_scheduler.hpp"
 #include "scheduling/schedule_store.hpp"
 
@@ -8,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 /// The schedules in force: those declared in the configuration, replaced by
 /// those persisted in the schedules file, which win.
@@ -22,10 +23,7 @@ struct effective_schedules final {
 
 /// Parses an entry's expression and locates its zone (the configuration's
 /// `timezone` when the entry names none); the error is one line.
-[[nodiscard]] std::variant<scheduling::active_schedule, std::string> activate(const config& cfg,
-                                                                              const scheduling::schedule_entry& entry);
+[[nodiscard]] core::result<scheduling::active_schedule, std::string> activate(const config& cfg,
+                                                                             const scheduling::schedule_entry& entry);
 
-/// Refuses commands that persist schedules under a backend that keeps none.
-void require_cron_backend(const config& cfg, std::string_view what);
-
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

@@ -1,6 +1,6 @@
-#include "cli/serve_log.hpp"
+#include "service/serve_log.hpp"
 
-#include "cli/console_observer.hpp"
+#include "core/time_text.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 #include "scheduling/iso_time.hpp"
@@ -9,7 +9,7 @@
 #include <ctime>
 #include <ostream>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 namespace {
 std::string nominal_text(std::chrono::sys_seconds t) {
@@ -18,7 +18,7 @@ std::string nominal_text(std::chrono::sys_seconds t) {
 }  // namespace
 
 std::ostream& serve_log::line() {
-  return out_ << format_utc(std::chrono::system_clock::now()) << ' ';
+  return out_ << core::format_utc(std::chrono::system_clock::now()) << ' ';
 }
 
 void serve_log::info(std::string_view message) {
@@ -28,7 +28,7 @@ void serve_log::info(std::string_view message) {
 void serve_log::on_fire(const std::string& task, std::chrono::sys_seconds nominal, std::chrono::nanoseconds lateness,
                         const engine::run_id& run) {
   line() << "fire " << task << " nominal=" << nominal_text(nominal) << " run_id=" << run.to_string()
-         << " lateness=" << format_seconds(lateness) << std::endl;
+         << " lateness=" << core::format_seconds(lateness) << std::endl;
 }
 
 void serve_log::on_skip(const std::string& task, std::chrono::sys_seconds nominal, scheduling::skip_reason reason,
@@ -60,9 +60,9 @@ void serve_log::on_task_output(const engine::graph& g, const engine::task_record
 
 void serve_log::on_task_finished(const engine::graph& g, const engine::task_record& record) {
   line() << "task " << g.name(record.task) << ' ' << engine::to_string(record.status) << " in "
-         << format_seconds(record.finished - record.started) << " run_id=" << record.id.to_string();
+         << core::format_seconds(record.finished - record.started) << " run_id=" << record.id.to_string();
   if (!record.error.empty()) out_ << " error=\"" << record.error << '"';
   out_ << std::endl;
 }
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 /// The log of `task serve`: one timestamped line per fire, skip, task
 /// output line and finished task, so an operator can follow and grep it.
@@ -35,4 +35,4 @@ class serve_log final : public engine::observer, public scheduling::scheduler_ob
   std::ostream& out_;
 };
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

@@ -1,8 +1,8 @@
-#include "cli/webhook_subscriptions.hpp"
+#include "service/webhook_subscriptions.hpp"
 
 #include <set>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 namespace {
 
@@ -42,4 +42,4 @@ std::shared_ptr<adapters::webhooks::webhook_registry> make_webhook_registry(cons
   return reg;
 }
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

@@ -4,7 +4,7 @@
 // subscribes, and the secret of each source.
 
 #include "adapters/webhooks/webhook_registry.hpp"
-#include "cli/config.hpp"
+#include "service/config.hpp"
 #include "engine/run_event.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-namespace cascadence::cli {
+namespace cascadence::service {
 
 /// Runs the configured task `task` for one delivery: `event` says where it
 /// came from, `payload` is the run input.
@@ -30,4 +30,4 @@ using webhook_launch =
 [[nodiscard]] std::shared_ptr<adapters::webhooks::webhook_registry> make_webhook_registry(const config& cfg,
                                                                                           const webhook_launch& launch);
 
-}  // namespace cascadence::cli
+}  // namespace cascadence::service

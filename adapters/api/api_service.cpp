@@ -1,15 +1,11 @@
 #include "adapters/api/api_service.hpp"
 
+#include "core/async_event.hpp"
+#include "core/time_text.hpp"
 #include "net/hmac.hpp"
 #include "net/json.hpp"
 #include "net/router.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 
 #include <cstdio>
@@ -27,18 +23,6 @@ net::response error_reply(unsigned status, std::string reason) {
 }
 
 }  // namespace
-
-std::string format_utc(clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
-  const auto frac = static_cast<int>(((ms % 1000) + 1000) % 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[128];
-  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
-}
 
 void run_table::started(const engine::run_id& id, std::string task, clock::time_point at) {
   auto key = id.to_string();
@@ -69,8 +53,8 @@ std::optional<boost::json::value> run_table::find(std::string_view id) const {
   o["run_id"] = it->first;
   o["task"] = r.task;
   o["status"] = r.status;
-  o["started"] = format_utc(r.started);
-  o["finished"] = r.finished ? boost::json::value(format_utc(*r.finished)) : boost::json::value(nullptr);
+  o["started"] = core::format_utc(r.started);
+  o["finished"] = r.finished ? boost::json::value(core::format_utc(*r.finished)) : boost::json::value(nullptr);
   o["tasks"] = r.tasks;
   if (!r.cancel_reason.empty()) o["cancel_reason"] = r.cancel_reason;
   return o;
@@ -119,6 +103,16 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
     if (!parsed) co_return error_reply(400, "malformed JSON body: " + parsed.error());
     input = std::move(parsed).value();
   }
+  std::optional<core::concurrency_limit::permit> permit;
+  if (options_.run_limit != nullptr) {
+    permit = options_.run_limit->try_acquire();
+    if (!permit) {
+      auto r = error_reply(503, "too many runs in progress (http.max_runs is " +
+                                    std::to_string(options_.run_limit->limit()) + "); retry later");
+      r.headers.set("Retry-After", "1");
+      co_return r;
+    }
+  }
   const auto wait = req.query_value("wait");
   const auto id = engine::run_id::random();
   runs_.started(id, name, clock::now());
@@ -126,26 +120,22 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
   // The run always goes on in its own coroutine, detached from the request:
   // a waiting client that goes away (or the handler timeout) does not cancel
   // it, and its result stays readable by id.
-  auto done = std::make_shared<asio::steady_timer>(ex_, asio::steady_timer::time_point::max());
-  asio::co_spawn(
-      ex_,
-      [self = shared_from_this(), name, input = std::move(input), id, done]() mutable -> asio::awaitable<void> {
-        co_await self->execute(std::move(name), std::move(input), id);
-        done->cancel();
-      },
-      asio::detached);
+  auto done = std::make_shared<core::async_event>(ex_);
+  core::spawn(ex_, run_detached(shared_from_this(), name, std::move(input), id, done, std::move(permit)),
+              "api run of " + name, options_.on_escape);
   if (!waiting) co_return net::json_response(202, boost::json::object{{"run_id", id.to_string()}});
-  for (;;) {
-    auto row = runs_.find(id.to_string());
-    if (!row || row->at("status") != "running") {
-      co_return net::json_response(200,
-                                   row ? *row : boost::json::value(boost::json::object{{"run_id", id.to_string()}}));
-    }
-    (void)co_await done->async_wait(asio::as_tuple(asio::use_awaitable));
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
-      co_return error_reply(503, "stopped waiting for run " + id.to_string());
-    }
-  }
+  if (!co_await done->wait()) co_return error_reply(503, "stopped waiting for run " + id.to_string());
+  auto row = runs_.find(id.to_string());
+  co_return net::json_response(200, row ? *row : boost::json::value(boost::json::object{{"run_id", id.to_string()}}));
+}
+
+asio::awaitable<void> api_service::run_detached(std::shared_ptr<api_service> self, std::string task,
+                                                boost::json::value input, engine::run_id id,
+                                                std::shared_ptr<core::async_event> done,
+                                                std::optional<core::concurrency_limit::permit> permit) {
+  co_await self->execute(std::move(task), std::move(input), id);
+  permit.reset();  // the run is over: its place is free before waiters resume
+  done->set();
 }
 
 asio::awaitable<void> api_service::execute(std::string task, boost::json::value input, engine::run_id id) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/concurrency_limit.hpp"
+#include "core/spawn.hpp"
 #include "engine/run_id.hpp"
 #include "net/http_message.hpp"
 
@@ -20,6 +22,9 @@
 
 namespace cascadence::net {
 class router;
+}
+namespace cascadence::core {
+class async_event;
 }
 
 namespace cascadence::adapters::api {
@@ -88,6 +93,13 @@ struct api_options final {
   std::string token;
   /// How many recent runs `GET /api/v1/runs/{id}` remembers.
   std::size_t max_runs = 1000;
+  /// Runs going at once, shared with webhook deliveries (`http.max_runs`):
+  /// a start past it is refused with 503 and `Retry-After`. Not owned; null
+  /// means no limit.
+  core::concurrency_limit* run_limit = nullptr;
+  /// Hears of an exception escaping a run's coroutine (a bug: the backend's
+  /// failures are caught and recorded as the run's).
+  core::escape_handler on_escape;
 };
 
 /// The REST API. Handlers are plain member functions from request to
@@ -104,7 +116,7 @@ class api_service final : public std::enable_shared_from_this<api_service> {
   [[nodiscard]] net::response list_tasks(const net::request& req) const;
   /// `POST /api/v1/tasks/{name}/runs`: 202 `{"run_id"}` at once, or with
   /// `?wait=true` 200 and the run once finished. Unknown task 404, body not
-  /// JSON 400. The run is detached from the request: a waiting request
+  /// JSON 400, no room under the run limit 503. The run is detached from the request: a waiting request
   /// cancelled by the server (handler timeout, shutdown) stops waiting, and
   /// the run goes on, readable by id.
   [[nodiscard]] boost::asio::awaitable<net::response> start_run(net::request& req);
@@ -115,6 +127,10 @@ class api_service final : public std::enable_shared_from_this<api_service> {
 
  private:
   [[nodiscard]] boost::asio::awaitable<void> execute(std::string task, boost::json::value input, engine::run_id id);
+  [[nodiscard]] static boost::asio::awaitable<void> run_detached(std::shared_ptr<api_service> self, std::string task,
+                                                                 boost::json::value input, engine::run_id id,
+                                                                 std::shared_ptr<core::async_event> done,
+                                                                 std::optional<core::concurrency_limit::permit> permit);
 
   boost::asio::any_io_executor ex_;
   std::shared_ptr<api_backend> backend_;
@@ -127,8 +143,5 @@ void add_api_routes(net::router& routes, const std::shared_ptr<api_service>& ser
 
 /// `GET /healthz` → 200 `{"status":"ok"}`.
 void add_health_route(net::router& routes);
-
-/// An instant as ISO 8601 UTC with milliseconds (`2026-01-02T03:04:05.678Z`).
-[[nodiscard]] std::string format_utc(std::chrono::system_clock::time_point t);
 
 }  // namespace cascadence::adapters::api

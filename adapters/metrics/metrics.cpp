@@ -59,6 +59,14 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
                                          "Time to answer HTTP requests, by route and method.", http_buckets};
   series_family<Counter> http_requests{"cascadence_http_requests_total",
                                        "HTTP requests by route, method and status code."};
+  series_family<Gauge> http_runs{"cascadence_http_runs_in_flight",
+                                 "Runs started over HTTP (webhook deliveries, REST API) going now."};
+  series_family<Gauge> http_runs_limit{"cascadence_http_runs_limit",
+                                       "The most runs started over HTTP that may go at once (0: no limit)."};
+  series_family<Counter> http_runs_refused{"cascadence_http_runs_refused_total",
+                                           "HTTP requests refused (503) because http.max_runs runs were going."};
+  series_family<Counter> internal_errors{"cascadence_internal_errors_total",
+                                         "Exceptions that escaped a background coroutine, by coroutine."};
 
   // The engine's observer keeps the series of each task it has seen, so the
   // hot path is one map lookup.
@@ -152,6 +160,17 @@ void metrics::record_http_request(std::string_view route, std::string_view metho
   impl_->http_requests.get({{"route", route}, {"method", method}, {"code", code}}).Increment();
 }
 
+void metrics::record_http_runs(std::size_t in_flight, std::size_t limit, bool refused) {
+  impl_->http_runs.get({}).Set(static_cast<double>(in_flight));
+  impl_->http_runs_limit.get({}).Set(static_cast<double>(limit));
+  auto& refusals = impl_->http_runs_refused.get({});
+  if (refused) refusals.Increment();
+}
+
+void metrics::record_internal_error(std::string_view where) {
+  impl_->internal_errors.get({{"where", where}}).Increment();
+}
+
 std::string metrics::render() const {
   auto& m = *impl_;
   std::string out;
@@ -171,6 +190,10 @@ std::string metrics::render() const {
   m.webhook_deliveries.render(out);
   m.http_duration.render(out);
   m.http_requests.render(out);
+  m.http_runs.render(out);
+  m.http_runs_limit.render(out);
+  m.http_runs_refused.render(out);
+  m.internal_errors.render(out);
   m.last_render_size.store(out.size(), std::memory_order_relaxed);
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,7 +30,12 @@ namespace cascadence::adapters::metrics {
 /// - cascadence_webhook_requests_total{source,code},
 ///   cascadence_webhook_deliveries_total{source,task_name},
 ///   cascadence_http_request_duration_seconds{route,method} (histogram),
-///   cascadence_http_requests_total{route,method,code}.
+///   cascadence_http_requests_total{route,method,code};
+/// - cascadence_http_runs_in_flight, cascadence_http_runs_limit (gauges) and
+///   cascadence_http_runs_refused_total: runs started over HTTP and the
+///   requests refused at `http.max_runs`;
+/// - cascadence_internal_errors_total{where}: exceptions that escaped a
+///   background coroutine (a bug, logged as well).
 class metrics final {
  public:
   metrics();
@@ -46,6 +52,12 @@ class metrics final {
   void record_webhook_delivery(std::string_view source, std::string_view task);
   void record_http_request(std::string_view route, std::string_view method, unsigned status,
                            std::chrono::nanoseconds duration);
+
+  /// Runs started over HTTP now, their limit, and whether a request was just
+  /// refused for want of room (the refusal counter starts at 0 on first call).
+  void record_http_runs(std::size_t in_flight, std::size_t limit, bool refused);
+  /// An exception escaped the background coroutine `where`.
+  void record_internal_error(std::string_view where);
 
   /// The text exposition (version 0.0.4) of every series.
   [[nodiscard]] std::string render() const;

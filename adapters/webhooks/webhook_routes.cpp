@@ -1,5 +1,6 @@
 #include "adapters/webhooks/webhook_routes.hpp"
 
+#include "core/describe.hpp"
 #include "net/hmac.hpp"
 #include "net/json.hpp"
 #include "net/router.hpp"
@@ -57,18 +58,20 @@ struct delivery_end final {
   std::string name;
   std::string source;
   std::string type;
+  // Its place under http.max_runs, given back when the delivery ends.
+  std::optional<core::concurrency_limit::permit> permit;
 
   void operator()(std::exception_ptr p) const {
     if (!p || !on_error) return;
-    try {
-      std::rethrow_exception(p);
-    } catch (const std::exception& x) {
-      on_error("webhook " + source + "/" + type + " to " + name + " failed: " + x.what());
-    } catch (...) {
-      on_error("webhook " + source + "/" + type + " to " + name + " failed");
-    }
+    on_error("webhook " + source + "/" + type + " to " + name + " failed: " + core::describe(p));
   }
 };
+
+net::response busy_reply(std::size_t limit) {
+  auto r = error_reply(503, "too many runs in progress (http.max_runs is " + std::to_string(limit) + "); retry later");
+  r.headers.set("Retry-After", "1");
+  return r;
+}
 
 net::response accepted_reply() {
   // Built whole: a default response would first allocate its text/plain type.
@@ -114,10 +117,22 @@ delivery_decision handle_delivery(const net::request& req, std::string_view sour
 }
 
 void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_source registry,
-                        delivery_error_sink on_error, webhook_observer* observer) {
-  auto handler = [ex, registry = std::move(registry), on_error, observer](std::string_view source, net::request& req) {
+                        delivery_error_sink on_error, webhook_observer* observer, core::concurrency_limit* limit) {
+  auto handler = [ex, registry = std::move(registry), on_error, observer, limit](std::string_view source,
+                                                                                 net::request& req) {
     const auto current = registry();  // this request's view, whatever a reload does meanwhile
     auto decision = handle_delivery(req, source, *current);
+    if (decision.event && limit != nullptr) {
+      // Every delivery of the event needs a place, or none is made: the
+      // sender is told to retry rather than getting a partial delivery.
+      std::size_t wanted = 0;
+      current->for_each_subscriber(decision.event->source, decision.event->type,
+                                   [&](const webhook_registry::subscriber&, bool) { ++wanted; });
+      if (!limit->has_room(wanted)) {
+        limit->refuse();
+        decision = {busy_reply(limit->limit()), std::nullopt};
+      }
+    }
     if (observer != nullptr) {
       observer->on_request(current->knows(source) ? source : unknown_source, decision.reply.status);
     }
@@ -129,7 +144,8 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_
       // into the server (which has long answered the sender). The last
       // subscriber gets the payload itself, the others a copy.
       auto payload = last ? std::move(e.payload) : boost::json::value(e.payload);
-      delivery_end end{on_error, sub.task, sub.name, e.source, e.type};
+      delivery_end end{on_error, sub.task, sub.name, e.source, e.type, {}};
+      if (limit != nullptr) end.permit = limit->try_acquire();  // has_room() said there is
       // Started here rather than inside a wrapping coroutine, which would
       // cost a frame per delivery; a task that throws before it returns
       // its awaitable is reported like one that fails later.
@@ -151,9 +167,10 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_
 }
 
 void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shared_ptr<const webhook_registry> registry,
-                        delivery_error_sink on_error, webhook_observer* observer) {
+                        delivery_error_sink on_error, webhook_observer* observer, core::concurrency_limit* limit) {
   add_webhook_routes(
-      routes, std::move(ex), [registry = std::move(registry)] { return registry; }, std::move(on_error), observer);
+      routes, std::move(ex), [registry = std::move(registry)] { return registry; }, std::move(on_error), observer,
+      limit);
 }
 
 }  // namespace cascadence::adapters::webhooks

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "adapters/webhooks/webhook_observer.hpp"
+#include "core/concurrency_limit.hpp"
 #include "adapters/webhooks/webhook_registry.hpp"
 #include "net/http_message.hpp"
 
@@ -60,12 +61,16 @@ using registry_source = std::function<std::shared_ptr<const webhook_registry>()>
 /// not wait for them, and each delivery keeps its subscriber alive until it
 /// ends, whatever happens to the registry meanwhile. `observer` (optional,
 /// not owned, must outlive the routes) hears of every answer and hand-off.
+/// With `limit` (optional, not owned, must outlive every delivery), each
+/// delivery holds one of its permits while it runs, and an event whose
+/// deliveries do not all fit is refused whole: 503 with `Retry-After`.
 void add_webhook_routes(net::router& routes, boost::asio::any_io_executor ex, registry_source registry,
-                        delivery_error_sink on_error, webhook_observer* observer = nullptr);
+                        delivery_error_sink on_error, webhook_observer* observer = nullptr,
+                        core::concurrency_limit* limit = nullptr);
 
 /// The same with one registry for the routes' whole life.
 void add_webhook_routes(net::router& routes, boost::asio::any_io_executor ex,
                         std::shared_ptr<const webhook_registry> registry, delivery_error_sink on_error,
-                        webhook_observer* observer = nullptr);
+                        webhook_observer* observer = nullptr, core::concurrency_limit* limit = nullptr);
 
 }  // namespace cascadence::adapters::webhooks

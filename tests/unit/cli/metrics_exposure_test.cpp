@@ -1,6 +1,7 @@
 #include "cli/metrics_exposure.hpp"
 
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/metrics/metrics_route.hpp"
 #include "net/http_client.hpp"
 #include "net/router.hpp"
 #include "tests/support/run_async.hpp"
@@ -18,7 +19,7 @@ TEST_CASE("the /metrics route answers with the text exposition and its content t
   adapters::metrics::metrics registry;
   registry.record_webhook_request("github", 202);
   net::router routes;
-  cli::add_metrics_route(routes, registry);
+  cascadence::adapters::metrics::add_metrics_route(routes, registry);
   auto req = net::request::from_target(net::http_method::get, "/metrics");
   REQUIRE(req);
   const auto res = test::run_async(routes.handle(*req));

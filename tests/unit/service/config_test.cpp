@@ -1,4 +1,4 @@
-#include "cli/config.hpp"
+#include "service/config.hpp"
 #include "engine/graph.hpp"
 
 #include <doctest/doctest.h>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-using namespace cascadence::cli;
+using namespace cascadence::service;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "cli/webhook_subscriptions.hpp"
+#include "service/webhook_subscriptions.hpp"
 
 #include "adapters/webhooks/webhook_routes.hpp"
 #include "engine/graph.hpp"
@@ -31,7 +31,7 @@ struct launched final {
 
 // Runs the configured task on the configuration's graph, as `task serve`
 // does, and records its output.
-cli::webhook_launch run_on(const engine::graph& g, std::vector<launched>& into) {
+service::webhook_launch run_on(const engine::graph& g, std::vector<launched>& into) {
   return [&g, &into](std::string task, engine::run_event event, boost::json::value payload) -> asio::awaitable<void> {
     const engine::task_id targets[] = {*g.find(task)};
     engine::run_options options;
@@ -63,7 +63,7 @@ class recording_task final : public webhooks::webhook_task {
 
 TEST_CASE("a delivery reaches both a task subscribed in YAML and a C++ webhook task on the same registry" *
           doctest::timeout(30)) {
-  const auto cfg = cli::parse_config(R"(
+  const auto cfg = service::parse_config(R"(
 webhook:
   secrets: {github: gh-secret}
 tasks:
@@ -75,9 +75,9 @@ tasks:
     on: {webhook: github, events: [issues]}
 )",
                                      "test.yml");
-  const auto graph = cli::build_graph(cfg);
+  const auto graph = service::build_graph(cfg);
   std::vector<launched> runs;
-  auto reg = cli::make_webhook_registry(cfg, run_on(graph, runs));
+  auto reg = service::make_webhook_registry(cfg, run_on(graph, runs));
   auto builtin = std::make_shared<recording_task>();
   reg->subscribe("github", {"push"}, "builtin-recorder", builtin);
 
@@ -111,7 +111,7 @@ tasks:
 }
 
 TEST_CASE("the registry knows the configured sources and takes their secrets, the environment first") {
-  const auto cfg = cli::parse_config(R"(
+  const auto cfg = service::parse_config(R"(
 webhook:
   secrets: {github: from-file, stripe: stripe-secret}
 tasks:
@@ -122,7 +122,7 @@ tasks:
                                      "test.yml");
   ::setenv("CASCADENCE_WEBHOOK_SECRET_GITHUB", "from-env", 1);
   ::setenv("CASCADENCE_WEBHOOK_SECRET_SHOP", "shop-env", 1);
-  const auto reg = cli::make_webhook_registry(
+  const auto reg = service::make_webhook_registry(
       cfg, [](std::string, engine::run_event, boost::json::value) -> asio::awaitable<void> { co_return; });
   ::unsetenv("CASCADENCE_WEBHOOK_SECRET_GITHUB");
   ::unsetenv("CASCADENCE_WEBHOOK_SECRET_SHOP");

@@ -1,0 +1,438 @@
+#include "service/runtime.hpp"
+
+#include "adapters/api/api_service.hpp"
+#include "adapters/metrics/http_metrics.hpp"
+#include "adapters/metrics/metrics.hpp"
+#include "adapters/metrics/metrics_route.hpp"
+#include "adapters/metrics/webhook_metrics.hpp"
+#include "adapters/webhooks/webhook_routes.hpp"
+#include "core/async_event.hpp"
+#include "core/concurrency_limit.hpp"
+#include "core/spawn.hpp"
+#include "engine/graph.hpp"
+#include "engine/runner.hpp"
+#include "net/http_server.hpp"
+#include "net/router.hpp"
+#include "scheduling/cron_scheduler.hpp"
+#include "scheduling/file_watcher.hpp"
+#include "scheduling/schedule_store.hpp"
+#include "scheduling/scheduler_observer_fan_out.hpp"
+#include "scheduling/task_state_store.hpp"
+#include "service/run_report_json.hpp"
+#include "service/schedules.hpp"
+#include "service/serve_log.hpp"
+#include "service/webhook_subscriptions.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+namespace cascadence::service {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// What a reload replaces as one unit; runs in progress keep the graph they
+// started with.
+struct loaded final {
+  config cfg;
+  std::shared_ptr<const engine::graph> graph;
+  std::map<std::string, bool> enabled_overrides;
+};
+
+net::server_options observed_by(net::server_options options, net::server_observer& observer) {
+  options.observer = &observer;
+  return options;
+}
+
+}  // namespace
+
+struct runtime::impl final {
+  impl(asio::any_io_executor executor, asio::thread_pool& pool, config cfg, runtime_options opts, std::ostream& out)
+      : ex(std::move(executor)),
+        pool(pool),
+        options(std::move(opts)),
+        log(out),
+        current(load(std::move(cfg))),
+        scheduler(
+            ex,
+            [this](const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
+              fire(task, id, c, std::move(done));
+            },
+            scheduling::fire_state_store(fire_state_file(current.cfg)), &scheduler_observers, &pool),
+        http_runs(current.cfg.http.max_runs,
+                  [this](std::size_t in_use, bool refused) {
+                    metrics.record_http_runs(in_use, http_runs.limit(), refused);
+                  }),
+        adhoc(ex),
+        webhooks(make_webhooks(current.cfg)),
+        api(std::make_shared<adapters::api::api_service>(ex, std::make_shared<api_bridge>(*this),
+                                                         api_options(current.cfg))) {
+    metrics.record_http_runs(0, http_runs.limit(), false);
+    if (options.serve_http) {
+      net::router routes;
+      add_routes(routes);
+      http.emplace(ex, std::move(routes), observed_by(server_options_of(current.cfg, options.listen), http_metrics));
+    }
+  }
+
+  static loaded load(config cfg) {
+    auto graph = std::make_shared<const engine::graph>(build_graph(cfg));
+    auto overrides = scheduling::task_state_store(state_file(cfg)).load();
+    return loaded{std::move(cfg), std::move(graph), std::move(overrides)};
+  }
+
+  adapters::api::api_options api_options(const config& cfg) {
+    auto o = api_options_of(cfg, options.listen);
+    o.run_limit = &http_runs;
+    o.on_escape = escape_handler();
+    return o;
+  }
+
+  // Logs and counts an exception that escaped a background coroutine.
+  core::escape_handler escape_handler() {
+    return [this](std::string_view what, std::string_view why) {
+      metrics.record_internal_error(what.substr(0, what.find(' ')));
+      log.on_error(std::string(what) + " ended with an unexpected exception: " + std::string(why));
+    };
+  }
+
+  void start() {
+    if (http) {
+      if (const auto ec = http->start()) {
+        throw start_error("cannot listen on " + options.listen.host + ":" + std::to_string(options.listen.port) +
+                          " (" + ec.message() + ")");
+      }
+      const auto& host = options.listen.host;
+      const bool v6 = host.find(':') != std::string::npos;
+      log.info("listening on http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(http->port()));
+    }
+    if (!options.fire_schedules) {
+      log.info("webhook mode: " + std::to_string(current.graph->size()) + " tasks; nothing is fired on a schedule");
+      return;
+    }
+    log.info("serving: backend " + current.cfg.backend + ", " + std::to_string(current.graph->size()) +
+             " tasks, schedules in " + current.cfg.storage_path.string());
+    apply_schedules();
+    if (current.cfg.backend == "cron") {
+      watcher.emplace(ex, std::vector<std::filesystem::path>{current.cfg.storage_path, state_file(current.cfg)});
+      core::spawn(ex, watch(), "schedule file watcher", escape_handler());
+    }
+  }
+
+  // A cron fire: a callback rather than a coroutine, so a fire costs no
+  // frames of its own. `done` is never called from inside this call.
+  void fire(const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
+    auto graph = current.graph;  // kept alive for this run across reloads
+    auto run = prepare(*graph, task, id, nullptr, std::nullopt);
+    if (!run) {
+      asio::post(ex, [done = std::move(done), report = std::move(run).error()]() mutable {
+        done(nullptr, std::move(report));
+      });
+      return;
+    }
+    auto& [target, run_opts] = run.value();
+    engine::async_run_graph(
+        ex, *graph, std::span<const engine::task_id>(&target, 1), std::move(run_opts), &c,
+        [graph, done = std::move(done)](engine::run_report report) { done(nullptr, std::move(report)); });
+  }
+
+  struct prepared_run final {
+    engine::task_id target;
+    engine::run_options options;
+  };
+
+  // What a run of `task` with its dependencies on `graph` needs, or the
+  // report of a run that does not happen (the task is disabled).
+  core::result<prepared_run, engine::run_report> prepare(const engine::graph& graph, const std::string& task,
+                                                         engine::run_id id, boost::json::value input,
+                                                         std::optional<engine::run_event> event) {
+    const auto target = graph.find(task);
+    if (!target) throw std::runtime_error("task '" + task + "' is not in the configuration");
+    const auto* t = current.cfg.find(task);
+    const auto over = current.enabled_overrides.find(task);
+    const bool enabled = over != current.enabled_overrides.end() ? over->second : t->settings.enabled;
+    if (!enabled) {
+      log.info("task " + task + " is disabled: fire " + id.to_string() + " does not run it");
+      engine::run_report report;
+      report.id = id;
+      report.cancel_reason = "task disabled";
+      return report;
+    }
+    prepared_run run{*target, {}};
+    auto& o = run.options;
+    o.max_concurrency = current.cfg.max_concurrency;
+    o.pool = &pool;
+    o.kill_grace = current.cfg.kill_grace;
+    o.observers.push_back(&log);
+    o.observers.push_back(&metrics.engine_observer());
+    o.id = id;
+    o.input = std::move(input);
+    o.event = std::move(event);
+    return run;
+  }
+
+  // A run started over HTTP (webhook delivery, REST API) on the current
+  // graph, which comes back with the report so its task ids can be named
+  // after a reload. Counted in `adhoc` so that stop() can wait for it, and
+  // cancelled if still going when the grace period is over.
+  asio::awaitable<std::pair<std::shared_ptr<const engine::graph>, engine::run_report>> launch_adhoc(
+      std::string task, engine::run_id id, boost::json::value input, std::optional<engine::run_event> event) {
+    const core::wait_group::token counted(adhoc);
+    engine::run_canceller c;
+    adhoc_cancellers.insert(&c);
+    struct forget final {
+      std::set<engine::run_canceller*>& set;
+      engine::run_canceller* c;
+      ~forget() { set.erase(c); }
+    } guard{adhoc_cancellers, &c};
+    const auto graph = current.graph;
+    auto run = prepare(*graph, task, id, std::move(input), std::move(event));
+    if (!run) co_return std::pair{graph, std::move(run).error()};
+    auto& [target, run_opts] = run.value();
+    const engine::task_id targets[] = {target};
+    co_return std::pair{graph, co_await engine::run_graph(*graph, targets, std::move(run_opts), &c)};
+  }
+
+  void cancel_adhoc(const std::string& reason) {
+    // Cancelling may end a run (and unregister it) before the loop goes on.
+    const std::vector<engine::run_canceller*> going(adhoc_cancellers.begin(), adhoc_cancellers.end());
+    for (auto* c : going) {
+      if (adhoc_cancellers.contains(c) && !c->requested()) c->cancel(reason);
+    }
+  }
+
+  // The REST API's view of this service.
+  class api_bridge final : public adapters::api::api_backend {
+   public:
+    explicit api_bridge(impl& s) : s_(s) {}
+    std::vector<adapters::api::task_summary> tasks() const override { return s_.task_summaries(); }
+    bool has_task(std::string_view name) const override { return s_.current.cfg.find(name) != nullptr; }
+    asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value input,
+                                                     engine::run_id id) override {
+      auto [graph, report] = co_await s_.launch_adhoc(std::move(task), id, std::move(input), std::nullopt);
+      co_return to_finished_run(*graph, report);
+    }
+
+   private:
+    impl& s_;
+  };
+
+  std::vector<adapters::api::task_summary> task_summaries() const {
+    std::map<std::string, std::string, std::less<>> schedules;
+    try {
+      const auto eff = collect_schedules(current.cfg, scheduling::schedule_store(current.cfg.storage_path).load());
+      for (const auto& e : eff.entries) schedules[e.task] = e.expression;
+    } catch (const std::exception&) {
+      // An unreadable schedules file shows as no schedules; serve logs it.
+    }
+    std::vector<adapters::api::task_summary> out;
+    for (const auto& t : current.cfg.tasks) {
+      const auto over = current.enabled_overrides.find(t.name);
+      const auto sched = schedules.find(t.name);
+      out.push_back({t.name, std::string(engine::to_string(t.settings.kind)),
+                     over != current.enabled_overrides.end() ? over->second : t.settings.enabled,
+                     sched != schedules.end() ? sched->second : std::string()});
+    }
+    return out;
+  }
+
+  void add_routes(net::router& routes) {
+    adapters::api::add_health_route(routes);
+    adapters::api::add_api_routes(routes, api);
+    adapters::metrics::add_metrics_route(routes, metrics);
+    // Each request reads the registry in force: a reload swaps it, requests
+    // and deliveries in flight keep the one they started with.
+    adapters::webhooks::add_webhook_routes(
+        routes, ex, [this] { return webhooks; }, [this](std::string_view m) { log.on_error(m); }, &webhook_metrics,
+        &http_runs);
+  }
+
+  // The sources, secrets and subscriptions of `cfg`; each subscribed task
+  // runs on the current graph with the event as its input.
+  std::shared_ptr<const adapters::webhooks::webhook_registry> make_webhooks(const config& cfg) {
+    return make_webhook_registry(
+        cfg, [this](std::string task, engine::run_event event, boost::json::value payload) -> asio::awaitable<void> {
+          log.info("webhook " + event.source + "/" + event.type + ": running " + task);
+          const auto id = engine::run_id::random();
+          (void)co_await launch_adhoc(std::move(task), id, std::move(payload), std::move(event));
+        });
+  }
+
+  asio::awaitable<void> watch() {
+    for (;;) {
+      try {
+        (void)co_await watcher->changed(std::chrono::milliseconds(100));
+      } catch (const boost::system::system_error&) {
+        co_return;  // closed by stop()
+      }
+      log.info("schedules or task state changed on disk: reloading them");
+      reload(std::nullopt);
+    }
+  }
+
+  // Applies `next` (a new configuration, with its webhook subscriptions and
+  // secrets) or, without one, re-reads only the state files; anything that
+  // does not load leaves everything as it was.
+  bool reload(std::optional<config> next_cfg) {
+    if (stopping) return false;
+    try {
+      loaded next{current.cfg, current.graph, {}};
+      std::shared_ptr<const adapters::webhooks::webhook_registry> next_webhooks;
+      if (next_cfg) {
+        next = load(std::move(*next_cfg));
+        next_webhooks = make_webhooks(next.cfg);
+      } else {
+        next.enabled_overrides = scheduling::task_state_store(state_file(next.cfg)).load();
+      }
+      current = std::move(next);
+      http_runs.set_limit(current.cfg.http.max_runs);
+      metrics.record_http_runs(http_runs.in_use(), http_runs.limit(), false);
+      if (next_webhooks) {
+        webhooks = std::move(next_webhooks);
+        const auto subscribed = std::count_if(current.cfg.tasks.begin(), current.cfg.tasks.end(),
+                                              [](const auto& t) { return t.on.has_value(); });
+        log.info("configuration reloaded: " + std::to_string(current.graph->size()) + " tasks, " +
+                 std::to_string(subscribed) + " webhook subscription(s)");
+      }
+    } catch (const std::exception& e) {
+      log.on_error(std::string("reload refused, keeping the previous configuration: ") + e.what());
+      return false;
+    }
+    if (options.fire_schedules) apply_schedules();
+    return true;
+  }
+
+  void apply_schedules() {
+    const auto& cfg = current.cfg;
+    if (cfg.backend != "cron") {
+      log.info("backend " + cfg.backend + ": nothing is fired on a schedule");
+      return;
+    }
+    std::vector<scheduling::active_schedule> active;
+    try {
+      const auto eff = collect_schedules(cfg, scheduling::schedule_store(cfg.storage_path).load());
+      for (const auto& w : eff.warnings) log.info("warning: " + w);
+      for (const auto& e : eff.entries) {
+        if (cfg.find(e.task) == nullptr) continue;
+        auto a = activate(cfg, e);
+        if (!a) {
+          log.on_error("schedule of '" + e.task + "' is not fired: " + a.error());
+          continue;
+        }
+        active.push_back(std::move(a).value());
+      }
+    } catch (const std::exception& e) {
+      log.on_error(std::string("cannot read schedules, keeping the previous ones: ") + e.what());
+      return;
+    }
+    log.info(std::to_string(active.size()) + " schedule(s) active");
+    scheduler.apply(std::move(active));
+  }
+
+  asio::awaitable<void> stop(std::chrono::milliseconds grace, std::string reason) {
+    if (stopping) {
+      (void)co_await stopped.wait();
+      co_return;
+    }
+    stopping = true;
+    if (watcher) watcher->close();
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    if (http) http->stop(grace);
+    co_await scheduler.drain(grace, reason);
+    if (http) co_await http->wait_stopped();
+    // Webhook and API runs get what is left of the grace period, then are
+    // cancelled; cancelled runs end within their kill_grace.
+    if (!co_await adhoc.wait_until(deadline)) {
+      cancel_adhoc(reason);
+      (void)co_await adhoc.wait();
+    }
+    log.info("stopped");
+    stopped.set();
+  }
+
+  void cancel_running(const std::string& reason) {
+    scheduler.cancel_running(reason);
+    cancel_adhoc(reason);
+  }
+
+  asio::any_io_executor ex;
+  asio::thread_pool& pool;
+  runtime_options options;
+  serve_log log;
+  adapters::metrics::metrics metrics;
+  scheduling::scheduler_observer_fan_out scheduler_observers{&log, &metrics.scheduler_observer()};
+  adapters::metrics::http_metrics http_metrics{metrics};
+  adapters::metrics::webhook_metrics webhook_metrics{metrics};
+  loaded current;
+  scheduling::cron_scheduler scheduler;
+  // Runs started over HTTP: their bound, and the wait group stop() drains.
+  core::concurrency_limit http_runs;
+  core::wait_group adhoc;
+  std::set<engine::run_canceller*> adhoc_cancellers;
+  // The webhook registry in force; replaced whole by a reload.
+  std::shared_ptr<const adapters::webhooks::webhook_registry> webhooks;
+  std::shared_ptr<adapters::api::api_service> api;
+  std::optional<net::http_server> http;
+  std::optional<scheduling::file_watcher> watcher;
+  bool stopping = false;
+  core::async_event stopped{ex};
+};
+
+runtime::runtime(asio::any_io_executor ex, asio::thread_pool& pool, config cfg, runtime_options options,
+                 std::ostream& log)
+    : impl_(std::make_unique<impl>(std::move(ex), pool, std::move(cfg), std::move(options), log)) {}
+
+runtime::~runtime() = default;
+
+void runtime::start() {
+  impl_->start();
+}
+
+bool runtime::reload() {
+  try {
+    const auto& source = impl_->current.cfg.source;
+    return impl_->reload(load_config(source.empty() ? std::nullopt : std::optional<std::filesystem::path>(source)));
+  } catch (const std::exception& e) {
+    impl_->log.on_error(std::string("reload refused, keeping the previous configuration: ") + e.what());
+    return false;
+  }
+}
+
+bool runtime::reload(config next) {
+  return impl_->reload(std::move(next));
+}
+
+asio::awaitable<void> runtime::stop(std::chrono::milliseconds grace, std::string reason) {
+  return impl_->stop(grace, std::move(reason));
+}
+
+void runtime::cancel_running(const std::string& reason) {
+  impl_->cancel_running(reason);
+}
+
+void runtime::add_routes(net::router& routes) {
+  impl_->add_routes(routes);
+}
+
+std::uint16_t runtime::port() const noexcept {
+  return impl_->http ? impl_->http->port() : 0;
+}
+
+std::size_t runtime::running() const noexcept {
+  return impl_->scheduler.running() + impl_->adhoc.count();
+}
+
+const config& runtime::current() const noexcept {
+  return impl_->current.cfg;
+}
+
+adapters::metrics::metrics& runtime::metrics() noexcept {
+  return impl_->metrics;
+}
+
+}  // namespace cascadence::service
