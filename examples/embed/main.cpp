@@ -1,11 +1,16 @@
 // A host application that owns its io_context and runs its own coroutines,
-// with Cascadence running a task graph on the same loop. Nothing here creates
-// a thread except the pool the host chooses to give for blocking work.
+// with Cascadence on the same loop, twice: the engine alone running a graph
+// built in C++, then the whole service (scheduler, REST API, webhooks,
+// /metrics) from a YAML configuration, driven over HTTP and stopped by the
+// host. Nothing here creates a thread except the pool the host chooses to
+// give for blocking work.
 
 #include "engine/builtin_processors.hpp"
 #include "engine/graph.hpp"
 #include "engine/processor.hpp"
 #include "engine/runner.hpp"
+#include "net/http_client.hpp"
+#include "service/runtime.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,7 +20,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <boost/json/parse.hpp>
+
+#include <unistd.h>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <variant>
 
 namespace asio = boost::asio;
@@ -59,6 +70,43 @@ engine::graph make_graph() {
   return std::move(std::get<engine::graph>(result));
 }
 
+// The service on the host's loop: a configuration of the host's, HTTP on a
+// free port, one run through the REST API, then the host's own stop.
+asio::awaitable<bool> embed_service(asio::thread_pool& pool) {
+  const auto ex = co_await asio::this_coro::executor;
+  const auto home = std::filesystem::temp_directory_path() / ("cascadence-embed-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(home);
+  auto cfg = cascadence::service::parse_config("storage_path: " + (home / "schedules.yml").string() + R"(
+tasks:
+  hello:
+    echo: {greeting: hello from the service}
+)",
+                                               "embedded.yml");
+  cascadence::service::runtime_options options;
+  options.listen.port = 0;
+  std::ostringstream log;  // the service's log lines, kept by the host
+  cascadence::service::runtime service(ex, pool, std::move(cfg), options, log);
+  service.start();
+  std::cout << "service: listening on 127.0.0.1, port chosen" << std::endl;
+  cascadence::net::http_client client(ex);
+  auto reply = co_await client.post("http://127.0.0.1:" + std::to_string(service.port()) +
+                                        "/api/v1/tasks/hello/runs?wait=true",
+                                    "", "application/json");
+  bool ok = false;
+  if (reply && reply->status == 200) {
+    const auto run = boost::json::parse(reply->body);
+    std::cout << "service: run " << boost::json::serialize(run.at("status")) << ' '
+              << boost::json::serialize(run.at("tasks").at(0).at("output")) << std::endl;
+    ok = run.at("status") == "success";
+  } else {
+    std::cout << "service: the API did not answer the run" << std::endl;
+  }
+  co_await service.stop(std::chrono::seconds(5), "host shutdown");
+  std::cout << "host: service stopped" << std::endl;
+  std::filesystem::remove_all(home);
+  co_return ok;
+}
+
 }  // namespace
 
 int main() {
@@ -83,7 +131,8 @@ int main() {
                     << boost::json::serialize(r.output) << std::endl;
         }
         std::cout << "host: graph finished" << std::endl;
-        status = report.succeeded() ? 0 : 1;
+        const bool service_ok = co_await embed_service(pool);
+        status = report.succeeded() && service_ok ? 0 : 1;
         stop = true;
       },
       asio::detached);
