@@ -342,3 +342,55 @@ def test_sighup_reloads_webhook_subscriptions_and_secrets_without_dropping_work(
         assert len(list(task.cwd.glob("first-*.json"))) == 1
     finally:
         assert srv.stop() == 0
+
+
+def test_runs_past_http_max_runs_are_refused_with_503_and_nothing_is_lost(task):
+    task.write_config("""
+http: {max_runs: 1}
+tasks:
+  hold:
+    command: 'while [ ! -e release ]; do sleep 0.05; done; cat > "held-$CASCADENCE_RUN_ID.json"'
+    on: {webhook: ci}
+  quick:
+    echo: hi
+""")
+    srv = Server(task, "webhook", "--port", "0")
+    try:
+        status, _ = srv.request("POST", "/webhook/ci", b'{"n": 1}')
+        assert status == 202
+        # The one place is taken: the next delivery and an API run are refused, not queued.
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
+        conn.request("POST", "/webhook/ci", body=b'{"n": 2}')
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        assert resp.status == 503
+        assert resp.getheader("Retry-After") == "1"
+        assert b"http.max_runs" in body
+        status, _ = srv.request("POST", "/api/v1/tasks/quick/runs")
+        assert status == 503
+        status, text = srv.request("GET", "/metrics")
+        assert status == 200
+        assert b"cascadence_http_runs_refused_total 2" in text
+        assert b"cascadence_http_runs_in_flight 1" in text
+        # Once the held run ends its place is free again.
+        (task.cwd / "release").write_text("")
+        [held] = wait_files(task.cwd, "held-*.json")
+        assert json.loads(held.read_text()) == {"n": 1}
+        deadline = time.monotonic() + 15
+        while True:
+            status, reply = srv.request("POST", "/api/v1/tasks/quick/runs?wait=true")
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert status == 200, reply
+        assert json.loads(reply)["status"] == "success"
+    finally:
+        assert srv.stop() == 0
+
+
+def test_a_bad_http_max_runs_is_refused_with_its_position(task):
+    task.write_config("http: {max_runs: -3}\ntasks:\n  a:\n    echo: 1\n")
+    r = task("list")
+    assert r.returncode == 2
+    assert "http.max_runs" in r.stderr and ":1:" in r.stderr, r.stderr
