@@ -7,6 +7,7 @@
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
 #include "cli/metrics_exposure.hpp"
+#include "core/spawn.hpp"
 #include "engine/duration.hpp"
 #include "service/runtime.hpp"
 #include "service/serve_log.hpp"
@@ -61,8 +62,10 @@ asio::awaitable<void> serve_until_signalled(service::runtime& rt, asio::signal_s
                                  " running fire(s) and requests (send it again to cancel them now)");
     break;
   }
-  asio::co_spawn(co_await asio::this_coro::executor, cancel_on_second_signal(rt, signals, log),
-                 [](const std::exception_ptr&) {});
+  core::spawn(co_await asio::this_coro::executor, cancel_on_second_signal(rt, signals, log), "second-signal watcher",
+              [&log](std::string_view what, std::string_view why) {
+                service::serve_log(log).on_error(std::string(what) + " ended unexpectedly: " + std::string(why));
+              });
   co_await rt.stop(grace, "shutdown");
   signals.cancel();
 }

@@ -13,7 +13,6 @@
 #include "service/runtime.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -115,8 +114,20 @@ int main() {
   const auto graph = make_graph();
   bool stop = false;
 
-  asio::co_spawn(io, heartbeat(stop), asio::detached);
+  // The host's own rule for its coroutines: an escaped exception is
+  // reported and fails the program, never dropped.
   int status = 1;
+  const auto report_failure = [&](const std::exception_ptr& e) {
+    if (!e) return;
+    status = 1;
+    stop = true;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      std::cerr << "host: " << x.what() << std::endl;
+    }
+  };
+  asio::co_spawn(io, heartbeat(stop), report_failure);
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
@@ -135,7 +146,7 @@ int main() {
         status = report.succeeded() && service_ok ? 0 : 1;
         stop = true;
       },
-      asio::detached);
+      report_failure);
   io.run();
   return status;
 }
