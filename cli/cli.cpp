@@ -1,9 +1,9 @@
 #include "cli/cli.hpp"
 
 #include "cli/invocation.hpp"
-#include "service/runtime.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
+#include "service/runtime.hpp"
 
 #include <boost/program_options.hpp>
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "service/config.hpp"
 #include "cli/metrics_options.hpp"
 #include "engine/graph.hpp"
+#include "service/config.hpp"
 
 #include <filesystem>
 #include <iosfwd>

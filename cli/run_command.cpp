@@ -9,8 +9,8 @@
 #include "cli/invocation.hpp"
 #include "cli/metrics_exposure.hpp"
 #include "engine/graph.hpp"
-#include "service/run_report_json.hpp"
 #include "engine/runner.hpp"
+#include "service/run_report_json.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -60,7 +60,8 @@ int execute(invocation& inv, const run_request& req) {
   asio::io_context io;
   asio::thread_pool pool(cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency()));
   // Task output goes to stdout unless stdout carries the JSON report.
-  console_observer console(req.json ? inv.err() : inv.out(), inv.err(), &inv.err() == &std::cerr && ::isatty(STDERR_FILENO) == 1);
+  console_observer console(req.json ? inv.err() : inv.out(), inv.err(),
+                           &inv.err() == &std::cerr && ::isatty(STDERR_FILENO) == 1);
   engine::run_options options;
   options.max_concurrency = req.max_concurrency.value_or(cfg.max_concurrency);
   options.pool = &pool;

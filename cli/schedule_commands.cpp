@@ -3,10 +3,10 @@
 
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
-#include "service/schedules.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/iso_time.hpp"
 #include "scheduling/next_fire.hpp"
+#include "service/schedules.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -34,7 +34,6 @@ void require_cron_backend(const config& cfg, std::string_view what) {
                       "use backend: cron)");
   }
 }
-
 
 scheduling::time_zone zone_or_throw(const std::string& name) {
   auto zone = scheduling::time_zone::locate(name);

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "net/http_message.hpp"
 #include "core/result.hpp"
+#include "net/http_message.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

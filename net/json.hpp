@@ -3,9 +3,9 @@
 // JSON helpers for both sides of net: answering with JSON, sending JSON,
 // reading JSON bodies. Boost.JSON values throughout.
 
+#include "core/result.hpp"
 #include "net/http_client.hpp"
 #include "net/http_message.hpp"
-#include "core/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/storage_ptr.hpp>

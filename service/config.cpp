@@ -129,7 +129,7 @@ constexpr std::array<std::string_view, 11> top_keys{"backend",    "storage_path"
                                                     "webhook",    "api",          "tasks"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
 constexpr std::array<std::string_view, 5> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections",
-                                                   "max_runs"};
+                                                    "max_runs"};
 constexpr std::array<std::string_view, 1> webhook_keys{"secrets"};
 constexpr std::array<std::string_view, 1> api_keys{"token"};
 

@@ -31,7 +31,7 @@ adapters::api::api_options api_options_of(const config& cfg, const listen_addres
   o.require_token = !is_loopback_host(at.host);
   if (o.require_token && o.token.empty()) {
     throw config_error("refusing to serve the REST API on non-loopback address " + at.host +
-                      " without a token (set api.token in the configuration or CASCADENCE_API_TOKEN)");
+                       " without a token (set api.token in the configuration or CASCADENCE_API_TOKEN)");
   }
   return o;
 }

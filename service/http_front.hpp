@@ -4,10 +4,10 @@
 // needs to expose webhooks, the REST API and /healthz on its io_context.
 
 #include "adapters/api/api_service.hpp"
-#include "service/config.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 #include "net/http_server.hpp"
+#include "service/config.hpp"
 
 #include <cstdint>
 #include <string>

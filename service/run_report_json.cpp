@@ -31,15 +31,13 @@ boost::json::object task_record_json(const engine::graph& g, const engine::task_
 
 std::string_view run_outcome(const engine::run_report& report) {
   if (report.succeeded() && !report.records.empty()) return "success";
-  const bool cancelled =
-      !report.cancel_reason.empty() || std::any_of(report.records.begin(), report.records.end(), [](const auto& r) {
-        return r.status == engine::run_status::cancelled;
-      });
+  const bool cancelled = !report.cancel_reason.empty() ||
+                         std::any_of(report.records.begin(), report.records.end(),
+                                     [](const auto& r) { return r.status == engine::run_status::cancelled; });
   return cancelled ? "cancelled" : "failed";
 }
 
-boost::json::object run_report_json(const engine::graph& g, const engine::run_report& report,
-                                    std::string_view status) {
+boost::json::object run_report_json(const engine::graph& g, const engine::run_report& report, std::string_view status) {
   boost::json::array tasks;
   tasks.reserve(report.records.size());
   for (const auto& r : report.records) tasks.push_back(task_record_json(g, r));

@@ -64,10 +64,9 @@ struct runtime::impl final {
               fire(task, id, c, std::move(done));
             },
             scheduling::fire_state_store(fire_state_file(current.cfg)), &scheduler_observers, &pool),
-        http_runs(current.cfg.http.max_runs,
-                  [this](std::size_t in_use, bool refused) {
-                    metrics.record_http_runs(in_use, http_runs.limit(), refused);
-                  }),
+        http_runs(
+            current.cfg.http.max_runs,
+            [this](std::size_t in_use, bool refused) { metrics.record_http_runs(in_use, http_runs.limit(), refused); }),
         adhoc(ex),
         webhooks(make_webhooks(current.cfg)),
         api(std::make_shared<adapters::api::api_service>(ex, std::make_shared<api_bridge>(*this),
@@ -104,8 +103,8 @@ struct runtime::impl final {
   void start() {
     if (http) {
       if (const auto ec = http->start()) {
-        throw start_error("cannot listen on " + options.listen.host + ":" + std::to_string(options.listen.port) +
-                          " (" + ec.message() + ")");
+        throw start_error("cannot listen on " + options.listen.host + ":" + std::to_string(options.listen.port) + " (" +
+                          ec.message() + ")");
       }
       const auto& host = options.listen.host;
       const bool v6 = host.find(':') != std::string::npos;

@@ -1,6 +1,5 @@
 #include "service/schedules.hpp"
 
-
 #include <algorithm>
 #include <unordered_map>
 

@@ -1,9 +1,9 @@
 #pragma once
 
 #include "core/result.hpp"
-#include "service/config.hpp"
 #include "scheduling/cron_scheduler.hpp"
 #include "scheduling/schedule_store.hpp"
+#include "service/config.hpp"
 
 #include <string>
 #include <variant>
@@ -24,6 +24,6 @@ struct effective_schedules final {
 /// Parses an entry's expression and locates its zone (the configuration's
 /// `timezone` when the entry names none); the error is one line.
 [[nodiscard]] core::result<scheduling::active_schedule, std::string> activate(const config& cfg,
-                                                                             const scheduling::schedule_entry& entry);
+                                                                              const scheduling::schedule_entry& entry);
 
 }  // namespace cascadence::service

@@ -4,8 +4,8 @@
 // subscribes, and the secret of each source.
 
 #include "adapters/webhooks/webhook_registry.hpp"
-#include "service/config.hpp"
 #include "engine/run_event.hpp"
+#include "service/config.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>

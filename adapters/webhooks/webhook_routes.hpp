@@ -1,8 +1,8 @@
 #pragma once
 
 #include "adapters/webhooks/webhook_observer.hpp"
-#include "core/concurrency_limit.hpp"
 #include "adapters/webhooks/webhook_registry.hpp"
+#include "core/concurrency_limit.hpp"
 #include "net/http_message.hpp"
 
 #include <boost/asio/any_io_executor.hpp>

@@ -88,9 +88,9 @@ tasks:
   service.start();
   std::cout << "service: listening on 127.0.0.1, port chosen" << std::endl;
   cascadence::net::http_client client(ex);
-  auto reply = co_await client.post("http://127.0.0.1:" + std::to_string(service.port()) +
-                                        "/api/v1/tasks/hello/runs?wait=true",
-                                    "", "application/json");
+  auto reply =
+      co_await client.post("http://127.0.0.1:" + std::to_string(service.port()) + "/api/v1/tasks/hello/runs?wait=true",
+                           "", "application/json");
   bool ok = false;
   if (reply && reply->status == 200) {
     const auto run = boost::json::parse(reply->body);

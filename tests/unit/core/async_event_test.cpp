@@ -31,8 +31,9 @@ TEST_CASE("set wakes every waiter, later, not inside the call" * doctest::timeou
   async_event e(io.get_executor());
   int woken = 0;
   for (int i = 0; i < 3; ++i) {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> { woken += (co_await e.wait()) ? 1 : 0; },
-                   [](const std::exception_ptr& x) { REQUIRE(!x); });
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { woken += (co_await e.wait()) ? 1 : 0; },
+        [](const std::exception_ptr& x) { REQUIRE(!x); });
   }
   io.poll();
   CHECK(e.waiters() == 3);
@@ -47,8 +48,9 @@ TEST_CASE("a waiter woken by set reports it even if reset came before it resumed
   asio::io_context io;
   async_event e(io.get_executor());
   std::optional<bool> got;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { got = co_await e.wait(); },
-                 [](const std::exception_ptr& x) { REQUIRE(!x); });
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { got = co_await e.wait(); },
+      [](const std::exception_ptr& x) { REQUIRE(!x); });
   io.poll();
   e.set();
   e.reset();
@@ -70,8 +72,9 @@ TEST_CASE("a cancelled wait returns false and leaves the event usable" * doctest
   async_event e(io.get_executor());
   asio::cancellation_signal signal;
   std::optional<bool> got;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { got = co_await e.wait(); },
-                 asio::bind_cancellation_slot(signal.slot(), [](const std::exception_ptr&) {}));
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { got = co_await e.wait(); },
+      asio::bind_cancellation_slot(signal.slot(), [](const std::exception_ptr&) {}));
   io.poll();
   signal.emit(asio::cancellation_type::terminal);
   io.run();
@@ -91,8 +94,9 @@ TEST_CASE("a wait group is idle when empty and wakes its waiter when the last to
   std::optional<wait_group::token> b(std::in_place, g);
   CHECK(g.count() == 2);
   std::optional<bool> drained;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { drained = co_await g.wait(); },
-                 [](const std::exception_ptr& x) { REQUIRE(!x); });
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { drained = co_await g.wait(); },
+      [](const std::exception_ptr& x) { REQUIRE(!x); });
   io.poll();
   a.reset();
   io.poll();

@@ -19,8 +19,8 @@ TEST_CASE("a limit hands out permits until it is full, then refuses and counts" 
   a.reset();
   CHECK(limit.in_use() == 1);
   CHECK(limit.try_acquire().has_value());  // taken and given back at once
-  CHECK(seen == std::vector<std::pair<std::size_t, bool>>{{1, false}, {2, false}, {2, true}, {1, false},
-                                                          {2, false}, {1, false}});
+  CHECK(seen == std::vector<std::pair<std::size_t, bool>>{
+                    {1, false}, {2, false}, {2, true}, {1, false}, {2, false}, {1, false}});
 }
 
 TEST_CASE("a limit of zero never refuses" * doctest::timeout(10)) {

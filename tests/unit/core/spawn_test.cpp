@@ -24,10 +24,9 @@ asio::awaitable<void> succeeds(int& ran) {
 TEST_CASE("spawn hands an escaped exception to its handler with the coroutine's name" * doctest::timeout(10)) {
   asio::io_context io;
   std::vector<std::string> heard;
-  cascadence::core::spawn(io.get_executor(), fails(), "watcher",
-                          [&](std::string_view what, std::string_view why) {
-                            heard.push_back(std::string(what) + ": " + std::string(why));
-                          });
+  cascadence::core::spawn(io.get_executor(), fails(), "watcher", [&](std::string_view what, std::string_view why) {
+    heard.push_back(std::string(what) + ": " + std::string(why));
+  });
   io.run();
   CHECK(heard == std::vector<std::string>{"watcher: boom"});
 }

@@ -93,9 +93,9 @@ struct fixture final {
   }
 
   [[nodiscard]] service::config config(const std::string& tasks_yaml, const std::string& extra = {}) const {
-    return service::parse_config("storage_path: " + (dir.path() / "schedules.yml").string() + "\n" + extra +
-                                     "tasks:\n" + tasks_yaml,
-                                 dir.path() / "cascadence.yml");
+    return service::parse_config(
+        "storage_path: " + (dir.path() / "schedules.yml").string() + "\n" + extra + "tasks:\n" + tasks_yaml,
+        dir.path() / "cascadence.yml");
   }
 
   net::response send(net::http_method m, std::string target, std::string body = {}) {
@@ -222,9 +222,9 @@ TEST_CASE("a runtime refuses to serve the API off loopback without a token" * do
   service::runtime_options options;
   options.listen.host = "0.0.0.0";
   ::unsetenv("CASCADENCE_API_TOKEN");
-  auto cfg = service::parse_config("storage_path: " + (dir.path() / "schedules.yml").string() +
-                                       "\ntasks:\n  a:\n    echo: 1\n",
-                                   dir.path() / "cascadence.yml");
+  auto cfg = service::parse_config(
+      "storage_path: " + (dir.path() / "schedules.yml").string() + "\ntasks:\n  a:\n    echo: 1\n",
+      dir.path() / "cascadence.yml");
   CHECK_THROWS_AS(service::runtime(io.get_executor(), pool, std::move(cfg), options, log), service::config_error);
   pool.join();
 }

@@ -74,7 +74,7 @@ tasks:
     echo: triaged
     on: {webhook: github, events: [issues]}
 )",
-                                     "test.yml");
+                                         "test.yml");
   const auto graph = service::build_graph(cfg);
   std::vector<launched> runs;
   auto reg = service::make_webhook_registry(cfg, run_on(graph, runs));
@@ -119,7 +119,7 @@ tasks:
     echo: shipped
     on: {webhook: shop}
 )",
-                                     "test.yml");
+                                         "test.yml");
   ::setenv("CASCADENCE_WEBHOOK_SECRET_GITHUB", "from-env", 1);
   ::setenv("CASCADENCE_WEBHOOK_SECRET_SHOP", "shop-env", 1);
   const auto reg = service::make_webhook_registry(
