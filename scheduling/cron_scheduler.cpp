@@ -31,6 +31,10 @@ constexpr std::size_t max_buffered_fires = 1000;
 // Missed fires counted one by one after downtime; past this the count is a
 // lower bound and the scan jumps to the catch-up window.
 constexpr std::size_t max_missed_scan = 100'000;
+// A wake this much after a fire's intended start may have passed later
+// instants of the schedule too (they are whole seconds apart at least): it
+// is handled as a catch-up. Below it a fire costs no extra next_fire().
+constexpr std::chrono::seconds late_wake{1};
 // Fires dispatched before the scheduler gives the loop back.
 constexpr std::size_t fires_per_turn = 16;
 }  // namespace
@@ -261,11 +265,12 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
         continue;
       }
       if (std::exchange(sl->catch_up_first, false)) {
-        catch_up(sl, now);
+        catch_up(sl, now, std::nullopt);
       } else if (sl->next) {
-        if (now - *sl->next > sl->sched.entry.policy.catchup_window) {
-          // Woke far too late (the machine slept, the loop stalled).
-          catch_up(sl, now);
+        if (now - intended >= late_wake || now - *sl->next > sl->sched.entry.policy.catchup_window) {
+          // Woke late (the machine slept, the loop stalled): later instants
+          // may have passed too, and only the latest of them may run.
+          catch_up(sl, now, intended);
         } else {
           sl->cursor = *sl->next;
           remember(*sl, *sl->next);
@@ -300,8 +305,9 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   }
 
   // Fires in (cursor, now]: the latest runs if it is younger than the
-  // catch-up window, the others are skipped and counted.
-  void catch_up(const std::shared_ptr<slot>& sl, time_point now) {
+  // catch-up window, the others are skipped and counted. `intended` is when
+  // the slot's awaited fire was meant to start, if the scan began from it.
+  void catch_up(const std::shared_ptr<slot>& sl, time_point now, std::optional<time_point> intended) {
     const auto& s = sl->sched;
     std::size_t missed = 0;
     std::optional<sys_seconds> latest;
@@ -320,7 +326,11 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     remember(*sl, *latest);
     if (now - *latest <= s.entry.policy.catchup_window) {
       if (missed > 1) obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed - 1);
-      batch.push_back({sl, *latest, time_point(*latest), cron_scheduler::fire_id(s.entry.task, *latest)});
+      if (missed == 1 && intended && sl->next == latest) {
+        batch.push_back({sl, *latest, *intended, sl->next_id});  // only the awaited fire, late: keep its jitter
+      } else {
+        batch.push_back({sl, *latest, time_point(*latest), cron_scheduler::fire_id(s.entry.task, *latest)});
+      }
     } else {
       obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed);
     }
