@@ -121,10 +121,10 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   std::map<std::string, task_runs> runs;
   std::size_t running_total = 0;
   bool draining = false;
-  std::vector<due> heap;  // std::push_heap/pop_heap with `later`
-  std::size_t stale = 0;  // heap entries of stopped slots
-  std::unique_ptr<clock_timer> wake;  // one virtual call per wake, none per fire
-  std::optional<time_point> armed;    // what `wake` waits for
+  std::vector<due> heap;                     // std::push_heap/pop_heap with `later`
+  std::size_t stale = 0;                     // heap entries of stopped slots
+  std::unique_ptr<clock_timer> wake;         // one virtual call per wake, none per fire
+  std::optional<time_point> armed;           // what `wake` waits for
   std::vector<fire> batch;                   // scratch of on_wake()
   std::deque<fire> pending;                  // persisted, not yet dispatched
   std::vector<std::shared_ptr<slot>> fired;  // to queue again once pending is empty

@@ -30,7 +30,9 @@ class manual_clock::timer final : public clock_timer {
     if (at <= owner_.now_) complete({});
   }
 
-  void async_wait_for(duration d, wait_handler handler) override { async_wait_until(owner_.now_ + d, std::move(handler)); }
+  void async_wait_for(duration d, wait_handler handler) override {
+    async_wait_until(owner_.now_ + d, std::move(handler));
+  }
 
   void cancel() noexcept override {
     if (handler_) complete(asio::error::operation_aborted);
@@ -82,7 +84,8 @@ std::optional<manual_clock::time_point> manual_clock::next_expiry() const noexce
 }
 
 std::size_t manual_clock::waiting() const noexcept {
-  return static_cast<std::size_t>(std::count_if(timers_.begin(), timers_.end(), [](const timer* t) { return t->pending(); }));
+  return static_cast<std::size_t>(
+      std::count_if(timers_.begin(), timers_.end(), [](const timer* t) { return t->pending(); }));
 }
 
 }  // namespace cascadence::scheduling::testing

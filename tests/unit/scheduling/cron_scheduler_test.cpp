@@ -480,8 +480,7 @@ TEST_CASE("a late wake-up within the window fires the instant it woke for, late"
   CHECK(f.obs.skips.empty());
 }
 
-TEST_CASE("a late wake-up over several instants runs only the latest and counts the others" *
-          doctest::timeout(10)) {
+TEST_CASE("a late wake-up over several instants runs only the latest and counts the others" * doctest::timeout(10)) {
   fixture f;
   f.apply({schedule("tick", "*/10 * * * * *")});
   f.advance_to(minute(0) + 40s);
@@ -558,8 +557,7 @@ TEST_CASE("a paused schedule keeps its place, logs each fire it skips and resume
   CHECK(f.obs.skips.size() == 2);
 }
 
-TEST_CASE("drain waits for the running fires that end within the grace and fires nothing more" *
-          doctest::timeout(10)) {
+TEST_CASE("drain waits for the running fires that end within the grace and fires nothing more" * doctest::timeout(10)) {
   fixture f;
   f.apply({schedule("tick", "* * * * *", overlap(overlap_policy::allow_all))});
   f.advance_to(minute(2));
@@ -574,6 +572,7 @@ TEST_CASE("drain waits for the running fires that end within the grace and fires
   CHECK(*drained);
   CHECK_FALSE(f.runs[0]->cancelled());
   CHECK_FALSE(f.runs[1]->cancelled());
+  CHECK(f.clock.waiting() == 0);  // neither the wake nor the grace timer is left
   f.advance_to(minute(5));
   CHECK(f.runs.size() == 2);
 }
@@ -622,8 +621,7 @@ TEST_CASE("cancel_running during drain cancels every run at once" * doctest::tim
   CHECK(*drained);
 }
 
-TEST_CASE("applying an unchanged schedule again keeps its place and fires each instant once" *
-          doctest::timeout(10)) {
+TEST_CASE("applying an unchanged schedule again keeps its place and fires each instant once" * doctest::timeout(10)) {
   fixture f;
   f.apply({schedule("tick", "* * * * *")});
   f.advance(10s);
@@ -681,8 +679,7 @@ TEST_CASE("a fire of a changed schedule still waits for the run its old version 
   CHECK(f.obs.skips == std::vector<skip_seen>{{"tick", minute(2), skip_reason::overlap, 1}});
 }
 
-TEST_CASE("an added schedule fires from the time it was added, without catching up the past" *
-          doctest::timeout(10)) {
+TEST_CASE("an added schedule fires from the time it was added, without catching up the past" * doctest::timeout(10)) {
   fixture f;
   const auto tick = schedule("tick", "* * * * *", overlap(overlap_policy::allow_all));
   f.apply({tick});

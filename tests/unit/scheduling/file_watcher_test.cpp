@@ -86,8 +86,7 @@ TEST_CASE("a burst of writes to a watched file is one change, reported once it s
   CHECK(out.changed == paths{file});
 }
 
-TEST_CASE("close() while a change settles ends changed() with operation_aborted, not a change" *
-          doctest::timeout(20)) {
+TEST_CASE("close() while a change settles ends changed() with operation_aborted, not a change" * doctest::timeout(20)) {
   scratch s;
   const auto file = s.dir / "schedules.yml";
   asio::io_context io;
