@@ -125,8 +125,10 @@ struct fake_run {
   fire_done done;
   time_point started;
   bool ended = false;
+  std::optional<std::string> cancelled_with;  // once ended: the canceller died with the run
 
-  [[nodiscard]] bool cancelled() const { return canceller->requested(); }
+  [[nodiscard]] bool cancelled() const { return ended ? cancelled_with.has_value() : canceller->requested(); }
+  [[nodiscard]] std::string reason() const { return ended ? cancelled_with.value_or("") : canceller->reason(); }
 };
 
 struct fixture {
@@ -164,7 +166,8 @@ struct fixture {
         io.get_executor(),
         [this](const std::string& task, run_id id, cascadence::engine::run_canceller& c, fire_done done) {
           if (before_start) before_start(task);
-          runs.push_back(std::make_unique<fake_run>(fake_run{task, id, &c, std::move(done), clock.now()}));
+          runs.push_back(
+              std::make_unique<fake_run>(fake_run{task, id, &c, std::move(done), clock.now(), false, std::nullopt}));
         },
         fire_state_store(state ? *state : state_file()), &obs,
         cron_scheduler_options{.sync_pool = pool ? &*pool : nullptr, .clock = &clock, .jitter_seed = seed_});
@@ -210,10 +213,10 @@ struct fixture {
 
   void end(fake_run& r) {
     REQUIRE_FALSE(r.ended);
-    r.ended = true;
     cascadence::engine::run_report report;
     report.id = r.id;
-    if (r.cancelled()) report.cancel_reason = r.canceller->reason();
+    if (r.cancelled()) report.cancel_reason = r.cancelled_with.emplace(r.reason());
+    r.ended = true;
     auto done = std::move(r.done);
     done(nullptr, std::move(report));
     settle();
@@ -368,7 +371,7 @@ TEST_CASE("under cancel_other a fire cancels the running one with a reason and s
   CHECK_FALSE(f.runs[0]->cancelled());
   f.advance_to(minute(2));
   CHECK(f.runs[0]->cancelled());
-  CHECK(f.runs[0]->canceller->reason() == "replaced by the fire at 2026-03-02T10:02:00+00:00");
+  CHECK(f.runs[0]->reason() == "replaced by the fire at 2026-03-02T10:02:00+00:00");
   CHECK(f.runs.size() == 1);  // not before the cancelled run has settled
   f.advance(2s);
   f.end(*f.runs[0]);
@@ -588,7 +591,7 @@ TEST_CASE("drain cancels what still runs when the grace ends, with the reason, a
   CHECK_FALSE(f.runs[0]->cancelled());
   f.advance(1ms);
   CHECK(f.runs[0]->cancelled());
-  CHECK(f.runs[0]->canceller->reason() == "shutdown");
+  CHECK(f.runs[0]->reason() == "shutdown");
   CHECK_FALSE(*drained);  // the cancelled run has not settled yet
   f.advance(1min);
   f.end(*f.runs[0]);
@@ -614,7 +617,7 @@ TEST_CASE("cancel_running during drain cancels every run at once" * doctest::tim
   REQUIRE(f.runs.size() == 2);
   const auto drained = start_drain(f, 1h, "shutdown");
   f.scheduler->cancel_running("shutdown (signalled twice)");
-  for (const auto& r : f.runs) CHECK(r->canceller->reason() == "shutdown (signalled twice)");
+  for (const auto& r : f.runs) CHECK(r->reason() == "shutdown (signalled twice)");
   f.end(*f.runs[0]);
   CHECK_FALSE(*drained);
   f.end(*f.runs[1]);
