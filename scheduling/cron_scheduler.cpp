@@ -7,7 +7,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/system_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -22,7 +21,7 @@ namespace cascadence::scheduling {
 
 namespace asio = boost::asio;
 using std::chrono::sys_seconds;
-using clock = std::chrono::system_clock;
+using time_point = clock::time_point;
 
 namespace {
 constexpr std::array<std::string_view, 3> skip_names{"overlap", "catchup_window", "paused"};
@@ -32,6 +31,10 @@ constexpr std::size_t max_buffered_fires = 1000;
 // Missed fires counted one by one after downtime; past this the count is a
 // lower bound and the scan jumps to the catch-up window.
 constexpr std::size_t max_missed_scan = 100'000;
+// A wake this much after a fire's intended start may have passed later
+// instants of the schedule too (they are whole seconds apart at least): it
+// is handled as a catch-up. Below it a fire costs no extra next_fire().
+constexpr std::chrono::seconds late_wake{1};
 // Fires dispatched before the scheduler gives the loop back.
 constexpr std::size_t fires_per_turn = 16;
 }  // namespace
@@ -72,7 +75,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   // heap pop per due schedule, and fires due at the same instant are handled
   // in one batch with one write of the fire state.
   struct due {
-    clock::time_point at;  // nominal plus jitter
+    time_point at;  // nominal plus jitter
     std::shared_ptr<slot> sl;
   };
   struct later {
@@ -81,19 +84,21 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   struct fire {
     std::shared_ptr<slot> sl;
     sys_seconds nominal;
-    clock::time_point intended;
+    time_point intended;
     engine::run_id id;
   };
 
-  impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o, asio::thread_pool* p)
+  impl(asio::any_io_executor executor, fire_function f, fire_state_store s, scheduler_observer* o,
+       const cron_scheduler_options& options)
       : ex(std::move(executor)),
-        sync_pool(p),
+        sync_pool(options.sync_pool),
         fire_run(std::move(f)),
         store(std::move(s)),
         obs(o != nullptr ? o : &null_observer),
-        wake(ex),
+        time(options.clock != nullptr ? *options.clock : system_clock()),
+        wake(time.make_timer(ex)),
         run_ended(ex, asio::steady_timer::time_point::max()),
-        rng(std::random_device{}()) {
+        rng(options.jitter_seed ? *options.jitter_seed : std::random_device{}()) {
     try {
       last = store.load();
     } catch (const std::exception& e) {
@@ -109,16 +114,17 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   fire_state_store store;
   scheduler_observer null_observer;
   scheduler_observer* obs;
+  clock& time;
   fire_state_store::times last;
   bool last_dirty = false;
   std::map<std::string, std::shared_ptr<slot>> slots;
   std::map<std::string, task_runs> runs;
   std::size_t running_total = 0;
   bool draining = false;
-  std::vector<due> heap;  // std::push_heap/pop_heap with `later`
-  std::size_t stale = 0;  // heap entries of stopped slots
-  asio::system_timer wake;
-  std::optional<clock::time_point> armed;    // what `wake` waits for
+  std::vector<due> heap;                     // std::push_heap/pop_heap with `later`
+  std::size_t stale = 0;                     // heap entries of stopped slots
+  std::unique_ptr<clock_timer> wake;         // one virtual call per wake, none per fire
+  std::optional<time_point> armed;           // what `wake` waits for
   std::vector<fire> batch;                   // scratch of on_wake()
   std::deque<fire> pending;                  // persisted, not yet dispatched
   std::vector<std::shared_ptr<slot>> fired;  // to queue again once pending is empty
@@ -185,7 +191,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, bound.count())(rng));
   }
 
-  void push(clock::time_point at, std::shared_ptr<slot> sl) {
+  void push(time_point at, std::shared_ptr<slot> sl) {
     heap.push_back({at, std::move(sl)});
     std::push_heap(heap.begin(), heap.end(), later{});
   }
@@ -197,7 +203,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     obs->on_next_fire(s.entry.task, sl->next);
     if (!sl->next) return;
     sl->next_id = cron_scheduler::fire_id(s.entry.task, *sl->next);
-    push(clock::time_point(*sl->next) + jitter_for(s, *sl->next), sl);
+    push(time_point(*sl->next) + jitter_for(s, *sl->next), sl);
   }
 
   // The slots of the fires just started wait for their next fire again.
@@ -229,15 +235,15 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   void arm() {
     compact_heap();
     if (heap.empty() || draining) {
-      if (armed) wake.cancel();
+      if (armed) wake->cancel();
       armed.reset();
       return;
     }
     const auto at = heap.front().at;
     if (armed == at) return;
     armed = at;
-    wake.expires_at(at);  // cancels a wait for another time: its handler sees operation_aborted
-    wake.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    // Aborts a wait for another time: its handler sees operation_aborted.
+    wake->async_wait_until(at, [self = shared_from_this()](boost::system::error_code ec) {
       if (ec) return;
       self->armed.reset();
       self->on_wake();
@@ -247,7 +253,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   // Takes every schedule due by now off the heap, persists their fires in
   // one write, then starts their runs.
   void on_wake() {
-    const auto now = clock::now();
+    const auto now = time.now();
     batch.clear();
     while (!heap.empty() && heap.front().at <= now) {
       std::pop_heap(heap.begin(), heap.end(), later{});
@@ -259,11 +265,12 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
         continue;
       }
       if (std::exchange(sl->catch_up_first, false)) {
-        catch_up(sl, now);
+        catch_up(sl, now, std::nullopt);
       } else if (sl->next) {
-        if (now - *sl->next > sl->sched.entry.policy.catchup_window) {
-          // Woke far too late (the machine slept, the loop stalled).
-          catch_up(sl, now);
+        if (now - intended >= late_wake || now - *sl->next > sl->sched.entry.policy.catchup_window) {
+          // Woke late (the machine slept, the loop stalled): later instants
+          // may have passed too, and only the latest of them may run.
+          catch_up(sl, now, intended);
         } else {
           sl->cursor = *sl->next;
           remember(*sl, *sl->next);
@@ -298,8 +305,9 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   }
 
   // Fires in (cursor, now]: the latest runs if it is younger than the
-  // catch-up window, the others are skipped and counted.
-  void catch_up(const std::shared_ptr<slot>& sl, clock::time_point now) {
+  // catch-up window, the others are skipped and counted. `intended` is when
+  // the slot's awaited fire was meant to start, if the scan began from it.
+  void catch_up(const std::shared_ptr<slot>& sl, time_point now, std::optional<time_point> intended) {
     const auto& s = sl->sched;
     std::size_t missed = 0;
     std::optional<sys_seconds> latest;
@@ -318,7 +326,11 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     remember(*sl, *latest);
     if (now - *latest <= s.entry.policy.catchup_window) {
       if (missed > 1) obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed - 1);
-      batch.push_back({sl, *latest, clock::time_point(*latest), cron_scheduler::fire_id(s.entry.task, *latest)});
+      if (missed == 1 && intended && sl->next == latest) {
+        batch.push_back({sl, *latest, *intended, sl->next_id});  // only the awaited fire, late: keep its jitter
+      } else {
+        batch.push_back({sl, *latest, time_point(*latest), cron_scheduler::fire_id(s.entry.task, *latest)});
+      }
     } else {
       obs->on_skip(s.entry.task, *latest, skip_reason::catchup_window, missed);
     }
@@ -380,9 +392,9 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   // `intended` is when the run should have started (nominal plus jitter);
   // lateness is measured here, once the fire is persisted and the run is
   // about to start, not when the timer woke.
-  void start_run(const std::string& task, task_runs& tr, sys_seconds nominal, clock::time_point intended,
+  void start_run(const std::string& task, task_runs& tr, sys_seconds nominal, time_point intended,
                  const engine::run_id& id) {
-    obs->on_fire(task, nominal, clock::now() - intended, id);
+    obs->on_fire(task, nominal, time.now() - intended, id);
     ++tr.running;
     ++running_total;
     auto run = std::make_unique<running_fire>(running_fire{shared_from_this(), task, &tr, nominal, {}});
@@ -421,18 +433,23 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     }
     if (tr.running != 0) return;
     if (auto next = std::exchange(tr.replacement, std::nullopt)) {
-      start_run(run->task, tr, *next, clock::time_point(*next), cron_scheduler::fire_id(run->task, *next));
+      start_run(run->task, tr, *next, time_point(*next), cron_scheduler::fire_id(run->task, *next));
     } else if (!tr.buffered.empty()) {
       const auto buffered = tr.buffered.front();
       tr.buffered.pop_front();
-      start_run(run->task, tr, buffered, clock::time_point(buffered), cron_scheduler::fire_id(run->task, buffered));
+      start_run(run->task, tr, buffered, time_point(buffered), cron_scheduler::fire_id(run->task, buffered));
     }
   }
 };
 
 cron_scheduler::cron_scheduler(asio::any_io_executor ex, fire_function fire, fire_state_store state,
                                scheduler_observer* observer, asio::thread_pool* sync_pool)
-    : impl_(std::make_shared<impl>(std::move(ex), std::move(fire), std::move(state), observer, sync_pool)) {}
+    : cron_scheduler(std::move(ex), std::move(fire), std::move(state), observer,
+                     cron_scheduler_options{.sync_pool = sync_pool, .clock = nullptr, .jitter_seed = std::nullopt}) {}
+
+cron_scheduler::cron_scheduler(asio::any_io_executor ex, fire_function fire, fire_state_store state,
+                               scheduler_observer* observer, cron_scheduler_options options)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(fire), std::move(state), observer, options)) {}
 
 cron_scheduler::~cron_scheduler() {
   stop_firing();
@@ -441,7 +458,7 @@ cron_scheduler::~cron_scheduler() {
 void cron_scheduler::apply(std::vector<active_schedule> schedules) {
   auto& m = *impl_;
   std::map<std::string, std::shared_ptr<impl::slot>> next;
-  const auto now = clock::now();
+  const auto now = m.time.now();
   for (auto& s : schedules) {
     const auto task = s.entry.task;
     auto it = m.slots.find(task);
@@ -487,17 +504,19 @@ asio::awaitable<void> cron_scheduler::drain(std::chrono::milliseconds grace, std
     tr.buffered.clear();
     tr.replacement.reset();
   }
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  asio::steady_timer grace_timer(self->ex, deadline);
   // Waiters sleep on run_ended; the end of the grace period wakes them too.
-  grace_timer.async_wait([self](boost::system::error_code ec) {
-    if (!ec) self->run_ended.cancel();
+  auto grace_over = std::make_shared<bool>(false);
+  const auto grace_timer = self->time.make_timer(self->ex);
+  grace_timer->async_wait_for(grace, [self, grace_over](boost::system::error_code ec) {
+    if (ec) return;
+    *grace_over = true;
+    self->run_ended.cancel();
   });
-  while (self->running_total > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (self->running_total > 0 && !*grace_over) {
     auto [ec] = co_await self->run_ended.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec;
   }
-  grace_timer.cancel();
+  grace_timer->cancel();
   if (self->running_total == 0) co_return;
   cancel_running(reason);
   while (self->running_total > 0) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "engine/run_id.hpp"
+#include "scheduling/clock.hpp"
 #include "scheduling/cron_expression.hpp"
 #include "scheduling/fire_state_store.hpp"
 #include "scheduling/schedule.hpp"
@@ -86,6 +87,21 @@ struct active_schedule final {
   time_zone zone;
 };
 
+/// How a cron_scheduler is built, beyond what it fires and where it reports.
+struct cron_scheduler_options final {
+  /// With a pool, each fire is persisted atomically against the process
+  /// being killed before its run starts, and made durable against a machine
+  /// crash (fsync) on the pool right after, off the fire's path; without
+  /// one the fsync happens before the run starts (about 10 ms on ordinary
+  /// disks, added to every fire's lateness).
+  boost::asio::thread_pool* sync_pool = nullptr;
+  /// The time it reads and waits for; it must outlive the scheduler and its
+  /// pending handlers. Null: system_clock().
+  scheduling::clock* clock = nullptr;
+  /// Seed of the random jitter delays; nullopt: a random seed.
+  std::optional<std::uint64_t> jitter_seed;
+};
+
 /// Fires cron schedules on one executor: every schedule waits in one heap
 /// behind one timer, nothing polled, so an idle scheduler costs nothing
 /// between fires, and the schedules due at one instant fire as a batch with
@@ -96,13 +112,11 @@ struct active_schedule final {
 /// schedule's catch-up window. Not thread-safe: use it on its executor.
 class cron_scheduler final {
  public:
-  /// With `sync_pool`, each fire is persisted atomically against the
-  /// process being killed before its run starts, and made durable against a
-  /// machine crash (fsync) on the pool right after, off the fire's path;
-  /// without it the fsync happens before the run starts (about 10 ms on
-  /// ordinary disks, added to every fire's lateness).
+  /// On the system clock; `sync_pool` as in cron_scheduler_options.
   cron_scheduler(boost::asio::any_io_executor ex, fire_function fire, fire_state_store state,
                  scheduler_observer* observer, boost::asio::thread_pool* sync_pool = nullptr);
+  cron_scheduler(boost::asio::any_io_executor ex, fire_function fire, fire_state_store state,
+                 scheduler_observer* observer, cron_scheduler_options options);
   ~cron_scheduler();
   cron_scheduler(const cron_scheduler&) = delete;
   cron_scheduler& operator=(const cron_scheduler&) = delete;

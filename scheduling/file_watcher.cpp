@@ -1,6 +1,7 @@
 #include "scheduling/file_watcher.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +25,7 @@ struct file_watcher::impl {
   asio::steady_timer settle_timer;
   std::map<int, std::filesystem::path> dirs;  // watch descriptor -> directory
   std::set<std::filesystem::path> files;
+  bool closed = false;
   alignas(inotify_event) char buffer[16384];
 
   // Reads what is queued; adds watched files that changed to `out`.
@@ -70,6 +72,9 @@ asio::awaitable<std::vector<std::filesystem::path>> file_watcher::changed(std::c
     m.settle_timer.expires_after(settle);
     auto quiet = co_await (m.stream.async_read_some(asio::buffer(m.buffer), asio::as_tuple(asio::use_awaitable)) ||
                            m.settle_timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    // close() cancels the settle timer too, which then wins the race: that
+    // is not quiet but the end, or shutdown would reload what changed.
+    if (m.closed) throw boost::system::system_error(asio::error::operation_aborted, "file watcher closed");
     if (quiet.index() == 1) break;
     auto [ec, n] = std::get<0>(quiet);
     if (ec) throw boost::system::system_error(ec, "reading file change events");
@@ -80,6 +85,7 @@ asio::awaitable<std::vector<std::filesystem::path>> file_watcher::changed(std::c
 
 void file_watcher::close() {
   boost::system::error_code ec;
+  impl_->closed = true;
   impl_->settle_timer.cancel();
   impl_->stream.close(ec);
 }

@@ -1,4 +1,10 @@
-"""Cron schedules: the CLI, `task serve`, restarts, policies and shutdown."""
+"""Cron schedules end to end: the CLI, a real `task serve`, restarts, signals.
+
+The scheduler's policies (overlap, catch-up, jitter, pause, drain, reload)
+are unit-tested on a manual clock (tests/unit/scheduling/cron_scheduler_test.cpp).
+These are smoke tests of what only the real binary shows, written for a
+loaded machine: they poll the log with generous deadlines and assert order
+and content, never that something happened within a short time."""
 
 import datetime
 import json
@@ -105,20 +111,24 @@ def test_undecodable_entries_are_kept_and_reported(task):
     assert 'example: "0 3 * * *"' in text
 
 
+# Generous: a loaded machine or a slow build may take many seconds to start serve or a run.
+DEADLINE = 60
+
+
 def every_second_config(task, extra=""):
     task.write_config("tasks:\n  tick:\n    echo: tock\n" + extra)
 
 
-def test_serve_fires_a_schedule_at_the_top_of_each_minute(task):
+def test_serve_fires_a_schedule_and_logs_the_run_with_its_output(task):
     task.write_config("tasks:\n  example: {echo: Example task executed}\n")
-    assert task("schedule", "example", "*/1 * * * *").returncode == 0
+    assert task("schedule", "example", "* * * * * *").returncode == 0
     serve = Serve(task)
     try:
-        serve.wait_for(lambda l: " done example " in l, timeout=75)
+        serve.wait_for(lambda l: " done example " in l, timeout=DEADLINE)
         fire = serve.events("fire", "example")[0]
         nominal = parse_iso(fire["nominal"])
-        assert nominal.second == 0
-        assert abs((parse_iso(fire["at"]) - nominal).total_seconds()) < 1.0
+        assert nominal.microsecond == 0
+        assert parse_iso(fire["at"]) >= nominal  # never early; how late is the benchmark's business
         assert any("example | Example task executed" in l for l in serve.snapshot())
         done = serve.events("done", "example")[0]
         assert done["status"] == "success" and done["run_id"] == fire["run_id"]
@@ -132,8 +142,8 @@ def test_a_kill_9_and_restart_loses_no_schedule_and_fires_no_instant_twice(task)
     nominals = []
     for _ in range(3):
         serve = Serve(task)
-        serve.wait_for(lambda l: " done tick " in l, timeout=10)
-        time.sleep(random.uniform(0.3, 1.5))
+        serve.wait_for(lambda l: " done tick " in l, timeout=DEADLINE)
+        time.sleep(random.uniform(0.3, 1.5))  # a random instant to kill at, not a margin
         serve.kill()
         nominals += [f["nominal"] for f in serve.events("fire", "tick")]
     assert len(nominals) >= 3
@@ -155,7 +165,7 @@ done
 """
     for _ in range(15):
         proc = subprocess.Popen(["bash", "-c", script], cwd=task.cwd, env=task.env, start_new_session=True)
-        time.sleep(random.uniform(0.05, 0.4))
+        time.sleep(random.uniform(0.05, 0.4))  # a random instant to kill at
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         r = task("schedules")
@@ -167,104 +177,49 @@ done
     assert all(name.startswith(".schedules.yml.tmp.") for name in leftovers)
 
 
-def burst(count, lead=3):
-    """A 6-field expression firing `count` consecutive seconds starting `lead` s from now, then not for a minute."""
-    start = int(time.time()) + lead
-    seconds = ",".join(str((start + i) % 60) for i in range(count))
-    return f"{seconds} * * * * *"
-
-
-def test_overlap_skip_runs_once_per_completion_and_reports_skips(task):
-    task.write_config("tasks:\n  slow: {command: sleep 2.5}\n")
-    task("schedule", "slow", burst(5))
-    serve = Serve(task)
-    try:
-        serve.wait_for(lambda l: " fire slow " in l, timeout=10)
-        time.sleep(6)
-    finally:
-        serve.stop(timeout=30)
-    # Fires at s..s+4 with 2.5 s runs: s runs, s+1 and s+2 are skipped, s+3
-    # runs (the first fire after the first run ended), s+4 is skipped.
-    assert len(serve.events("fire", "slow")) == 2, serve.snapshot()
-    skips = serve.events("skip", "slow")
-    assert len(skips) == 3 and all(s["reason"] == "overlap" for s in skips)
-
-
-def test_buffer_one_runs_exactly_one_extra_run(task):
-    task.write_config("tasks:\n  slow: {command: sleep 2.5}\n")
-    task("schedule", "slow", burst(3), "--overlap", "buffer_one")
-    serve = Serve(task)
-    try:
-        serve.wait_for(lambda l: " fire slow " in l, timeout=10)
-        time.sleep(6.5)
-    finally:
-        serve.stop(timeout=30)
-    # Fires at s, s+1, s+2 with 2.5 s runs: s runs, s+1 waits behind it, s+2
-    # is skipped; the buffered run starts when the first ends.
-    fires = serve.events("fire", "slow")
-    assert len(fires) == 2, serve.snapshot()
-    assert len(serve.events("done", "slow")) == 2
-    skips = serve.events("skip", "slow")
-    assert len(skips) == 1 and skips[0]["reason"] == "overlap"
-    assert parse_iso(fires[1]["at"]) >= parse_iso(serve.events("done", "slow")[0]["at"])
-
-
-def test_cancel_other_cancels_the_running_fire_and_starts_the_new_one(task):
+def test_an_overlap_policy_set_by_the_cli_reaches_serve_and_cancels_a_real_run(task):
     task.write_config("kill_grace: 1s\nshutdown_grace: 1s\ntasks:\n  slow: {command: sleep 30}\n")
-    task("schedule", "slow", burst(2), "--overlap", "cancel_other")
+    assert task("schedule", "slow", "* * * * * *", "--overlap", "cancel_other").returncode == 0
+    assert "overlap: cancel_other" in (task.cwd / "schedules.yml").read_text()
     serve = Serve(task)
     try:
-        serve.wait_for(lambda l: " done slow " in l, timeout=15)
-        first_done = serve.events("done", "slow")[0]
-        serve.wait_for(lambda _: len(serve.events("fire", "slow")) == 2, timeout=5)
+        serve.wait_for(lambda l: " done slow " in l, timeout=DEADLINE)
+        serve.wait_for(lambda _: len(serve.events("fire", "slow")) >= 2, timeout=DEADLINE)
     finally:
-        serve.stop(timeout=30)
-    # The fire at s starts a 30 s run; the fire at s+1 cancels it, then runs
-    # once it has settled (and is itself cancelled by the shutdown).
+        serve.stop(timeout=DEADLINE)
+    # The first 30 s run is cancelled by a later fire, which starts once it has settled.
     fires = serve.events("fire", "slow")
-    assert len(fires) == 2, serve.snapshot()
+    first_done = serve.events("done", "slow")[0]
     assert first_done["status"] == "cancelled", serve.snapshot()
     assert first_done["nominal"] == fires[0]["nominal"]
     assert parse_iso(fires[1]["at"]) >= parse_iso(first_done["at"])
-    assert not serve.events("skip", "slow")
 
 
-def test_after_downtime_a_restart_within_the_window_fires_once(task):
+def test_after_downtime_a_restart_reads_the_fire_state_and_catches_up_once(task):
     every_second_config(task)
-    task("schedule", "tick", "* * * * * *", "--catchup-window", "30s")
+    task("schedule", "tick", "* * * * * *", "--catchup-window", "1h")
     serve = Serve(task)
-    serve.wait_for(lambda l: " done tick " in l, timeout=10)
+    serve.wait_for(lambda l: " done tick " in l, timeout=DEADLINE)
     assert serve.stop() == 0
-    time.sleep(5)
+    last_before = max(parse_iso(f["nominal"]) for f in serve.events("fire", "tick"))
+    time.sleep(5)  # downtime: at least four instants are missed, however slow the restart
     serve = Serve(task)
     try:
-        serve.wait_for(lambda l: " skip tick " in l and "catchup_window" in l, timeout=10)
-        serve.wait_for(lambda l: " fire tick " in l, timeout=10)
-        first_fire = serve.events("fire", "tick")[0]
+        serve.wait_for(lambda l: " skip tick " in l and "catchup_window" in l, timeout=DEADLINE)
+        serve.wait_for(lambda l: " fire tick " in l, timeout=DEADLINE)
     finally:
         serve.stop()
     skipped = serve.events("skip", "tick")[0]
+    assert skipped["reason"] == "catchup_window"
     assert int(skipped["count"]) >= 3
-    # The one catch-up fire is for the latest missed instant, started at once.
-    assert parse_iso(first_fire["nominal"]) < parse_iso(first_fire["at"])
+    # One catch-up fire, for the latest missed instant (the one the skip line names), after the
+    # last instant fired before the stop.
+    first_fire = serve.events("fire", "tick")[0]
+    assert first_fire["nominal"] == skipped["nominal"]
+    assert parse_iso(first_fire["nominal"]) > last_before
 
 
-def test_missed_fires_older_than_the_window_are_skipped_not_run(task):
-    every_second_config(task)
-    task("schedule", "tick", "*/2 * * * * *", "--catchup-window", "1s")
-    serve = Serve(task)
-    serve.wait_for(lambda l: " done tick " in l, timeout=10)
-    serve.stop()
-    time.sleep(4)
-    serve = Serve(task)
-    try:
-        skip = serve.wait_for(lambda l: " skip tick " in l, timeout=10)
-    finally:
-        serve.stop()
-    assert "reason=catchup_window" in skip
-
-
-def test_a_paused_schedule_does_not_fire_and_resumes(task):
+def test_a_paused_schedule_does_not_fire_and_resumes_when_the_file_changes(task):
     every_second_config(task)
     task("schedule", "tick", "* * * * * *")
     assert task("pause", "tick").stdout == "tick\tpaused\n"
@@ -272,10 +227,10 @@ def test_a_paused_schedule_does_not_fire_and_resumes(task):
     assert task("schedules").stdout.strip().endswith("\tpaused")
     serve = Serve(task)
     try:
-        serve.wait_for(lambda l: " skip tick " in l and "reason=paused" in l, timeout=10)
+        serve.wait_for(lambda l: " skip tick " in l and "reason=paused" in l, timeout=DEADLINE)
         assert serve.events("fire", "tick") == []
         assert task("resume", "tick").returncode == 0
-        serve.wait_for(lambda l: " done tick " in l, timeout=10)
+        serve.wait_for(lambda l: " done tick " in l, timeout=DEADLINE)
     finally:
         serve.stop()
     assert 'tick: "* * * * * *"' in (task.cwd / "schedules.yml").read_text()
@@ -287,7 +242,7 @@ def test_a_disabled_task_keeps_its_schedule_but_its_fires_run_nothing(task):
     assert task("disable", "tick").returncode == 0
     serve = Serve(task)
     try:
-        serve.wait_for(lambda l: " done tick " in l, timeout=10)
+        serve.wait_for(lambda l: " done tick " in l, timeout=DEADLINE)
     finally:
         serve.stop()
     log = "\n".join(serve.snapshot())
@@ -302,14 +257,15 @@ def test_sigterm_gives_running_tasks_the_grace_then_cancels_them(task):
     task.write_config(f"tasks:\n  long: {{command: 'echo $$ > {task.cwd}/long.pid; exec sleep 60'}}\n")
     task("schedule", "long", "* * * * * *")
     serve = Serve(task, "--grace", "1s")
-    serve.wait_for(lambda l: " fire long " in l, timeout=10)
-    deadline = time.monotonic() + 5
+    serve.wait_for(lambda l: " fire long " in l, timeout=DEADLINE)
+    deadline = time.monotonic() + DEADLINE
     while not (task.cwd / "long.pid").exists():
         assert time.monotonic() < deadline
         time.sleep(0.05)
     sent = time.monotonic()
-    assert serve.stop(signal.SIGTERM) == 0
-    assert 0.8 < time.monotonic() - sent < 10
+    assert serve.stop(signal.SIGTERM, timeout=DEADLINE) == 0
+    # The grace is given (a lower bound only: a loaded machine makes it longer, never shorter).
+    assert time.monotonic() - sent >= 0.9
     done = serve.events("done", "long")
     assert done and done[0]["status"] == "cancelled"
     assert any("task long cancelled" in l for l in serve.snapshot())
@@ -323,11 +279,11 @@ def test_sighup_reloads_the_configuration_without_dropping_running_tasks(task):
     task("schedule", "slow", "* * * * * *")
     serve = Serve(task)
     try:
-        serve.wait_for(lambda l: " fire slow " in l, timeout=10)
+        serve.wait_for(lambda l: " fire slow " in l, timeout=DEADLINE)
         task.write_config("tasks:\n  slow: {command: 'sleep 1.5; echo finished'}\n  extra: {echo: new}\n")
         task("schedule", "extra", "* * * * * *")
         serve.proc.send_signal(signal.SIGHUP)
-        serve.wait_for(lambda l: " done extra " in l, timeout=10)
-        serve.wait_for(lambda l: "slow | finished" in l, timeout=10)
+        serve.wait_for(lambda l: " done extra " in l, timeout=DEADLINE)
+        serve.wait_for(lambda l: "slow | finished" in l, timeout=DEADLINE)
     finally:
         serve.stop()
