@@ -1,12 +1,12 @@
 #include "scheduling/cron_scheduler.hpp"
 
+#include "core/async_event.hpp"
+#include "core/describe.hpp"
 #include "engine/runner.hpp"
 #include "scheduling/iso_time.hpp"
 #include "scheduling/next_fire.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -97,7 +97,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
         obs(o != nullptr ? o : &null_observer),
         time(options.clock != nullptr ? *options.clock : system_clock()),
         wake(time.make_timer(ex)),
-        run_ended(ex, asio::steady_timer::time_point::max()),
+        run_ended(ex),
         rng(options.jitter_seed ? *options.jitter_seed : std::random_device{}()) {
     try {
       last = store.load();
@@ -128,7 +128,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
   std::vector<fire> batch;                   // scratch of on_wake()
   std::deque<fire> pending;                  // persisted, not yet dispatched
   std::vector<std::shared_ptr<slot>> fired;  // to queue again once pending is empty
-  asio::steady_timer run_ended;              // cancelled whenever a run ends while draining
+  core::async_event run_ended;               // set whenever a run ends while draining
   std::mt19937_64 rng;
 
   // --- persistence -------------------------------------------------------
@@ -417,18 +417,12 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
     --tr.running;
     --running_total;
     if (error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        obs->on_error("fire of '" + run->task + "' failed to run: " + e.what());
-      } catch (...) {
-        obs->on_error("fire of '" + run->task + "' failed to run");
-      }
+      obs->on_error("fire of '" + run->task + "' failed to run: " + core::describe(error));
     } else {
       obs->on_run_finished(run->task, run->nominal, report);
     }
     if (draining) {
-      run_ended.cancel();  // drain() waits on it (a cancel takes the reactor's lock: only then)
+      run_ended.set();  // drain() waits on it
       return;
     }
     if (tr.running != 0) return;
@@ -504,24 +498,24 @@ asio::awaitable<void> cron_scheduler::drain(std::chrono::milliseconds grace, std
     tr.buffered.clear();
     tr.replacement.reset();
   }
-  // Waiters sleep on run_ended; the end of the grace period wakes them too.
+  // drain() waits on run_ended; the end of the grace period sets it too.
   auto grace_over = std::make_shared<bool>(false);
   const auto grace_timer = self->time.make_timer(self->ex);
   grace_timer->async_wait_for(grace, [self, grace_over](boost::system::error_code ec) {
     if (ec) return;
     *grace_over = true;
-    self->run_ended.cancel();
+    self->run_ended.set();
   });
   while (self->running_total > 0 && !*grace_over) {
-    auto [ec] = co_await self->run_ended.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
+    self->run_ended.reset();
+    (void)co_await self->run_ended.wait();
   }
   grace_timer->cancel();
   if (self->running_total == 0) co_return;
   cancel_running(reason);
   while (self->running_total > 0) {
-    auto [ec] = co_await self->run_ended.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
+    self->run_ended.reset();
+    (void)co_await self->run_ended.wait();
   }
 }
 
