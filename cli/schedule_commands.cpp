@@ -47,12 +47,6 @@ scheduling::cron_expression expression_or_throw(const std::string& text) {
   return std::get<scheduling::cron_expression>(expr);
 }
 
-std::chrono::milliseconds duration_or_throw(const std::string& option, const std::string& text) {
-  auto d = engine::parse_duration(text);
-  if (!d) throw usage_error("--" + option + ": invalid duration '" + text + "' (e.g. 30s, 5m, 1h30m)");
-  return *d;
-}
-
 sys_seconds now_seconds() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
@@ -150,10 +144,12 @@ int run_schedule(invocation& inv) {
     }
     entry.policy.overlap = *p;
   }
-  if (vm.count("catchup-window") != 0U) {
-    entry.policy.catchup_window = duration_or_throw("catchup-window", vm["catchup-window"].as<std::string>());
+  for (const auto& [option, key] : {std::pair{"catchup-window", "catchup_window"}, std::pair{"jitter", "jitter"}}) {
+    if (vm.count(option) == 0U) continue;
+    if (auto why = scheduling::set_policy(entry.policy, key, vm[option].as<std::string>())) {
+      throw usage_error("--" + std::string(option) + ": " + *why);
+    }
   }
-  if (vm.count("jitter") != 0U) entry.policy.jitter = duration_or_throw("jitter", vm["jitter"].as<std::string>());
   // Everything is checked before anything is written.
   (void)expression_or_throw(entry.expression);
   auto active = activate(cfg, entry);

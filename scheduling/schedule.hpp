@@ -32,6 +32,16 @@ struct schedule_policy final {
   friend bool operator==(const schedule_policy&, const schedule_policy&) = default;
 };
 
+/// True for the keys set_policy() decodes: `overlap`, `catchup_window`, `jitter`.
+[[nodiscard]] bool is_policy_key(std::string_view key) noexcept;
+
+/// Sets the member of `policy` that `key` names from its text, spelled as
+/// in the configuration, the schedules file and `task schedule`'s options.
+/// Returns why the text is refused (one phrase, without position), or
+/// nothing when it was applied; `policy` is unchanged on refusal.
+[[nodiscard]] std::optional<std::string> set_policy(schedule_policy& policy, std::string_view key,
+                                                    std::string_view text);
+
 /// One schedule as persisted: a task, a cron expression and its policies.
 struct schedule_entry final {
   std::string task;

@@ -44,14 +44,8 @@ std::optional<std::string> decode(const std::filesystem::path& file, const std::
       out.expression = text;
     } else if (key == "timezone") {
       out.timezone = text;
-    } else if (key == "overlap") {
-      auto p = parse_overlap_policy(text);
-      if (!p) return bad("unknown overlap policy '" + text + "'");
-      out.policy.overlap = *p;
-    } else if (key == "catchup_window" || key == "jitter") {
-      auto d = engine::parse_duration(text);
-      if (!d) return bad("invalid duration '" + text + "'");
-      (key == "jitter" ? out.policy.jitter : out.policy.catchup_window) = *d;
+    } else if (is_policy_key(key)) {
+      if (auto why = set_policy(out.policy, key, text)) return bad(*why);
     } else if (key == "paused") {
       bool paused = false;
       if (!YAML::convert<bool>::decode(value, paused)) return bad("expected true or false");
@@ -133,6 +127,29 @@ std::optional<overlap_policy> parse_overlap_policy(std::string_view name) noexce
   for (std::size_t i = 0; i < overlap_names.size(); ++i) {
     if (overlap_names[i] == name) return static_cast<overlap_policy>(i);
   }
+  return std::nullopt;
+}
+
+bool is_policy_key(std::string_view key) noexcept {
+  return key == "overlap" || key == "catchup_window" || key == "jitter";
+}
+
+std::optional<std::string> set_policy(schedule_policy& policy, std::string_view key, std::string_view text) {
+  if (key == "overlap") {
+    const auto p = parse_overlap_policy(text);
+    if (!p) {
+      return "unknown overlap policy '" + std::string(text) +
+             "' (known: skip, buffer_one, buffer_all, cancel_other, allow_all)";
+    }
+    policy.overlap = *p;
+    return std::nullopt;
+  }
+  const auto d = engine::parse_duration(text);
+  if (!d) {
+    return "invalid duration '" + std::string(text) +
+           "' (write a whole number with ms, s, m, h or d, e.g. 30s or 1h30m)";
+  }
+  (key == "jitter" ? policy.jitter : policy.catchup_window) = *d;
   return std::nullopt;
 }
 

@@ -227,20 +227,8 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     } else if (key == "timezone") {
       schedule.timezone = r.string(v, kpath);
       schedule_policy_key = v.Mark();
-    } else if (key == "overlap") {
-      auto p = scheduling::parse_overlap_policy(r.string(v, kpath));
-      if (!p) {
-        r.fail(v, kpath,
-               "unknown overlap policy '" + v.Scalar() +
-                   "' (known: skip, buffer_one, buffer_all, cancel_other, allow_all)");
-      }
-      schedule.policy.overlap = *p;
-      schedule_policy_key = v.Mark();
-    } else if (key == "catchup_window") {
-      schedule.policy.catchup_window = r.duration(v, kpath);
-      schedule_policy_key = v.Mark();
-    } else if (key == "jitter") {
-      schedule.policy.jitter = r.duration(v, kpath);
+    } else if (scheduling::is_policy_key(key)) {
+      if (auto why = scheduling::set_policy(schedule.policy, key, r.string(v, kpath))) r.fail(v, kpath, *why);
       schedule_policy_key = v.Mark();
     } else if (key == "paused") {
       schedule.paused = r.boolean(v, kpath);

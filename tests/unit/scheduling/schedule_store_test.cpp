@@ -205,3 +205,24 @@ TEST_CASE("a fire state file with a bad entry is an error that names the line") 
   fire_state_store store(main_file);
   CHECK_THROWS_WITH_AS((void)store.load(), doctest::Contains("fire-state.yml:2:"), state_error);
 }
+
+TEST_CASE("set_policy decodes the policy keys as every caller spells them, and refuses bad text unchanged") {
+  using cascadence::scheduling::schedule_policy;
+  schedule_policy p;
+  CHECK(cascadence::scheduling::is_policy_key("overlap"));
+  CHECK(cascadence::scheduling::is_policy_key("jitter"));
+  CHECK_FALSE(cascadence::scheduling::is_policy_key("paused"));
+  CHECK_FALSE(cascadence::scheduling::set_policy(p, "overlap", "buffer_all").has_value());
+  CHECK(p.overlap == cascadence::scheduling::overlap_policy::buffer_all);
+  CHECK_FALSE(cascadence::scheduling::set_policy(p, "catchup_window", "1h30m").has_value());
+  CHECK(p.catchup_window == std::chrono::minutes(90));
+  CHECK_FALSE(cascadence::scheduling::set_policy(p, "jitter", "500ms").has_value());
+  CHECK(p.jitter == std::chrono::milliseconds(500));
+  const auto before = p;
+  CHECK(cascadence::scheduling::set_policy(p, "overlap", "sometimes")
+            .value()
+            .starts_with("unknown overlap policy 'sometimes' (known: skip"));
+  CHECK(
+      cascadence::scheduling::set_policy(p, "jitter", "5 minutes").value().starts_with("invalid duration '5 minutes'"));
+  CHECK(p == before);
+}
