@@ -37,14 +37,14 @@ void require_cron_backend(const config& cfg, std::string_view what) {
 
 scheduling::time_zone zone_or_throw(const std::string& name) {
   auto zone = scheduling::time_zone::locate(name);
-  if (auto* err = std::get_if<scheduling::time_zone_error>(&zone)) throw usage_error(err->message);
-  return std::get<scheduling::time_zone>(zone);
+  if (auto* err = (zone ? nullptr : &zone.error())) throw usage_error(err->message);
+  return (zone).value();
 }
 
 scheduling::cron_expression expression_or_throw(const std::string& text) {
   auto expr = scheduling::cron_expression::parse(text);
-  if (auto* err = std::get_if<scheduling::cron_error>(&expr)) throw usage_error(err->message);
-  return std::get<scheduling::cron_expression>(expr);
+  if (auto* err = (expr ? nullptr : &expr.error())) throw usage_error(err->message);
+  return (expr).value();
 }
 
 sys_seconds now_seconds() {
@@ -101,8 +101,8 @@ int run_next(invocation& inv) {
   sys_seconds from = now_seconds();
   if (vm.count("from") != 0U) {
     auto t = scheduling::parse_iso8601(vm["from"].as<std::string>(), zone);
-    if (auto* err = std::get_if<scheduling::iso_time_error>(&t)) throw usage_error(err->message);
-    from = std::get<sys_seconds>(t);
+    if (auto* err = (t ? nullptr : &t.error())) throw usage_error(err->message);
+    from = (t).value();
   }
   const auto count = vm["count"].as<std::size_t>();
   if (count == 0 || count > 10000) throw usage_error("--count must be from 1 to 10000");

@@ -97,7 +97,7 @@ class cron_expression_parser final {
  public:
   explicit cron_expression_parser(std::string_view text) : text_(text) {}
 
-  std::variant<cron_expression, cron_error> run() {
+  core::result<cron_expression, cron_error> run() {
     std::vector<token> tokens;
     for (std::size_t i = 0; i < text_.size();) {
       if (is_space(text_[i])) {
@@ -304,7 +304,7 @@ class cron_expression_parser final {
   std::optional<cron_error> error_;
 };
 
-std::variant<cron_expression, cron_error> cron_expression::parse(std::string_view text) {
+core::result<cron_expression, cron_error> cron_expression::parse(std::string_view text) {
   return cron_expression_parser(text).run();
 }
 

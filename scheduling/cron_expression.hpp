@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/result.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -7,7 +9,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 namespace cascadence::scheduling {
 
@@ -36,7 +37,7 @@ struct cron_error final {
 class cron_expression final {
  public:
   /// Parses `text`; bad input comes back as a cron_error, never as an exception.
-  [[nodiscard]] static std::variant<cron_expression, cron_error> parse(std::string_view text);
+  [[nodiscard]] static core::result<cron_expression, cron_error> parse(std::string_view text);
 
   /// The text the expression was parsed from, unchanged.
   [[nodiscard]] const std::string& text() const noexcept { return text_; }

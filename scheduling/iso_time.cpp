@@ -104,7 +104,7 @@ std::string format_iso8601(sys_seconds t, const time_zone& zone) {
   return {buf, static_cast<std::size_t>(p - buf)};
 }
 
-std::variant<sys_seconds, iso_time_error> parse_iso8601(std::string_view text, const time_zone& zone) {
+core::result<sys_seconds, iso_time_error> parse_iso8601(std::string_view text, const time_zone& zone) {
   const auto fail = [text](std::string what) {
     return iso_time_error{"invalid time \"" + std::string(text) + "\": " + std::move(what)};
   };

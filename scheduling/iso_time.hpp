@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/result.hpp"
 #include "scheduling/time_zone.hpp"
 
 #include <chrono>
 #include <string>
 #include <string_view>
-#include <variant>
 
 namespace cascadence::scheduling {
 
@@ -25,7 +25,7 @@ struct iso_time_error final {
 /// wall-clock time in `zone` (see time_zone::to_sys() for repeated and
 /// skipped times). A date alone means its midnight. Fractions of a second
 /// are truncated; leap seconds (`:60`) are refused.
-[[nodiscard]] std::variant<std::chrono::sys_seconds, iso_time_error> parse_iso8601(std::string_view text,
+[[nodiscard]] core::result<std::chrono::sys_seconds, iso_time_error> parse_iso8601(std::string_view text,
                                                                                    const time_zone& zone);
 
 }  // namespace cascadence::scheduling

@@ -103,7 +103,7 @@ time_zone time_zone::utc() noexcept {
   return time_zone{};
 }
 
-std::variant<time_zone, time_zone_error> time_zone::locate(std::string_view name) {
+core::result<time_zone, time_zone_error> time_zone::locate(std::string_view name) {
   if (name == "UTC") return time_zone{};
   if (name.empty()) return time_zone_error{"empty time zone name"};
 

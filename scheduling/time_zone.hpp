@@ -1,10 +1,11 @@
 #pragma once
 
+#include "core/result.hpp"
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <variant>
 
 namespace cascadence::scheduling {
 
@@ -41,7 +42,7 @@ class time_zone final {
   time_zone() noexcept;
 
   /// Looks up an IANA name ("Europe/Berlin", "UTC") in the system tzdata.
-  [[nodiscard]] static std::variant<time_zone, time_zone_error> locate(std::string_view name);
+  [[nodiscard]] static core::result<time_zone, time_zone_error> locate(std::string_view name);
   /// UTC, without touching the tz database.
   [[nodiscard]] static time_zone utc() noexcept;
 

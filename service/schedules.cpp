@@ -40,11 +40,10 @@ effective_schedules collect_schedules(const config& cfg, const scheduling::sched
 core::result<scheduling::active_schedule, std::string> activate(const config& cfg,
                                                                 const scheduling::schedule_entry& entry) {
   auto expr = scheduling::cron_expression::parse(entry.expression);
-  if (auto* err = std::get_if<scheduling::cron_error>(&expr)) return err->message;
+  if (auto* err = (expr ? nullptr : &expr.error())) return err->message;
   auto zone = scheduling::time_zone::locate(entry.timezone.empty() ? cfg.timezone : entry.timezone);
-  if (auto* err = std::get_if<scheduling::time_zone_error>(&zone)) return err->message;
-  return scheduling::active_schedule{entry, std::move(std::get<scheduling::cron_expression>(expr)),
-                                     std::move(std::get<scheduling::time_zone>(zone))};
+  if (auto* err = (zone ? nullptr : &zone.error())) return err->message;
+  return scheduling::active_schedule{entry, std::move((expr).value()), std::move((zone).value())};
 }
 
 }  // namespace cascadence::service

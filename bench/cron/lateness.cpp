@@ -79,7 +79,7 @@ scenario_result run_cron_lateness(const bench_config& config, std::size_t schedu
       },
       scheduling::fire_state_store(dir / "fire-state.yml"), &obs, &sync_pool);
 
-  const auto expr = std::get<scheduling::cron_expression>(scheduling::cron_expression::parse("* * * * * *"));
+  const auto expr = (scheduling::cron_expression::parse("* * * * * *")).value();
   std::vector<scheduling::active_schedule> active;
   for (std::size_t i = 0; i < schedules; ++i) {
     scheduling::schedule_entry e;

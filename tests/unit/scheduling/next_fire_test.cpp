@@ -16,23 +16,23 @@ namespace {
 
 cron_expression expression(std::string_view text) {
   auto r = cron_expression::parse(text);
-  if (const auto* e = std::get_if<cron_error>(&r)) FAIL_CHECK(e->message);
-  REQUIRE(std::holds_alternative<cron_expression>(r));
-  return std::get<cron_expression>(std::move(r));
+  if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
+  REQUIRE((r).has_value());
+  return (std::move(r)).value();
 }
 
 time_zone zone(std::string_view name) {
   auto r = time_zone::locate(name);
-  if (const auto* e = std::get_if<time_zone_error>(&r)) FAIL_CHECK(e->message);
-  REQUIRE(std::holds_alternative<time_zone>(r));
-  return std::get<time_zone>(r);
+  if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
+  REQUIRE((r).has_value());
+  return (r).value();
 }
 
 sys_seconds instant(std::string_view iso) {
   auto r = parse_iso8601(iso, time_zone::utc());
-  if (const auto* e = std::get_if<iso_time_error>(&r)) FAIL_CHECK(e->message);
-  REQUIRE(std::holds_alternative<sys_seconds>(r));
-  return std::get<sys_seconds>(r);
+  if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
+  REQUIRE((r).has_value());
+  return (r).value();
 }
 
 // The next fire times, printed in the zone with their offsets.

@@ -12,9 +12,9 @@ namespace {
 
 time_zone zone(std::string_view name) {
   auto r = time_zone::locate(name);
-  if (const auto* e = std::get_if<time_zone_error>(&r)) FAIL_CHECK(e->message);
-  REQUIRE(std::holds_alternative<time_zone>(r));
-  return std::get<time_zone>(r);
+  if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
+  REQUIRE((r).has_value());
+  return (r).value();
 }
 
 sys_seconds utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
@@ -37,10 +37,9 @@ TEST_CASE("a default time zone is UTC") {
 
 TEST_CASE("an unknown zone name is an error value") {
   auto r = time_zone::locate("Mars/Olympus_Mons");
-  REQUIRE(std::holds_alternative<time_zone_error>(r));
-  CHECK(std::get<time_zone_error>(r).message ==
-        "unknown time zone \"Mars/Olympus_Mons\" (not in the system tz database)");
-  CHECK(std::holds_alternative<time_zone_error>(time_zone::locate("")));
+  REQUIRE(!(r).has_value());
+  CHECK((r).error().message == "unknown time zone \"Mars/Olympus_Mons\" (not in the system tz database)");
+  CHECK(!(time_zone::locate("")).has_value());
 }
 
 TEST_CASE("a zone keeps the name it was located by and compares by it") {
