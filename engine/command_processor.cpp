@@ -3,6 +3,8 @@
 #include "engine/processor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +23,7 @@
 #include <csignal>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 extern char** environ;
 
@@ -36,19 +39,39 @@ namespace {
   throw boost::system::system_error(errno, boost::system::system_category(), what);
 }
 
-// Owns a spawned child: whatever path leaves the coroutine, the child's group
-// is killed and the child reaped, so no process outlives its task.
+// How often the exit of a child is polled when the kernel gives no pidfd
+// (Linux before 5.3, or a seccomp filter that refuses pidfd_open). Not a
+// timeout: the latency of noticing an exit on such systems.
+constexpr std::chrono::milliseconds exit_poll_interval{10};
+
+// A token for waits no cancellation may cut short (an empty slot).
+auto uncancellable() {
+  return asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable));
+}
+
+// Owns a spawned child. Its exit is awaited on the loop, never with a
+// blocking waitpid(): a pidfd (readable once the child has exited) in an
+// asio descriptor, or, without one, a timer polling with WNOHANG. Both are
+// per child, so unlike a SIGCHLD handler (one per process, which a host or
+// another library may own, and which would have to sort out whose child
+// exited) they cannot interfere with anyone else's children. Until reap()
+// the exited child stays a zombie, which keeps its pid, and so its process
+// group id, from being reused while the group may still be signalled.
 class child_process final {
  public:
-  child_process() = default;
+  explicit child_process(asio::any_io_executor ex) : ex_(std::move(ex)) {}
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
   ~child_process() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(-pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
+    if (pid_ <= 0 || reaped_) return;
+    // Only when the coroutine ends without having reaped the child. run()
+    // kills and reaps it on the loop on every path but two: a frame
+    // destroyed while suspended (an io_context destroyed with the task
+    // running), where no loop is held up by this wait, and an exception
+    // from that cleanup itself (out of memory).
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
   }
 
@@ -94,27 +117,92 @@ class child_process final {
       pid_ = -1;
       throw std::runtime_error("cannot run '" + spec.argv[0] + "': " + std::strerror(rc));
     }
+    // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++; call the kernel
+    // directly. Without a pidfd, exits are polled.
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (fd < 0) return;
+    try {
+      pidfd_.emplace(ex_, fd);
+    } catch (const boost::system::system_error&) {
+      ::close(fd);
+    }
   }
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
   void signal_group(int sig) const noexcept {
-    if (pid_ > 0) ::kill(-pid_, sig);
+    if (pid_ > 0 && !reaped_) ::kill(-pid_, sig);
   }
 
-  /// Collects the exit status of an exited child.
-  int reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0) {
-      if (errno != EINTR) throw_errno("waitpid");
+  /// Completes once the child has exited, leaving it to reap(); with
+  /// operation_aborted when cancelled first.
+  [[nodiscard]] asio::awaitable<boost::system::error_code> wait_exit() {
+    if (pidfd_) {
+      auto [ec] = co_await pidfd_->async_wait(stream::wait_read, asio::as_tuple(asio::use_awaitable));
+      co_return ec;
     }
-    reaped_ = true;
-    return status;
+    asio::steady_timer timer(ex_);
+    while (!exited()) {
+      timer.expires_after(exit_poll_interval);
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return ec;
+    }
+    co_return boost::system::error_code{};
+  }
+
+  /// Waits for the child to exit and collects its status, without blocking
+  /// the thread. Not cancellable: it follows an exit or a SIGKILL, so the
+  /// wait is short, and the child must not outlive its task.
+  /// Awaited with throw_if_cancelled(false).
+  [[nodiscard]] asio::awaitable<void> reap() {
+    if (!try_reap() && pidfd_) {
+      auto [ec] = co_await pidfd_->async_wait(stream::wait_read, uncancellable());
+      (void)ec;  // an error leaves the polling below to finish the job
+    }
+    asio::steady_timer timer(ex_);
+    while (!try_reap()) {
+      timer.expires_after(exit_poll_interval);
+      auto [ec] = co_await timer.async_wait(uncancellable());
+      (void)ec;
+    }
+  }
+
+  /// The wait status collected by reap().
+  [[nodiscard]] int status() const {
+    if (wait_error_ != 0) throw boost::system::system_error(wait_error_, boost::system::system_category(), "waitpid");
+    return status_;
   }
 
  private:
+  // Whether the child has exited, without reaping it.
+  [[nodiscard]] bool exited() const noexcept {
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0;
+  }
+
+  // Reaps the child if it has exited (WNOHANG). A child someone else reaped
+  // (a host ignoring SIGCHLD) counts as reaped, with the error kept.
+  bool try_reap() noexcept {
+    if (reaped_) return true;
+    int status = 0;
+    pid_t rc = 0;
+    do {
+      rc = ::waitpid(pid_, &status, WNOHANG);
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0) return false;
+    reaped_ = true;
+    if (rc < 0) {
+      wait_error_ = errno;
+    } else {
+      status_ = status;
+    }
+    return true;
+  }
+
+  asio::any_io_executor ex_;
+  std::optional<stream> pidfd_;
   pid_t pid_ = -1;
   bool reaped_ = false;
+  int status_ = 0;
+  int wait_error_ = 0;
 };
 
 struct pipe_pair {
@@ -171,8 +259,8 @@ asio::awaitable<void> feed(stream& pipe, std::string data) {
   pipe.close();
 }
 
-asio::awaitable<void> wait_exit(stream& pidfd) {
-  auto [ec] = co_await pidfd.async_wait(stream::wait_read, asio::as_tuple(asio::use_awaitable));
+asio::awaitable<void> wait_exit(child_process& child) {
+  const auto ec = co_await child.wait_exit();
   throw_if_aborted(ec);
   if (ec) throw boost::system::system_error(ec, "waiting for child process");
 }
@@ -214,36 +302,45 @@ class command_processor final : public processor {
     const auto out = make_pipe();
     const auto err = make_pipe();
     stream in_w(ex, in.write), out_r(ex, out.read), err_r(ex, err.read);
-    child_process child;
+    child_process child(ex);
     {
       // The child's ends are closed here once spawned (or on failure).
       stream in_r(ex, in.read), out_w(ex, out.write), err_w(ex, err.write);
       const std::vector<std::string> env_extra = extra_env(ctx);
       child.spawn(spec_, env_extra, in.read, out.write, err.write);
     }
-    // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++; call the kernel directly.
-    const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, child.pid(), 0));
-    if (pfd < 0) throw_errno("pidfd_open");
-    stream pidfd(ex, pfd);
 
     std::string stdout_text;
     bool truncated = false;
     std::string last_out;
     std::string last_err;
-    bool terminated = false;
+    std::exception_ptr failure;
     try {
       co_await (pump(out_r, ctx, output_stream::out, &stdout_text, spec_.max_output_bytes, truncated, last_out) &&
                 pump(err_r, ctx, output_stream::err, nullptr, 0, truncated, last_err) && feed(in_w, stdin_text(ctx)) &&
-                wait_exit(pidfd));
-    } catch (const boost::system::system_error& e) {
-      if (e.code() != asio::error::operation_aborted) throw;
-      terminated = true;
+                wait_exit(child));
+    } catch (...) {
+      failure = std::current_exception();
     }
-    if (terminated) {
-      co_await terminate(child, pidfd, ctx.kill_grace());
+    // From here on the child is only signalled, waited for and reaped: with
+    // a cancellation pending, awaiting would throw instead.
+    const bool throws = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    if (failure) {
+      // Ask the coroutine, not the exception, whether the engine wants the
+      // attempt stopped: a cancellation fails every operation of the group
+      // above, and a group of several failures throws multiple_exceptions,
+      // not the one operation_aborted error.
+      const auto cancellation = co_await asio::this_coro::cancellation_state;
+      const bool stopping = ctx.stop_requested() || cancellation.cancelled() != asio::cancellation_type::none;
+      co_await terminate(child, stopping ? ctx.kill_grace() : std::chrono::milliseconds::zero());
+      co_await asio::this_coro::throw_if_cancelled(throws);
+      if (!stopping) std::rethrow_exception(failure);
       co_return outcome::failure("terminated");
     }
-    const int status = child.reap();
+    co_await child.reap();
+    co_await asio::this_coro::throw_if_cancelled(throws);
+    const int status = child.status();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       co_return outcome::success(output_value(std::move(stdout_text), truncated));
     }
@@ -274,19 +371,20 @@ class command_processor final : public processor {
   }
 
   // SIGTERM to the group, up to `grace` for the child to exit, then SIGKILL
-  // to whatever is left of the group. Runs after a cancellation, so the
-  // coroutine's cancellation state is reset first to let this I/O run.
-  static asio::awaitable<void> terminate(child_process& child, stream& pidfd, std::chrono::milliseconds grace) {
+  // to whatever is left of the group, and the child reaped. Runs after a
+  // cancellation: the coroutine's cancellation state is reset to let the
+  // grace run, and a second cancellation (a second Ctrl-C) ends it early.
+  // Awaited with throw_if_cancelled(false).
+  static asio::awaitable<void> terminate(child_process& child, std::chrono::milliseconds grace) {
     co_await asio::this_coro::reset_cancellation_state();
-    co_await asio::this_coro::throw_if_cancelled(false);
-    child.signal_group(SIGTERM);
-    asio::steady_timer timer(co_await asio::this_coro::executor, grace);
-    auto exited = co_await (pidfd.async_wait(stream::wait_read, asio::as_tuple(asio::use_awaitable)) ||
-                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-    (void)exited;
+    if (grace.count() > 0) {
+      child.signal_group(SIGTERM);
+      asio::steady_timer timer(co_await asio::this_coro::executor, grace);
+      auto first = co_await (child.wait_exit() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+      (void)first;
+    }
     child.signal_group(SIGKILL);
-    child.reap();
-    co_await asio::this_coro::throw_if_cancelled(true);
+    co_await child.reap();
   }
 
   command_spec spec_;

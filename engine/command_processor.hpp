@@ -29,7 +29,9 @@ struct command_spec final {
 /// stream to the observers line by line; standard output becomes the task's
 /// output (JSON when it parses, else a string). A non-zero exit fails the
 /// attempt. On timeout or cancellation the group gets SIGTERM, then SIGKILL
-/// after the run's kill grace. The environment also carries CASCADENCE_TASK,
+/// once the run's kill grace is over (at once if the child exits sooner);
+/// the child is awaited and reaped on the loop without blocking it (a pidfd
+/// on Linux 5.3+, else polled). The environment also carries CASCADENCE_TASK,
 /// CASCADENCE_RUN_ID and CASCADENCE_ATTEMPT. When the run was started by an
 /// event (run_options::event), standard input is the event payload (the run
 /// input) alone, and the environment adds CASCADENCE_EVENT_SOURCE and

@@ -12,18 +12,12 @@ namespace cascadence::engine {
 
 namespace asio = boost::asio;
 
-namespace {
-// Set while a pool thread runs a blocking processor: output it emits must be
-// handed to the engine's executor instead of touching run state directly.
-thread_local bool on_blocking_thread = false;
-}  // namespace
-
 std::string_view task_context::task_name() const noexcept {
   return state_->g().name(node_);
 }
 
 boost::json::value task_context::input() const {
-  return state_->input_of(node_);
+  return snapshot_ != nullptr ? state_->input_from(node_, *snapshot_) : state_->input_of(node_);
 }
 
 const boost::json::value& task_context::run_input() const noexcept {
@@ -36,12 +30,13 @@ const run_event* task_context::event() const noexcept {
 }
 
 void task_context::emit_output(output_stream stream, std::string_view line) const {
-  if (!on_blocking_thread) {
+  if (snapshot_ == nullptr) {
     state_->emit_output(node_, stream, line);
     return;
   }
-  // The attempt cannot finish before run_blocking() returns, and its
-  // completion is posted after this, so the state outlives the post.
+  // Off the loop, from whichever thread. The attempt cannot finish before
+  // run_blocking() returns, and its completion is posted after this, so the
+  // state outlives the post.
   asio::post(state_->executor(), [state = state_, node = node_, stream, text = std::string(line)] {
     state->emit_output(node, stream, text);
   });
@@ -62,13 +57,25 @@ asio::awaitable<outcome> immediate_processor::run(task_context& ctx) {
 asio::awaitable<outcome> blocking_processor::run(task_context& ctx) {
   auto* pool = ctx.blocking_pool();
   if (pool == nullptr) co_return outcome::failure("no thread pool was given for blocking processors");
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(outcome)>(
+  // Taken here, on the loop, so that the pool reads no run state: the loop
+  // goes on settling other tasks meanwhile. It lives in this frame, which
+  // outlives the attempt's time on the pool.
+  detail::pool_snapshot snapshot;
+  ctx.state_->snapshot_for_pool(ctx.node_, snapshot);
+  struct on_pool final {
+    task_context& ctx;
+    on_pool(task_context& c, const detail::pool_snapshot& s) noexcept : ctx(c) { ctx.snapshot_ = &s; }
+    on_pool(const on_pool&) = delete;
+    on_pool& operator=(const on_pool&) = delete;
+    ~on_pool() { ctx.snapshot_ = nullptr; }
+  };
+  const on_pool scope(ctx, snapshot);
+  outcome out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(outcome)>(
       [this, &ctx, pool](auto handler) {
         auto resume = asio::get_associated_executor(handler);
         asio::post(*pool,
                    [this, &ctx, resume, handler = std::move(handler), work = asio::make_work_guard(resume)]() mutable {
                      outcome out;
-                     on_blocking_thread = true;
                      try {
                        out = run_blocking(ctx);
                      } catch (const std::exception& e) {
@@ -76,13 +83,13 @@ asio::awaitable<outcome> blocking_processor::run(task_context& ctx) {
                      } catch (...) {
                        out = outcome::failure("unknown exception");
                      }
-                     on_blocking_thread = false;
                      asio::post(resume, [handler = std::move(handler), out = std::move(out)]() mutable {
                        std::move(handler)(std::move(out));
                      });
                    });
       },
       asio::use_awaitable);
+  co_return out;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/assert.hpp>
 #include <boost/json/object.hpp>
 
 #include <algorithm>
@@ -428,6 +429,9 @@ asio::awaitable<void> run_state::work(worker& w) {
 }
 
 std::uint32_t run_state::open_record(task_id task) {
+  // Never past the capacity start() reserved: blocking attempts on the pool
+  // hold pointers into the records (see detail::pool_snapshot).
+  BOOST_ASSERT(report_.records.size() < report_.records.capacity());
   const auto index = static_cast<std::uint32_t>(report_.records.size());
   auto& rec = report_.records.emplace_back();
   rec.task = task;
@@ -542,10 +546,25 @@ bool run_state::settle(task_id first) {
 }
 
 boost::json::value run_state::input_of(task_id task) const {
-  boost::json::object deps;
-  for (auto dep : g_.dependencies(task)) {
+  detail::pool_snapshot snapshot;
+  snapshot_for_pool(task, snapshot);
+  return input_from(task, snapshot);
+}
+
+void run_state::snapshot_for_pool(task_id task, detail::pool_snapshot& out) const {
+  const auto deps = g_.dependencies(task);
+  out.dependency_outputs.reserve(deps.size());
+  for (auto dep : deps) {
     const auto node = nodes_.get(dep);
-    if (node.record != UINT32_MAX) deps[g_.name(dep)] = report_.records[node.record].output;
+    out.dependency_outputs.push_back(node.record != UINT32_MAX ? &report_.records[node.record].output : nullptr);
+  }
+}
+
+boost::json::value run_state::input_from(task_id task, const detail::pool_snapshot& snapshot) const {
+  boost::json::object deps;
+  const auto names = g_.dependencies(task);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (const auto* output = snapshot.dependency_outputs[i]) deps[g_.name(names[i])] = *output;
   }
   boost::json::object in;
   in["task"] = g_.name(task);

@@ -22,6 +22,21 @@
 
 namespace cascadence::engine {
 
+namespace detail {
+
+// What a blocking attempt reads of the run on the pool, taken on the loop
+// before the hand-off: the loop goes on changing the task table meanwhile
+// (a sparse run's hash map grows as tasks settle). The outputs are settled
+// records', which are never written again, in a vector that never
+// reallocates during the run (its capacity is reserved up front).
+struct pool_snapshot final {
+  // One per dependency, in graph::dependencies() order; null when the
+  // dependency has no record.
+  boost::container::small_vector<const boost::json::value*, 4> dependency_outputs;
+};
+
+}  // namespace detail
+
 class run_state final {
  public:
   using completion = boost::asio::any_completion_handler<void(run_report)>;
@@ -44,7 +59,12 @@ class run_state final {
   [[nodiscard]] const graph& g() const noexcept { return g_; }
   [[nodiscard]] const run_options& options() const noexcept { return options_; }
   [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
+  // On the loop.
   [[nodiscard]] boost::json::value input_of(task_id task) const;
+  void snapshot_for_pool(task_id task, detail::pool_snapshot& out) const;
+  // Any thread: reads only what is fixed for the run, and `snapshot`.
+  [[nodiscard]] boost::json::value input_from(task_id task, const detail::pool_snapshot& snapshot) const;
+  // On the loop.
   void emit_output(task_id task, output_stream stream, std::string_view line);
 
  private:

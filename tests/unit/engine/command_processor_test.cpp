@@ -8,6 +8,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -33,17 +37,50 @@ struct output_lines final : observer {
 };
 
 run_report run_one(command_spec spec, task_settings settings = {}, observer* obs = nullptr,
-                   boost::json::value input = nullptr) {
+                   boost::json::value input = nullptr, std::chrono::milliseconds kill_grace = 200ms,
+                   run_canceller* canceller = nullptr) {
   graph_builder b;
   b.add({"cmd", make_command_processor(std::move(spec)), std::move(settings)});
   auto g = std::get<graph>(std::move(b).build());
   run_options opts;
-  opts.kill_grace = 200ms;
+  opts.kill_grace = kill_grace;
   opts.input = std::move(input);
   if (obs != nullptr) opts.observers.push_back(obs);
   const task_id id = 0;
-  return run_async(run_graph(g, std::span<const task_id>(&id, 1), std::move(opts)));
+  return run_async(run_graph(g, std::span<const task_id>(&id, 1), std::move(opts), canceller));
 }
+
+// Cancels the run (as Ctrl-C does) once the child wrote the line "ready":
+// by then the child has set up its signal handling.
+struct cancel_when_ready final : observer {
+  run_canceller canceller;
+  std::chrono::steady_clock::time_point cancelled_at{};
+  void on_task_output(const graph&, const task_record&, output_stream, std::string_view line) override {
+    if (line != "ready") return;
+    cancelled_at = std::chrono::steady_clock::now();
+    canceller.cancel("SIGINT");
+  }
+};
+
+std::filesystem::path temp_file(const std::string& what) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("cascadence-test-" + what + "-" + std::to_string(::getpid()));
+  std::filesystem::remove(path);
+  return path;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
+
+// Every waitpid() of this executable comes here (the engine is a static
+// library: the link resolves its calls to this definition). The engine must
+// never make a blocking one: the loop would stop until the kernel had torn
+// the child down.
+std::atomic<int> blocking_waitpid_calls{0};
 
 // A process counts as gone once it no longer exists or is a zombie (in a
 // container without an init that reaps orphans, zombies linger). SIGKILL is
@@ -59,6 +96,11 @@ bool process_gone(pid_t pid) {
 }
 
 }  // namespace
+
+extern "C" pid_t waitpid(pid_t pid, int* status, int options) {
+  if ((options & WNOHANG) == 0) ++blocking_waitpid_calls;
+  return static_cast<pid_t>(::syscall(SYS_wait4, pid, status, options, nullptr));
+}
 
 TEST_CASE("standard output that parses as JSON becomes the output value" * doctest::timeout(10)) {
   auto report = run_one(sh(R"(echo '{"n": 3}')"));
@@ -130,4 +172,59 @@ TEST_CASE("an event-started run gives the child the payload alone and names the 
   const auto& out = report.records.at(0).output;
   REQUIRE(out.is_string());
   CHECK(out.as_string() == "{\"ref\":\"main\"}\ngithub/push");
+}
+
+TEST_CASE("a timed-out child gets SIGTERM first and its TERM trap runs within the kill grace" *
+          doctest::timeout(20)) {
+  const auto file = temp_file("trap-timeout");
+  task_settings s;
+  s.timeout = 1s;
+  // The grace is longer than the test may take: the engine must see the
+  // child exit instead of waiting the grace out.
+  auto report = run_one(sh("trap 'echo cleaned up > " + file.string() + "; exit 0' TERM; sleep 30 & wait"), s,
+                        nullptr, nullptr, 60s);
+  CHECK(report.records[0].status == run_status::timed_out);
+  CHECK(read_file(file) == "cleaned up");
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("a cancelled run sends the child SIGTERM first and its TERM trap runs" * doctest::timeout(20)) {
+  const auto file = temp_file("trap-cancel");
+  cancel_when_ready obs;
+  auto report = run_one(sh("trap 'echo cleaned up > " + file.string() + "; exit 0' TERM; echo ready; sleep 30 & wait"),
+                        {}, &obs, nullptr, 60s, &obs.canceller);
+  CHECK(report.records[0].status == run_status::cancelled);
+  CHECK(report.records[0].error == "cancelled: SIGINT");
+  CHECK(read_file(file) == "cleaned up");
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("a child that ignores SIGTERM is killed once the kill grace is over" * doctest::timeout(20)) {
+  const auto pidfile = temp_file("ignore-term");
+  constexpr auto grace = 1s;
+  cancel_when_ready obs;
+  auto report = run_one(sh("trap '' TERM; echo $$ > " + pidfile.string() + "; echo ready; exec sleep 30"), {}, &obs,
+                        nullptr, grace, &obs.canceller);
+  const auto ended = std::chrono::steady_clock::now();
+  CHECK(report.records[0].status == run_status::cancelled);
+  // Not before the grace: a lower bound only, which a slow machine cannot break.
+  CHECK(ended - obs.cancelled_at >= grace);
+  pid_t child = 0;
+  std::ifstream(pidfile) >> child;
+  REQUIRE(child > 0);
+  CHECK(process_gone(child));
+  std::filesystem::remove(pidfile);
+}
+
+TEST_CASE("children are reaped without a blocking wait, whether they exit or are killed" * doctest::timeout(20)) {
+  const int before = blocking_waitpid_calls.load();
+  CHECK(run_one(sh("exit 0")).succeeded());
+  CHECK(run_one(sh("exit 4")).records[0].error == "exited with status 4");
+  task_settings s;
+  s.timeout = 300ms;
+  CHECK(run_one(sh("trap '' TERM; exec sleep 30"), s).records[0].status == run_status::timed_out);
+  cancel_when_ready obs;
+  CHECK(run_one(sh("echo ready; exec sleep 30"), {}, &obs, nullptr, 200ms, &obs.canceller).records[0].status ==
+        run_status::cancelled);
+  CHECK(blocking_waitpid_calls.load() == before);
 }

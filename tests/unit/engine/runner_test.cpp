@@ -493,3 +493,108 @@ TEST_CASE("a long run of immediate tasks gives the loop back to other work" * do
   CHECK(calls_seen >= 0);
   CHECK(calls_seen < tasks);
 }
+
+// What a blocking processor saw of its context on the pool, checked on the
+// test's thread afterwards (doctest's assertions are not for pool threads).
+struct pool_view final {
+  std::atomic<int> reads{0};
+  std::atomic<int> wrong{0};
+  std::atomic<bool> on_pool{false};
+};
+
+TEST_CASE("a blocking processor reads its context on the pool while other tasks of a sparse run settle" *
+          doctest::timeout(60)) {
+  // A run of a few tasks of a large graph keeps its task table in a hash map
+  // that grows as tasks settle (their dependents outside the run get
+  // entries). The blocking task keeps reading its context on the pool until
+  // every other task settled, so the two overlap.
+  constexpr int settlers = 48;
+  constexpr int dependents_each = 64;
+  asio::thread_pool pool(2);
+  const auto loop_thread = std::this_thread::get_id();
+  std::atomic<int> settled{0};
+  pool_view view;
+  fixture f;
+  f.add("source", make_immediate_processor([](task_context&) { return outcome::success(boost::json::value("src")); }));
+  f.add("reader",
+        make_blocking_processor([&](task_context& ctx) {
+          view.on_pool = std::this_thread::get_id() != loop_thread;
+          const auto deadline = std::chrono::steady_clock::now() + 20s;
+          while (settled.load() < settlers && std::chrono::steady_clock::now() < deadline) {
+            const auto in = ctx.input();
+            const bool right = in.at("task") == "reader" && in.at("input") == boost::json::value("run-in") &&
+                               in.at("dependencies").at("source") == "src" && ctx.run_input() == "run-in" &&
+                               ctx.task_name() == "reader" && ctx.event() == nullptr && ctx.attempt() == 1 &&
+                               !ctx.stop_requested() && ctx.kill_grace() == 1500ms && ctx.blocking_pool() == &pool &&
+                               !ctx.id().to_string().empty();
+            if (!right) ++view.wrong;
+            if (view.reads++ % 64 == 0) ctx.emit_output(output_stream::out, "reading");
+          }
+          return outcome::success(static_cast<std::int64_t>(settled.load()));
+        }),
+        {"source"});
+  std::vector<task_id> targets{f.ids["reader"]};
+  for (int i = 0; i < settlers; ++i) {
+    const auto name = "settler" + std::to_string(i);
+    targets.push_back(f.add(name, make_sleep_processor(std::chrono::milliseconds(5 + i))));
+    for (int j = 0; j < dependents_each; ++j) f.add(name + "-later" + std::to_string(j), make_noop_processor(), {name});
+  }
+  auto g = f.build();
+  REQUIRE(g.size() >= 16 * targets.size() + 256);  // a sparse run, by run_state's rule
+
+  struct counter final : observer {
+    const graph* g = nullptr;
+    std::atomic<int>* settled = nullptr;
+    int lines = 0;
+    void on_task_finished(const graph& gr, const task_record& r) override {
+      if (gr.name(r.task).starts_with("settler")) ++*settled;
+    }
+    void on_task_output(const graph&, const task_record&, output_stream, std::string_view) override { ++lines; }
+  } obs;
+  obs.settled = &settled;
+  run_options opts;
+  opts.pool = &pool;
+  opts.input = "run-in";
+  opts.kill_grace = 1500ms;
+  opts.observers.push_back(&obs);
+  auto report = run_async(run_graph(g, targets, std::move(opts)));
+  CHECK(report.succeeded());
+  CHECK(report.records.size() == targets.size() + 1);
+  CHECK(view.on_pool);
+  CHECK(view.reads > 0);
+  CHECK(view.wrong == 0);
+  CHECK(obs.lines > 0);
+  CHECK(report.find(*g.find("reader"))->output == boost::json::value(settlers));
+}
+
+TEST_CASE("output a blocking processor emits from a thread of its own reaches observers on the loop" *
+          doctest::timeout(10)) {
+  asio::thread_pool pool(1);
+  const auto loop_thread = std::this_thread::get_id();
+  fixture f;
+  f.add("blocking", make_blocking_processor([](task_context& ctx) {
+          // A processor reading a library's callback thread, say: joined
+          // before run_blocking() returns.
+          std::thread helper([&ctx] { ctx.emit_output(output_stream::err, "from a helper thread"); });
+          helper.join();
+          return outcome::success();
+        }));
+  auto g = f.build();
+  struct lines_observer final : observer {
+    std::thread::id loop;
+    std::vector<std::string> lines;
+    bool elsewhere = false;
+    void on_task_output(const graph&, const task_record&, output_stream, std::string_view l) override {
+      elsewhere = elsewhere || std::this_thread::get_id() != loop;
+      lines.emplace_back(l);
+    }
+  } lines;
+  lines.loop = loop_thread;
+  run_options opts;
+  opts.pool = &pool;
+  opts.observers.push_back(&lines);
+  auto report = run(g, {"blocking"}, std::move(opts));
+  CHECK(report.succeeded());
+  CHECK(lines.lines == std::vector<std::string>{"from a helper thread"});
+  CHECK_FALSE(lines.elsewhere);
+}
