@@ -43,8 +43,8 @@ engine::graph build_graph(const std::function<void(engine::graph_builder&)>& fil
     engine::graph_builder builder;
     fill(builder);
     auto built = std::move(builder).build();
-    if (const auto* error = std::get_if<engine::graph_error>(&built)) throw std::runtime_error(error->message);
-    g = std::move(std::get<engine::graph>(built));
+    if (const auto* error = (built ? nullptr : &built.error())) throw std::runtime_error(error->message);
+    g = std::move(built.value());
   }
   result.build_seconds = clock.seconds();
   // Measured once the builder and its scratch space are gone: what remains

@@ -38,13 +38,13 @@ void require_cron_backend(const config& cfg, std::string_view what) {
 scheduling::time_zone zone_or_throw(const std::string& name) {
   auto zone = scheduling::time_zone::locate(name);
   if (auto* err = (zone ? nullptr : &zone.error())) throw usage_error(err->message);
-  return (zone).value();
+  return zone.value();
 }
 
 scheduling::cron_expression expression_or_throw(const std::string& text) {
   auto expr = scheduling::cron_expression::parse(text);
   if (auto* err = (expr ? nullptr : &expr.error())) throw usage_error(err->message);
-  return (expr).value();
+  return expr.value();
 }
 
 sys_seconds now_seconds() {
@@ -102,7 +102,7 @@ int run_next(invocation& inv) {
   if (vm.count("from") != 0U) {
     auto t = scheduling::parse_iso8601(vm["from"].as<std::string>(), zone);
     if (auto* err = (t ? nullptr : &t.error())) throw usage_error(err->message);
-    from = (t).value();
+    from = t.value();
   }
   const auto count = vm["count"].as<std::size_t>();
   if (count == 0 || count > 10000) throw usage_error("--count must be from 1 to 10000");

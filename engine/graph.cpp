@@ -75,7 +75,7 @@ void build_csr(std::size_t rows, const std::vector<std::pair<task_id, task_id>>&
 
 }  // namespace
 
-std::variant<graph, graph_error> graph_builder::build() && {
+core::result<graph, graph_error> graph_builder::build() && {
   auto& g = impl_->g;
   const std::size_t n = g.names_.size();
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/result.hpp"
 #include "engine/task.hpp"
 
 #include <cstdint>
@@ -8,7 +9,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 namespace cascadence::engine {
@@ -47,7 +47,7 @@ class graph_builder final {
   void add_dependency(task_id task, std::string dependency);
 
   /// Validates (duplicates, unknown dependencies, cycles) and freezes.
-  [[nodiscard]] std::variant<graph, graph_error> build() &&;
+  [[nodiscard]] core::result<graph, graph_error> build() &&;
 
  private:
   struct impl;

@@ -1,5 +1,6 @@
 #include "engine/runner.hpp"
 
+#include "core/describe.hpp"
 #include "engine/detail/run_state.hpp"
 #include "engine/duration.hpp"
 #include "engine/observer.hpp"
@@ -25,20 +26,6 @@ namespace {
 // A worker that runs tasks that complete without suspending yields to the
 // loop this often, so other coroutines on a shared io_context keep running.
 constexpr unsigned fairness_batch = 256;
-
-// What a processor's exception says, from inside a catch block.
-std::string current_exception_message() {
-  try {
-    throw;
-  } catch (const boost::system::system_error& e) {
-    return e.code() == asio::error::operation_aborted ? "aborted" : e.what();
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 }  // namespace
 
 bool run_report::succeeded() const noexcept {
@@ -202,7 +189,7 @@ void run_state::run_ready_now() {
         task_context ctx(*this, task, rec.id, 1, never_stopped);
         (void)record_attempt(settings, index, 1, proc->run_now(ctx), false);
       } catch (...) {
-        (void)record_attempt(settings, index, 1, outcome::failure(current_exception_message()), false);
+        (void)record_attempt(settings, index, 1, outcome::failure(core::describe_current()), false);
       }
       report_.records[index].finished = clock::now();
     }
@@ -409,7 +396,7 @@ asio::awaitable<void> run_state::work(worker& w) {
           end = finish_attempt(w, task, index, attempt, co_await g_.proc(task).run(ctx));
         }
       } catch (...) {
-        end = finish_attempt(w, task, index, attempt, outcome::failure(current_exception_message()));
+        end = finish_attempt(w, task, index, attempt, outcome::failure(core::describe_current()));
       }
       // Only the engine signals a worker, and it sets stop first. Reset in
       // place: awaiting a coroutine while cancelled would throw.

@@ -396,11 +396,11 @@ engine::graph build_graph(const config& cfg) {
     for (const auto& dep : t.after) b.add_dependency(id, dep);
   }
   auto result = std::move(b).build();
-  if (auto* err = std::get_if<engine::graph_error>(&result)) {
+  if (auto* err = (result ? nullptr : &result.error())) {
     const auto* culprit = err->tasks.empty() ? nullptr : cfg.find(err->tasks.front());
     throw config_error((culprit ? culprit->location + ": " : std::string()) + err->message);
   }
-  return std::move(std::get<engine::graph>(result));
+  return std::move(result.value());
 }
 
 bool webhook_subscription::matches(std::string_view type) const noexcept {

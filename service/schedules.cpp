@@ -43,7 +43,7 @@ core::result<scheduling::active_schedule, std::string> activate(const config& cf
   if (auto* err = (expr ? nullptr : &expr.error())) return err->message;
   auto zone = scheduling::time_zone::locate(entry.timezone.empty() ? cfg.timezone : entry.timezone);
   if (auto* err = (zone ? nullptr : &zone.error())) return err->message;
-  return scheduling::active_schedule{entry, std::move((expr).value()), std::move((zone).value())};
+  return scheduling::active_schedule{entry, std::move(expr.value()), std::move(zone.value())};
 }
 
 }  // namespace cascadence::service

@@ -60,7 +60,7 @@ scenario_result run_cron_lateness(const bench_config& config, std::size_t schedu
   auto echo = engine::make_echo_processor("tick");
   for (std::size_t i = 0; i < schedules; ++i) builder.add({"t" + std::to_string(i), echo, {}});
   auto built = std::move(builder).build();
-  const auto& graph = std::get<engine::graph>(built);
+  const auto& graph = built.value();
 
   auto dir = std::filesystem::temp_directory_path() / ("cascadence-bench-cron-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

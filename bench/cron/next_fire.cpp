@@ -34,7 +34,7 @@ scenario_result run_cron_next_fire(const bench_config& config) {
     for (auto z : zones) {
       auto expr = scheduling::cron_expression::parse(e);
       auto zone = scheduling::time_zone::locate(z);
-      jobs.push_back({(std::move(expr)).value(), (std::move(zone)).value(), start});
+      jobs.push_back({std::move(expr).value(), std::move(zone).value(), start});
     }
   }
   // Chained long enough, yearly and monthly schedules run past any horizon;

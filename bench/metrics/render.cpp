@@ -38,8 +38,8 @@ engine::graph task_graph(std::size_t tasks) {
   auto echo = engine::make_echo_processor("tick");
   for (std::size_t i = 0; i < tasks; ++i) builder.add({"task-" + std::to_string(i), echo, {}});
   auto built = std::move(builder).build();
-  if (const auto* error = std::get_if<engine::graph_error>(&built)) throw std::runtime_error(error->message);
-  return std::move(std::get<engine::graph>(built));
+  if (const auto* error = (built ? nullptr : &built.error())) throw std::runtime_error(error->message);
+  return std::move(built.value());
 }
 
 // Two successful runs and one failed run of every task, with latencies

@@ -65,8 +65,8 @@ engine::graph make_graph() {
   b.add_dependency(crunch, fetch);
   b.add_dependency(report, crunch);
   auto result = std::move(b).build();
-  if (auto* err = std::get_if<engine::graph_error>(&result)) throw std::runtime_error(err->message);
-  return std::move(std::get<engine::graph>(result));
+  if (auto* err = (result ? nullptr : &result.error())) throw std::runtime_error(err->message);
+  return std::move(result.value());
 }
 
 // The service on the host's loop: a configuration of the host's, HTTP on a

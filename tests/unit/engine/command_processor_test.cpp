@@ -41,7 +41,7 @@ run_report run_one(command_spec spec, task_settings settings = {}, observer* obs
                    run_canceller* canceller = nullptr) {
   graph_builder b;
   b.add({"cmd", make_command_processor(std::move(spec)), std::move(settings)});
-  auto g = std::get<graph>(std::move(b).build());
+  auto g = (std::move(b).build()).value();
   run_options opts;
   opts.kill_grace = kill_grace;
   opts.input = std::move(input);
@@ -63,8 +63,7 @@ struct cancel_when_ready final : observer {
 };
 
 std::filesystem::path temp_file(const std::string& what) {
-  auto path = std::filesystem::temp_directory_path() /
-              ("cascadence-test-" + what + "-" + std::to_string(::getpid()));
+  auto path = std::filesystem::temp_directory_path() / ("cascadence-test-" + what + "-" + std::to_string(::getpid()));
   std::filesystem::remove(path);
   return path;
 }
@@ -162,7 +161,7 @@ TEST_CASE("a timeout terminates the whole process group" * doctest::timeout(20))
 TEST_CASE("an event-started run gives the child the payload alone and names the event in the environment") {
   graph_builder b;
   b.add({"cmd", make_command_processor(sh("cat; echo \"$CASCADENCE_EVENT_SOURCE/$CASCADENCE_EVENT_TYPE\"")), {}});
-  auto g = std::get<graph>(std::move(b).build());
+  auto g = (std::move(b).build()).value();
   run_options opts;
   opts.input = boost::json::parse(R"({"ref":"main"})");
   opts.event = run_event{"github", "push"};
@@ -174,15 +173,14 @@ TEST_CASE("an event-started run gives the child the payload alone and names the 
   CHECK(out.as_string() == "{\"ref\":\"main\"}\ngithub/push");
 }
 
-TEST_CASE("a timed-out child gets SIGTERM first and its TERM trap runs within the kill grace" *
-          doctest::timeout(20)) {
+TEST_CASE("a timed-out child gets SIGTERM first and its TERM trap runs within the kill grace" * doctest::timeout(20)) {
   const auto file = temp_file("trap-timeout");
   task_settings s;
   s.timeout = 1s;
   // The grace is longer than the test may take: the engine must see the
   // child exit instead of waiting the grace out.
-  auto report = run_one(sh("trap 'echo cleaned up > " + file.string() + "; exit 0' TERM; sleep 30 & wait"), s,
-                        nullptr, nullptr, 60s);
+  auto report = run_one(sh("trap 'echo cleaned up > " + file.string() + "; exit 0' TERM; sleep 30 & wait"), s, nullptr,
+                        nullptr, 60s);
   CHECK(report.records[0].status == run_status::timed_out);
   CHECK(read_file(file) == "cleaned up");
   std::filesystem::remove(file);

@@ -12,7 +12,8 @@ using namespace cascadence::engine;
 namespace {
 
 // Builds a graph from (name, dependencies) pairs.
-std::variant<graph, graph_error> make(const std::vector<std::pair<std::string, std::vector<std::string>>>& tasks) {
+cascadence::core::result<graph, graph_error> make(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& tasks) {
   graph_builder b;
   auto noop = make_noop_processor();
   std::vector<task_id> ids;
@@ -23,9 +24,9 @@ std::variant<graph, graph_error> make(const std::vector<std::pair<std::string, s
   return std::move(b).build();
 }
 
-const graph_error& error_of(const std::variant<graph, graph_error>& r) {
-  REQUIRE(std::holds_alternative<graph_error>(r));
-  return std::get<graph_error>(r);
+const graph_error& error_of(const cascadence::core::result<graph, graph_error>& r) {
+  REQUIRE(!r.has_value());
+  return r.error();
 }
 
 }  // namespace
@@ -65,8 +66,8 @@ TEST_CASE("a duplicate task name is refused") {
 
 TEST_CASE("the closure of a target holds its transitive dependencies, dependencies first") {
   auto r = make({{"a", {}}, {"b", {"a"}}, {"c", {"b"}}, {"unrelated", {}}, {"d", {"a", "c"}}});
-  REQUIRE(std::holds_alternative<graph>(r));
-  const auto& g = std::get<graph>(r);
+  REQUIRE(r.has_value());
+  const auto& g = r.value();
   const task_id target = *g.find("d");
   const auto order = g.closure(std::span<const task_id>(&target, 1));
   std::vector<std::string> names;
@@ -76,8 +77,8 @@ TEST_CASE("the closure of a target holds its transitive dependencies, dependenci
 
 TEST_CASE("a dependency named twice is one edge") {
   auto r = make({{"a", {}}, {"b", {"a", "a"}}});
-  REQUIRE(std::holds_alternative<graph>(r));
-  const auto& g = std::get<graph>(r);
+  REQUIRE(r.has_value());
+  const auto& g = r.value();
   CHECK(g.dependencies(*g.find("b")).size() == 1);
   CHECK(g.dependents(*g.find("a")).size() == 1);
 }

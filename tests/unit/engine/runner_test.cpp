@@ -45,8 +45,8 @@ struct fixture {
 
   graph build() {
     auto r = std::move(builder).build();
-    REQUIRE(std::holds_alternative<graph>(r));
-    return std::move(std::get<graph>(r));
+    REQUIRE(r.has_value());
+    return std::move(r.value());
   }
 };
 
@@ -516,8 +516,7 @@ TEST_CASE("a blocking processor reads its context on the pool while other tasks 
   pool_view view;
   fixture f;
   f.add("source", make_immediate_processor([](task_context&) { return outcome::success(boost::json::value("src")); }));
-  f.add("reader",
-        make_blocking_processor([&](task_context& ctx) {
+  f.add("reader", make_blocking_processor([&](task_context& ctx) {
           view.on_pool = std::this_thread::get_id() != loop_thread;
           const auto deadline = std::chrono::steady_clock::now() + 20s;
           while (settled.load() < settlers && std::chrono::steady_clock::now() < deadline) {

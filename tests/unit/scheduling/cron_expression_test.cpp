@@ -16,14 +16,14 @@ namespace {
 cron_expression parsed(std::string_view text) {
   auto r = cron_expression::parse(text);
   if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
-  REQUIRE((r).has_value());
-  return (std::move(r)).value();
+  REQUIRE(r.has_value());
+  return std::move(r).value();
 }
 
 cron_error refused(std::string_view text) {
   auto r = cron_expression::parse(text);
-  REQUIRE_MESSAGE(!(r).has_value(), "accepted: ", text);
-  return (std::move(r)).error();
+  REQUIRE_MESSAGE(!r.has_value(), "accepted: ", text);
+  return std::move(r).error();
 }
 
 local_seconds local(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) {

@@ -40,8 +40,8 @@ namespace {
 
 sys_seconds instant(std::string_view iso) {
   auto r = parse_iso8601(iso, time_zone::utc());
-  REQUIRE((r).has_value());
-  return (r).value();
+  REQUIRE(r.has_value());
+  return r.value();
 }
 
 // 10:00 + n minutes on the day the cases run; they start at 10:00:30.
@@ -52,16 +52,16 @@ sys_seconds minute(int n) {
 active_schedule schedule(std::string task, std::string expr, schedule_policy policy = {}, bool paused = false,
                          std::string_view zone_name = "UTC") {
   auto parsed = cron_expression::parse(expr);
-  REQUIRE((parsed).has_value());
+  REQUIRE(parsed.has_value());
   auto zone = time_zone::locate(zone_name);
-  REQUIRE((zone).has_value());
+  REQUIRE(zone.has_value());
   schedule_entry e;
   e.task = std::move(task);
   e.expression = std::move(expr);
   e.timezone = zone_name == "UTC" ? "" : std::string(zone_name);
   e.policy = policy;
   e.paused = paused;
-  return {std::move(e), (std::move(parsed)).value(), (zone).value()};
+  return {std::move(e), std::move(parsed).value(), zone.value()};
 }
 
 schedule_policy overlap(overlap_policy p) {

@@ -14,8 +14,8 @@ namespace {
 time_zone zone(std::string_view name) {
   auto r = time_zone::locate(name);
   if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
-  REQUIRE((r).has_value());
-  return (r).value();
+  REQUIRE(r.has_value());
+  return r.value();
 }
 
 sys_seconds utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) {
@@ -25,14 +25,14 @@ sys_seconds utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0
 sys_seconds parsed(std::string_view text, const time_zone& z = time_zone::utc()) {
   auto r = parse_iso8601(text, z);
   if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
-  REQUIRE((r).has_value());
-  return (r).value();
+  REQUIRE(r.has_value());
+  return r.value();
 }
 
 std::string refused(std::string_view text) {
   auto r = parse_iso8601(text, time_zone::utc());
-  REQUIRE_MESSAGE(!(r).has_value(), "accepted: ", text);
-  return (r).error().message;
+  REQUIRE_MESSAGE(!r.has_value(), "accepted: ", text);
+  return r.error().message;
 }
 
 }  // namespace

@@ -17,22 +17,22 @@ namespace {
 cron_expression expression(std::string_view text) {
   auto r = cron_expression::parse(text);
   if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
-  REQUIRE((r).has_value());
-  return (std::move(r)).value();
+  REQUIRE(r.has_value());
+  return std::move(r).value();
 }
 
 time_zone zone(std::string_view name) {
   auto r = time_zone::locate(name);
   if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
-  REQUIRE((r).has_value());
-  return (r).value();
+  REQUIRE(r.has_value());
+  return r.value();
 }
 
 sys_seconds instant(std::string_view iso) {
   auto r = parse_iso8601(iso, time_zone::utc());
   if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
-  REQUIRE((r).has_value());
-  return (r).value();
+  REQUIRE(r.has_value());
+  return r.value();
 }
 
 // The next fire times, printed in the zone with their offsets.

@@ -13,8 +13,8 @@ namespace {
 time_zone zone(std::string_view name) {
   auto r = time_zone::locate(name);
   if (const auto* e = (r ? nullptr : &r.error())) FAIL_CHECK(e->message);
-  REQUIRE((r).has_value());
-  return (r).value();
+  REQUIRE(r.has_value());
+  return r.value();
 }
 
 sys_seconds utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0) {
@@ -37,8 +37,8 @@ TEST_CASE("a default time zone is UTC") {
 
 TEST_CASE("an unknown zone name is an error value") {
   auto r = time_zone::locate("Mars/Olympus_Mons");
-  REQUIRE(!(r).has_value());
-  CHECK((r).error().message == "unknown time zone \"Mars/Olympus_Mons\" (not in the system tz database)");
+  REQUIRE(!r.has_value());
+  CHECK(r.error().message == "unknown time zone \"Mars/Olympus_Mons\" (not in the system tz database)");
   CHECK(!(time_zone::locate("")).has_value());
 }
 

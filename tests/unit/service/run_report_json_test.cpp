@@ -20,7 +20,7 @@ engine::graph two_tasks() {
   const auto c = b.add({"c", engine::make_echo_processor(nullptr), {}});
   b.add_dependency(c, a);
   auto built = std::move(b).build();
-  return std::move(std::get<engine::graph>(built));
+  return std::move(built.value());
 }
 
 }  // namespace
