@@ -164,7 +164,8 @@ TEST_CASE("a task subscribes to webhook events with on:") {
 }
 
 TEST_CASE("http limits, webhook secrets and the api token are read") {
-  const auto cfg = parse_config(R"(http: {body_limit: 2048, header_limit: 1024, read_timeout: 3s, max_connections: 7}
+  const auto cfg = parse_config(R"(http: {body_limit: 2048, header_limit: 1024, read_timeout: 3s, max_connections: 7,
+       max_runs: 5}
 webhook: {secrets: {github: s1, calcom: s2}}
 api: {token: t0k}
 )",
@@ -173,6 +174,8 @@ api: {token: t0k}
   CHECK(cfg.http.header_limit == 1024);
   CHECK(cfg.http.read_timeout == std::chrono::seconds(3));
   CHECK(cfg.http.max_connections == 7);
+  CHECK(cfg.http.max_runs == 5);
+  CHECK(parse_config("tasks: {a: {echo: 1}}\n", "test.yml").http.max_runs == 256);
   CHECK(webhook_secret(cfg, "github") == "s1");
   CHECK(webhook_secret(cfg, "other").empty());
   CHECK(api_token(cfg) == "t0k");
@@ -191,6 +194,8 @@ TEST_CASE("bad webhook, http and api keys are refused with where and why") {
   CHECK(error_for("http: {body_limit: lots}\n").find("test.yml:1:20: http.body_limit: expected a whole number") !=
         std::string::npos);
   CHECK(error_for("webhook: {secrets: {github: \"\"}}\n").find("webhook.secrets.github: the secret is empty") !=
+        std::string::npos);
+  CHECK(error_for("http: {max_runs: many}\n").find("test.yml:1:18: http.max_runs: expected a whole number") !=
         std::string::npos);
   CHECK(error_for("api: {tokens: x}\n").find("api: unknown key 'tokens'") != std::string::npos);
 }
