@@ -1,5 +1,28 @@
 # Shared build settings for every Cascadence target.
 
+# ccache as the compiler launcher. The presets ask for it with
+# CMAKE_CXX_COMPILER_LAUNCHER=ccache (scripts/setup installs it); without it
+# installed the build still works, uncached, after a loud warning. Turn it
+# off with -DCMAKE_CXX_COMPILER_LAUNCHER= . The settings travel with the
+# launcher (env ... ccache) so they hold for `ninja` run by hand too:
+# base_dir makes paths below the checkout relative, so two checkouts (or CI's
+# fresh clone) share hits; the sloppiness is what precompiled headers need.
+# The cache itself is ccache's default (~/.cache/ccache, or $CCACHE_DIR).
+if(CMAKE_CXX_COMPILER_LAUNCHER MATCHES "(^|/)ccache$")
+  find_program(CASCADENCE_CCACHE_PROGRAM NAMES ${CMAKE_CXX_COMPILER_LAUNCHER})
+  find_program(CASCADENCE_ENV_PROGRAM env)
+  if(CASCADENCE_CCACHE_PROGRAM AND CASCADENCE_ENV_PROGRAM)
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${CASCADENCE_ENV_PROGRAM}
+      CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      ${CASCADENCE_CCACHE_PROGRAM})
+  else()
+    message(WARNING "ccache not found: building without a compiler cache (scripts/setup installs it; "
+                    "-DCMAKE_CXX_COMPILER_LAUNCHER= silences this)")
+    set(CMAKE_CXX_COMPILER_LAUNCHER "")
+  endif()
+endif()
+
 # One warning policy for the whole tree; -Werror only where CI asks for it.
 function(cascadence_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
