@@ -37,11 +37,24 @@ function(cascadence_warnings target)
   endif()
 endfunction()
 
-# Boost.Asio settings every TU must agree on (they change type layouts).
-add_library(cascadence_asio INTERFACE)
-target_compile_definitions(cascadence_asio INTERFACE
+# Boost.Asio and Boost.Beast compiled once (cmake/boost_asio.cpp,
+# cmake/boost_beast.cpp) instead of in every translation unit that includes
+# them: every TU that includes Asio must see the same macros, so they travel
+# with cascadence_asio, which every target using Asio links. The macros also
+# change type layouts, which is why they are one INTERFACE target's business.
+add_library(cascadence_boost_asio STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/boost_asio.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/boost_beast.cpp)
+target_compile_definitions(cascadence_boost_asio PUBLIC
   BOOST_ASIO_NO_DEPRECATED
-  BOOST_ASIO_DISABLE_BOOST_COROUTINE)
+  BOOST_ASIO_DISABLE_BOOST_COROUTINE
+  BOOST_ASIO_SEPARATE_COMPILATION
+  BOOST_BEAST_SEPARATE_COMPILATION)
+target_link_libraries(cascadence_boost_asio PUBLIC Boost::headers OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+target_compile_features(cascadence_boost_asio PUBLIC cxx_std_20)
+
+add_library(cascadence_asio INTERFACE)
+target_link_libraries(cascadence_asio INTERFACE cascadence_boost_asio)
 
 # Boost.JSON compiled from its headers into one static library, in place of
 # Debian's libboost_json.so (Boost documents this use: src.hpp in exactly one
@@ -50,7 +63,8 @@ target_compile_definitions(cascadence_asio INTERFACE
 # benchmark about 4 us of server CPU per request (38 -> 34 us). Nothing may
 # link Boost::json as well: two copies of Boost.JSON in one binary break the
 # one-definition rule. It takes the build's optimisation and sanitizer
-# flags; it is Boost's code, so not our warning flags.
+# flags; it is Boost's code, so not our warning flags (the same holds for
+# cascadence_boost_asio).
 add_library(cascadence_boost_json STATIC ${CMAKE_CURRENT_LIST_DIR}/boost_json.cpp)
 target_link_libraries(cascadence_boost_json PUBLIC Boost::headers)
 
