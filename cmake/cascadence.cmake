@@ -68,13 +68,34 @@ target_link_libraries(cascadence_asio INTERFACE cascadence_boost_asio)
 add_library(cascadence_boost_json STATIC ${CMAKE_CURRENT_LIST_DIR}/boost_json.cpp)
 target_link_libraries(cascadence_boost_json PUBLIC Boost::headers)
 
-# cascadence_library(<folder> SOURCES ...): one static library per top folder,
-# exported as cascadence::<folder>, with the project root as include root.
+# cascadence_include_root(<folder> <out-var>): a directory of the build tree
+# holding one symlink, <folder> -> the source folder, so that putting it on an
+# include path makes "<folder>/x.hpp" visible and nothing else of the tree.
+# The source root itself is on no include path: a target sees only the
+# folders of the targets it links, and an include across the architecture's
+# arrows fails to compile ("net/http_server.hpp: No such file or directory").
+function(cascadence_include_root folder out_var)
+  set(root ${CMAKE_BINARY_DIR}/include-roots/${folder})
+  file(MAKE_DIRECTORY ${root})
+  if(NOT IS_SYMLINK ${root}/${folder})
+    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${folder} ${root}/${folder} SYMBOLIC)
+  endif()
+  set(${out_var} ${root} PARENT_SCOPE)
+endfunction()
+
+# cascadence_library(<folder> SOURCES ... PUBLIC_DEPS ... PRIVATE_DEPS ...):
+# one static library per top folder, cascadence::<folder>, whose include root
+# shows only <folder>/ (see cascadence_include_root). Dependencies on other
+# Cascadence libraries go in PUBLIC_DEPS when the public headers include
+# them, else in PRIVATE_DEPS; that list *is* the layering.
 function(cascadence_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(cascadence_${name} STATIC ${ARG_SOURCES})
   add_library(cascadence::${name} ALIAS cascadence_${name})
-  target_include_directories(cascadence_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  cascadence_include_root(${name} root)
+  target_include_directories(cascadence_${name} PUBLIC $<BUILD_INTERFACE:${root}>)
+  target_compile_features(cascadence_${name} PUBLIC cxx_std_20)
   target_link_libraries(cascadence_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   cascadence_warnings(cascadence_${name})
+  set_property(GLOBAL APPEND PROPERTY CASCADENCE_LIBRARIES ${name})
 endfunction()
