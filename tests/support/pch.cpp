@@ -1,0 +1,1 @@
+// The host of the unit tests' precompiled header (tests/CMakeLists.txt).
