@@ -1,1 +1,0 @@
-// The host of the unit tests' precompiled header (tests/CMakeLists.txt).
