@@ -1,4 +1,5 @@
 # Shared build settings for every Cascadence target.
+include(GNUInstallDirs)
 
 # ccache as the compiler launcher. The presets ask for it with
 # CMAKE_CXX_COMPILER_LAUNCHER=ccache (scripts/setup installs it); without it
@@ -54,9 +55,11 @@ target_compile_definitions(cascadence_boost_asio PUBLIC
   BOOST_BEAST_SEPARATE_COMPILATION)
 target_link_libraries(cascadence_boost_asio PUBLIC Boost::headers OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 target_compile_features(cascadence_boost_asio PUBLIC cxx_std_20)
+set_target_properties(cascadence_boost_asio PROPERTIES EXPORT_NAME boost_asio)
 
 add_library(cascadence_asio INTERFACE)
 target_link_libraries(cascadence_asio INTERFACE cascadence_boost_asio)
+set_target_properties(cascadence_asio PROPERTIES EXPORT_NAME asio)
 
 # Boost.JSON compiled from its headers into one static library, in place of
 # Debian's libboost_json.so (Boost documents this use: src.hpp in exactly one
@@ -69,6 +72,10 @@ target_link_libraries(cascadence_asio INTERFACE cascadence_boost_asio)
 # cascadence_boost_asio).
 add_library(cascadence_boost_json STATIC ${CMAKE_CURRENT_LIST_DIR}/boost_json.cpp)
 target_link_libraries(cascadence_boost_json PUBLIC Boost::headers)
+set_target_properties(cascadence_boost_json PROPERTIES EXPORT_NAME boost_json)
+
+install(TARGETS cascadence_boost_asio cascadence_asio cascadence_boost_json
+  EXPORT CascadenceTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # cascadence_include_root(<folder> <out-var>): a directory of the build tree
 # holding one symlink, <folder> -> the source folder, so that putting it on an
@@ -89,15 +96,21 @@ endfunction()
 # one static library per top folder, cascadence::<folder>, whose include root
 # shows only <folder>/ (see cascadence_include_root). Dependencies on other
 # Cascadence libraries go in PUBLIC_DEPS when the public headers include
-# them, else in PRIVATE_DEPS; that list *is* the layering.
+# them, else in PRIVATE_DEPS; that list *is* the layering. The library, its
+# public headers (all but detail/) and its exported target are installed.
 function(cascadence_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(cascadence_${name} STATIC ${ARG_SOURCES})
   add_library(cascadence::${name} ALIAS cascadence_${name})
+  set_target_properties(cascadence_${name} PROPERTIES EXPORT_NAME ${name})
   cascadence_include_root(${name} root)
-  target_include_directories(cascadence_${name} PUBLIC $<BUILD_INTERFACE:${root}>)
+  target_include_directories(cascadence_${name} PUBLIC
+    $<BUILD_INTERFACE:${root}> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_compile_features(cascadence_${name} PUBLIC cxx_std_20)
   target_link_libraries(cascadence_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   cascadence_warnings(cascadence_${name})
+  install(TARGETS cascadence_${name} EXPORT CascadenceTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${name}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${name}
+    FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h" PATTERN "detail" EXCLUDE)
   set_property(GLOBAL APPEND PROPERTY CASCADENCE_LIBRARIES ${name})
 endfunction()
