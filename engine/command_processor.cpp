@@ -78,6 +78,7 @@ class child_process final {
     for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
+    envp.reserve(extra_env.size() + 1);
     for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string_view entry(*e);
