@@ -97,9 +97,11 @@ class child_process final {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
     std::vector<char*> argv;
+    argv.reserve(spec.argv.size() + 1);
     for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
+    envp.reserve(extra_env.size() + 1);
     for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string_view entry(*e);
@@ -282,7 +284,7 @@ boost::json::value output_value(std::string text, bool truncated) {
     auto parsed = boost::json::parse(text, ec);
     if (!ec) return parsed;
   }
-  return boost::json::value(std::move(text));
+  return boost::json::value(text);  // json::string copies from a string_view either way
 }
 
 class command_processor final : public processor {

@@ -203,7 +203,7 @@ tcp::endpoint bind_endpoint(const server_options& o, asio::any_io_executor ex, b
   auto address = asio::ip::make_address(o.host, ec);
   if (!ec) return {address, o.port};
   // A name: resolve it once, synchronously, as part of starting up.
-  tcp::resolver resolver(std::move(ex));
+  tcp::resolver resolver(ex);
   auto results = resolver.resolve(o.host, std::to_string(o.port), tcp::resolver::passive, ec);
   if (ec) return {};
   if (results.empty()) {

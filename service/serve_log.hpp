@@ -22,6 +22,7 @@ class serve_log final : public engine::observer, public scheduling::scheduler_ob
                const engine::run_id& run) override;
   void on_skip(const std::string& task, std::chrono::sys_seconds nominal, scheduling::skip_reason reason,
                std::size_t count) override;
+  using engine::observer::on_run_finished;  // both bases name one; keep the engine's visible too
   void on_run_finished(const std::string& task, std::chrono::sys_seconds nominal,
                        const engine::run_report& report) override;
   void on_error(std::string_view message) override;

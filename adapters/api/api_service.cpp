@@ -95,7 +95,7 @@ net::response api_service::list_tasks(const net::request& req) const {
 
 asio::awaitable<net::response> api_service::start_run(net::request& req) {
   if (auto denied = check_auth(req)) co_return std::move(*denied);
-  const std::string name(req.param("name").value_or(""));
+  std::string name(req.param("name").value_or(""));  // not const: the run coroutine moves its copy
   if (!backend_->has_task(name)) co_return error_reply(404, "unknown task '" + name + "'");
   boost::json::value input;
   if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
