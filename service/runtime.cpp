@@ -92,7 +92,9 @@ struct runtime::impl final {
     return o;
   }
 
-  // Logs and counts an exception that escaped a background coroutine.
+  // Logs and counts an exception that escaped a background coroutine; the
+  // series is labelled by the first word of its name ("api-run of deploy"
+  // counts as "api-run"), so task names never become label values.
   core::escape_handler escape_handler() {
     return [this](std::string_view what, std::string_view why) {
       metrics.record_internal_error(what.substr(0, what.find(' ')));
@@ -119,7 +121,7 @@ struct runtime::impl final {
     apply_schedules();
     if (current.cfg.backend == "cron") {
       watcher.emplace(ex, std::vector<std::filesystem::path>{current.cfg.storage_path, state_file(current.cfg)});
-      core::spawn(ex, watch(), "schedule file watcher", escape_handler());
+      core::spawn(ex, watch(), "file-watcher", escape_handler());
     }
   }
 

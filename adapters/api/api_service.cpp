@@ -122,7 +122,7 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
   // it, and its result stays readable by id.
   auto done = std::make_shared<core::async_event>(ex_);
   core::spawn(ex_, run_detached(shared_from_this(), name, std::move(input), id, done, std::move(permit)),
-              "api run of " + name, options_.on_escape);
+              "api-run of " + name, options_.on_escape);
   if (!waiting) co_return net::json_response(202, boost::json::object{{"run_id", id.to_string()}});
   if (!co_await done->wait()) co_return error_reply(503, "stopped waiting for run " + id.to_string());
   auto row = runs_.find(id.to_string());
