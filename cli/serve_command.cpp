@@ -21,6 +21,7 @@
 #include <boost/program_options.hpp>
 
 #include <csignal>
+#include <memory>
 #include <ostream>
 
 namespace cascadence::cli {
@@ -35,11 +36,14 @@ std::string signal_name(int sig) {
 }
 
 // During stop(): a second SIGINT/SIGTERM cancels what is still running.
-// Ends when the signal set is cancelled.
-asio::awaitable<void> cancel_on_second_signal(service::runtime& rt, asio::signal_set& signals, std::ostream& log) {
-  for (;;) {
+// Ends once `stopped` is set: a signal whose completion was already queued
+// when stop() returned must not start another wait, which nothing would
+// cancel and which would keep the loop running for ever.
+asio::awaitable<void> cancel_on_second_signal(service::runtime& rt, asio::signal_set& signals,
+                                              std::shared_ptr<const bool> stopped, std::ostream& log) {
+  while (!*stopped) {
     auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
+    if (ec || *stopped) co_return;
     if (sig == SIGHUP) continue;
     service::serve_log(log).info(signal_name(sig) + " again: cancelling the running fires now");
     rt.cancel_running("shutdown (signalled twice)");
@@ -62,11 +66,13 @@ asio::awaitable<void> serve_until_signalled(service::runtime& rt, asio::signal_s
                                  " running fire(s) and requests (send it again to cancel them now)");
     break;
   }
-  core::spawn(co_await asio::this_coro::executor, cancel_on_second_signal(rt, signals, log), "second-signal watcher",
-              [&log](std::string_view what, std::string_view why) {
+  auto stopped = std::make_shared<bool>(false);
+  core::spawn(co_await asio::this_coro::executor, cancel_on_second_signal(rt, signals, stopped, log),
+              "second-signal-watcher", [&log](std::string_view what, std::string_view why) {
                 service::serve_log(log).on_error(std::string(what) + " ended unexpectedly: " + std::string(why));
               });
   co_await rt.stop(grace, "shutdown");
+  *stopped = true;
   signals.cancel();
 }
 
