@@ -105,19 +105,46 @@ bool valid_task_name(std::string_view name) {
   });
 }
 
-boost::json::value to_json(const YAML::Node& n) {
+// How far a value given in YAML (an `echo:` message) may go: aliases share
+// nodes in yaml-cpp, so a few hundred bytes can stand for billions of values
+// or refer to themselves, and the JSON copy expands them.
+constexpr std::size_t max_value_depth = 64;
+constexpr std::size_t max_value_nodes = 100'000;
+
+struct json_budget final {
+  const reader& r;
+  const std::string& path;
+  const YAML::Node& top;
+  std::size_t nodes = 0;
+};
+
+boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t depth) {
+  if (depth > max_value_depth) {
+    b.r.fail(
+        b.top, b.path,
+        "nested more than " + std::to_string(max_value_depth) + " levels deep (does a YAML alias refer to itself?)");
+  }
+  if (++b.nodes > max_value_nodes) {
+    b.r.fail(b.top, b.path, "more than " + std::to_string(max_value_nodes) + " values once YAML aliases are expanded");
+  }
   if (n.IsScalar()) return boost::json::value(n.Scalar());
   if (n.IsSequence()) {
     boost::json::array a;
-    for (const auto& item : n) a.push_back(to_json(item));
+    for (const auto& item : n) a.push_back(to_json(item, b, depth + 1));
     return a;
   }
   if (n.IsMap()) {
     boost::json::object o;
-    for (const auto& e : n) o[e.first.Scalar()] = to_json(e.second);
+    for (const auto& e : n) o[e.first.Scalar()] = to_json(e.second, b, depth + 1);
     return o;
   }
   return nullptr;
+}
+
+// `n` as JSON, refused with its position past the bounds above.
+boost::json::value to_json(const reader& r, const YAML::Node& n, const std::string& path) {
+  json_budget b{r, path, n};
+  return to_json(n, b, 0);
 }
 
 constexpr std::array<std::string_view, 20> task_keys{
@@ -195,7 +222,7 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       is_command = true;
       set_processor(v, engine::command_spec{});
     } else if (key == "echo") {
-      set_processor(v, echo_spec{to_json(v)});
+      set_processor(v, echo_spec{to_json(r, v, kpath)});
     } else if (key == "sleep") {
       set_processor(v, sleep_spec{r.duration(v, kpath)});
     } else if (key == "after") {
@@ -358,6 +385,13 @@ config load_config(const std::optional<std::filesystem::path>& explicit_path) {
     if (!std::filesystem::is_regular_file(*path, ec)) {
       throw config_error(path->string() + ": cannot read configuration (" +
                          (std::filesystem::exists(*path, ec) ? "not a regular file" : "no such file") + ")");
+    }
+    // Far above any real configuration; a larger file is a mistake (or an
+    // attack) that would cost gigabytes to parse.
+    constexpr std::uintmax_t max_file_size = 16 * 1024 * 1024;
+    if (const auto size = std::filesystem::file_size(*path, ec); !ec && size > max_file_size) {
+      throw config_error(path->string() + ": cannot read configuration (" + std::to_string(size) +
+                         " bytes, more than the 16 MiB a configuration may have)");
     }
     std::ifstream in(*path);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

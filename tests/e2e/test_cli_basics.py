@@ -83,7 +83,20 @@ BAD_CONFIGS = [
     ("tasks: [a, b]\n", "cascadence.yml:1:8: tasks: expected a mapping of task names to task definitions"),
     ("backend: nomad\n", "cascadence.yml:1:10: backend: unknown backend 'nomad'"),
     ("\t- not yaml\n", "cascadence.yml:"),
+    # Hostile input: an alias that refers to itself, and aliases that expand
+    # 652 bytes into ten billion values. Refused at once, with the position.
+    ("tasks: {x: {echo: &a [*a]}}\n", "cascadence.yml:1:19: tasks.x.echo: nested more than 64 levels deep"),
+    ("tasks:\n  x:\n    echo:\n      a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+     + "".join(f"      a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10)),
+     "cascadence.yml:4:7: tasks.x.echo: more than 100000 values once YAML aliases are expanded"),
 ]
+
+
+def test_a_configuration_file_over_16_mib_is_refused_unread(task):
+    path = task.write_config("tasks:\n  a: {echo: x}\n" + "#" * (17 * 1024 * 1024) + "\n")
+    r = task("list")
+    assert r.returncode == 2, r
+    assert r.stderr == f"error: cascadence.yml: cannot read configuration ({path.stat().st_size} bytes, more than the 16 MiB a configuration may have)\n"
 
 
 @pytest.mark.parametrize("text,expected", BAD_CONFIGS)

@@ -59,3 +59,24 @@ tasks:
     assert time.monotonic() - started < 25
     assert any("again: cancelling" in l for l in srv.snapshot())
     assert any(" done slow " in l and "status=cancelled" in l for l in srv.snapshot()), srv.snapshot()
+
+
+def test_sighup_with_a_hostile_configuration_is_refused_and_serve_goes_on(task):
+    import http.client
+    import re
+
+    task.write_config("tasks:\n  a:\n    echo: hi\n")
+    srv = Serve(task)
+    line = srv.wait_for(lambda l: "listening on http://" in l)
+    port = int(re.search(r":(\d+)$", line).group(1))
+    task.write_config("tasks: {x: {echo: &a [*a]}}\n")
+    srv.proc.send_signal(signal.SIGHUP)
+    refused = srv.wait_for(lambda l: "reload refused" in l, timeout=20)
+    assert "cascadence.yml:1:19: tasks.x.echo: nested more than 64 levels deep" in refused
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/api/v1/tasks/a/runs?wait=true")
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    assert resp.status == 200 and b'"status":"success"' in body, body
+    assert srv.stop() == 0

@@ -199,3 +199,21 @@ TEST_CASE("bad webhook, http and api keys are refused with where and why") {
         std::string::npos);
   CHECK(error_for("api: {tokens: x}\n").find("api: unknown key 'tokens'") != std::string::npos);
 }
+
+TEST_CASE("a YAML alias that refers to itself is refused with its position, not followed") {
+  CHECK(error_for("tasks: {x: {echo: &a [*a]}}\n") ==
+        "test.yml:1:19: tasks.x.echo: nested more than 64 levels deep (does a YAML alias refer to itself?)");
+}
+
+TEST_CASE("aliases that expand to more than 100000 values are refused before they are expanded") {
+  std::string yaml = "tasks:\n  x:\n    echo:\n      a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    yaml += "      a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) yaml += (j != 0 ? ", *a" : "*a") + std::to_string(i - 1);
+    yaml += "]\n";
+  }
+  CHECK(error_for(yaml) == "test.yml:4:7: tasks.x.echo: more than 100000 values once YAML aliases are expanded");
+  // Deep but honest nesting within the bound still loads.
+  std::string deep = "tasks: {x: {echo: " + std::string(60, '[') + "1" + std::string(60, ']') + "}}\n";
+  CHECK(parse_config(deep, "test.yml").tasks.size() == 1);
+}
