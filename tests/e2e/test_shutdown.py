@@ -34,7 +34,11 @@ def test_a_second_signal_right_after_the_first_still_lets_the_process_exit(task,
         if gap:
             time.sleep(gap)
         os.kill(proc.pid, signal.SIGINT)
-        assert wait_exit(proc, 20) == 0
+        status = wait_exit(proc, 20)
+        rest = proc.stdout.read()
+        # Exit 0, or, when the second signal came only once the service had
+        # stopped and its handlers were gone, the signal's own ending.
+        assert status == 0 or (status == -signal.SIGINT and "stopped" in rest), (status, rest)
     finally:
         if proc.poll() is None:
             proc.kill()
