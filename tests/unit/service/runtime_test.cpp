@@ -70,6 +70,13 @@ void run_until_done(asio::io_context& io, asio::awaitable<void> work) {
   if (error) std::rethrow_exception(error);
 }
 
+// A configuration whose state files live in `dir`.
+service::config config_in(const scratch_dir& dir, const std::string& tasks_yaml, const std::string& extra = {}) {
+  return service::parse_config(
+      "storage_path: " + (dir.path() / "schedules.yml").string() + "\n" + extra + "tasks:\n" + tasks_yaml,
+      dir.path() / "cascadence.yml");
+}
+
 // A runtime on a test loop whose routes are driven without sockets.
 struct fixture final {
   scratch_dir dir;
@@ -93,9 +100,7 @@ struct fixture final {
   }
 
   [[nodiscard]] service::config config(const std::string& tasks_yaml, const std::string& extra = {}) const {
-    return service::parse_config(
-        "storage_path: " + (dir.path() / "schedules.yml").string() + "\n" + extra + "tasks:\n" + tasks_yaml,
-        dir.path() / "cascadence.yml");
+    return config_in(dir, tasks_yaml, extra);
   }
 
   net::response send(net::http_method m, std::string target, std::string body = {}) {
@@ -200,10 +205,8 @@ TEST_CASE("a runtime that serves HTTP binds a free port and stops cleanly" * doc
   std::ostringstream log;
   service::runtime_options options;
   options.listen.port = 0;
-  auto cfg = service::parse_config("storage_path: " + (dir.path() / "schedules.yml").string() +
-                                       "\ntasks:\n  a:\n    echo: 1\n    schedule: '0 0 1 1 *'\n",
-                                   dir.path() / "cascadence.yml");
-  service::runtime rt(io.get_executor(), pool, std::move(cfg), options, log);
+  service::runtime rt(io.get_executor(), pool, config_in(dir, "  a:\n    echo: 1\n    schedule: '0 0 1 1 *'\n"),
+                      options, log);
   rt.start();
   CHECK(rt.port() != 0);
   CHECK(log.str().find("listening on http://127.0.0.1:" + std::to_string(rt.port())) != std::string::npos);
@@ -222,9 +225,7 @@ TEST_CASE("a runtime refuses to serve the API off loopback without a token" * do
   service::runtime_options options;
   options.listen.host = "0.0.0.0";
   ::unsetenv("CASCADENCE_API_TOKEN");
-  auto cfg = service::parse_config(
-      "storage_path: " + (dir.path() / "schedules.yml").string() + "\ntasks:\n  a:\n    echo: 1\n",
-      dir.path() / "cascadence.yml");
-  CHECK_THROWS_AS(service::runtime(io.get_executor(), pool, std::move(cfg), options, log), service::config_error);
+  CHECK_THROWS_AS(service::runtime(io.get_executor(), pool, config_in(dir, "  a:\n    echo: 1\n"), options, log),
+                  service::config_error);
   pool.join();
 }
