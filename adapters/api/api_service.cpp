@@ -1,5 +1,6 @@
 #include "adapters/api/api_service.hpp"
 
+#include "adapters/run_limit_reply.hpp"
 #include "core/async_event.hpp"
 #include "core/time_text.hpp"
 #include "net/hmac.hpp"
@@ -106,12 +107,7 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
   std::optional<core::concurrency_limit::permit> permit;
   if (options_.run_limit != nullptr) {
     permit = options_.run_limit->try_acquire();
-    if (!permit) {
-      auto r = error_reply(503, "too many runs in progress (http.max_runs is " +
-                                    std::to_string(options_.run_limit->limit()) + "); retry later");
-      r.headers.set("Retry-After", "1");
-      co_return r;
-    }
+    if (!permit) co_return run_limit_reply(*options_.run_limit);
   }
   const auto wait = req.query_value("wait");
   const auto id = engine::run_id::random();

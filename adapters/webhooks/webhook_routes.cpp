@@ -1,5 +1,6 @@
 #include "adapters/webhooks/webhook_routes.hpp"
 
+#include "adapters/run_limit_reply.hpp"
 #include "core/describe.hpp"
 #include "net/hmac.hpp"
 #include "net/json.hpp"
@@ -67,12 +68,6 @@ struct delivery_end final {
   }
 };
 
-net::response busy_reply(std::size_t limit) {
-  auto r = error_reply(503, "too many runs in progress (http.max_runs is " + std::to_string(limit) + "); retry later");
-  r.headers.set("Retry-After", "1");
-  return r;
-}
-
 net::response accepted_reply() {
   // Built whole: a default response would first allocate its text/plain type.
   return net::response{202, std::string(net::json_content_type), {}, R"({"status":"received"})"};
@@ -130,7 +125,7 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_
                                    [&](const webhook_registry::subscriber&, bool) { ++wanted; });
       if (!limit->has_room(wanted)) {
         limit->refuse();
-        decision = {busy_reply(limit->limit()), std::nullopt};
+        decision = {run_limit_reply(*limit), std::nullopt};
       }
     }
     if (observer != nullptr) {
