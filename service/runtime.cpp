@@ -64,14 +64,19 @@ struct runtime::impl final {
               fire(task, id, c, std::move(done));
             },
             scheduling::fire_state_store(fire_state_file(current.cfg)), &scheduler_observers, &pool),
-        http_runs(
-            current.cfg.http.max_runs,
-            [this](std::size_t in_use, bool refused) { metrics.record_http_runs(in_use, http_runs.limit(), refused); }),
+        http_runs(current.cfg.http.max_runs,
+                  [this](std::size_t in_use, bool refused) {
+                    if (refused) {
+                      metrics.record_http_run_refused();
+                    } else {
+                      metrics.set_http_runs_in_flight(in_use);
+                    }
+                  }),
         adhoc(ex),
         webhooks(make_webhooks(current.cfg)),
         api(std::make_shared<adapters::api::api_service>(ex, std::make_shared<api_bridge>(*this),
                                                          api_options(current.cfg))) {
-    metrics.record_http_runs(0, http_runs.limit(), false);
+    metrics.set_http_runs_limit(http_runs.limit());
     if (options.serve_http) {
       net::router routes;
       add_routes(routes);
@@ -292,7 +297,7 @@ struct runtime::impl final {
       }
       current = std::move(next);
       http_runs.set_limit(current.cfg.http.max_runs);
-      metrics.record_http_runs(http_runs.in_use(), http_runs.limit(), false);
+      metrics.set_http_runs_limit(http_runs.limit());
       if (next_webhooks) {
         webhooks = std::move(next_webhooks);
         const auto subscribed = std::count_if(current.cfg.tasks.begin(), current.cfg.tasks.end(),

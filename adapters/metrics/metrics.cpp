@@ -67,6 +67,20 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
                                            "HTTP requests refused (503) because http.max_runs runs were going."};
   series_family<Counter> internal_errors{"cascadence_internal_errors_total",
                                          "Exceptions that escaped a background coroutine, by coroutine."};
+  // The HTTP run series have no labels: created together on first use (a
+  // process that runs nothing over HTTP shows none), then updated without
+  // a lookup.
+  std::once_flag http_runs_created;
+  Gauge* http_runs_now = nullptr;
+  Gauge* http_runs_max = nullptr;
+  Counter* http_runs_refusals = nullptr;
+  void http_runs_series() {
+    std::call_once(http_runs_created, [this] {
+      http_runs_now = &http_runs.get({});
+      http_runs_max = &http_runs_limit.get({});
+      http_runs_refusals = &http_runs_refused.get({});
+    });
+  }
 
   // The engine's observer keeps the series of each task it has seen, so the
   // hot path is one map lookup.
@@ -160,11 +174,19 @@ void metrics::record_http_request(std::string_view route, std::string_view metho
   impl_->http_requests.get({{"route", route}, {"method", method}, {"code", code}}).Increment();
 }
 
-void metrics::record_http_runs(std::size_t in_flight, std::size_t limit, bool refused) {
-  impl_->http_runs.get({}).Set(static_cast<double>(in_flight));
-  impl_->http_runs_limit.get({}).Set(static_cast<double>(limit));
-  auto& refusals = impl_->http_runs_refused.get({});
-  if (refused) refusals.Increment();
+void metrics::set_http_runs_in_flight(std::size_t in_flight) {
+  impl_->http_runs_series();
+  impl_->http_runs_now->Set(static_cast<double>(in_flight));
+}
+
+void metrics::set_http_runs_limit(std::size_t limit) {
+  impl_->http_runs_series();
+  impl_->http_runs_max->Set(static_cast<double>(limit));
+}
+
+void metrics::record_http_run_refused() {
+  impl_->http_runs_series();
+  impl_->http_runs_refusals->Increment();
 }
 
 void metrics::record_internal_error(std::string_view where) {

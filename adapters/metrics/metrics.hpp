@@ -53,9 +53,12 @@ class metrics final {
   void record_http_request(std::string_view route, std::string_view method, unsigned status,
                            std::chrono::nanoseconds duration);
 
-  /// Runs started over HTTP now, their limit, and whether a request was just
-  /// refused for want of room (the refusal counter starts at 0 on first call).
-  void record_http_runs(std::size_t in_flight, std::size_t limit, bool refused);
+  /// Runs started over HTTP going now.
+  void set_http_runs_in_flight(std::size_t in_flight);
+  /// `http.max_runs` in force (0: no limit).
+  void set_http_runs_limit(std::size_t limit);
+  /// A request refused for want of room under `http.max_runs`.
+  void record_http_run_refused();
   /// An exception escaped the background coroutine `where`.
   void record_internal_error(std::string_view where);
 
