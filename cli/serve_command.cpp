@@ -76,10 +76,6 @@ asio::awaitable<void> serve_until_signalled(service::runtime& rt, asio::signal_s
   signals.cancel();
 }
 
-}  // namespace
-
-namespace {
-
 int serve_main(invocation& inv, bool fire_schedules) {
   po::options_description options("options");
   options.add_options()("grace", po::value<std::string>(),
