@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -116,7 +118,27 @@ struct json_budget final {
   const std::string& path;
   const YAML::Node& top;
   std::size_t nodes = 0;
+  /// Plain (unquoted) scalars become JSON numbers, booleans and null as
+  /// YAML 1.2's core schema reads them; quoted ones stay strings.
+  bool typed = false;
 };
+
+boost::json::value typed_scalar(const YAML::Node& n) {
+  const auto& text = n.Scalar();
+  if (n.Tag() != "?") return boost::json::value(text);  // quoted, or explicitly tagged
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  const char* end = text.data() + text.size();
+  std::int64_t i = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end) return i;
+  double d = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, d);
+      ec == std::errc() && p == end && text.find_first_of("0123456789") != std::string::npos && std::isfinite(d)) {
+    return d;
+  }
+  return boost::json::value(text);
+}
 
 boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t depth) {
   if (depth > max_value_depth) {
@@ -127,7 +149,7 @@ boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t dept
   if (++b.nodes > max_value_nodes) {
     b.r.fail(b.top, b.path, "more than " + std::to_string(max_value_nodes) + " values once YAML aliases are expanded");
   }
-  if (n.IsScalar()) return boost::json::value(n.Scalar());
+  if (n.IsScalar()) return b.typed ? typed_scalar(n) : boost::json::value(n.Scalar());
   if (n.IsSequence()) {
     boost::json::array a;
     for (const auto& item : n) a.push_back(to_json(item, b, depth + 1));
@@ -142,8 +164,8 @@ boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t dept
 }
 
 // `n` as JSON, refused with its position past the bounds above.
-boost::json::value to_json(const reader& r, const YAML::Node& n, const std::string& path) {
-  json_budget b{r, path, n};
+boost::json::value to_json(const reader& r, const YAML::Node& n, const std::string& path, bool typed = false) {
+  json_budget b{r, path, n, 0, typed};
   return to_json(n, b, 0);
 }
 
@@ -287,7 +309,7 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     if (key == "kind") kind_given = true;
   });
   if (auto* remote = proc ? std::get_if<remote_spec>(&*proc) : nullptr) {
-    if (params) remote->params = to_json(r, *params, path + ".params");
+    if (params) remote->params = to_json(r, *params, path + ".params", true);
     if (!kind_given) t.settings.kind = engine::task_kind::remote;
   } else if (params) {
     r.fail(*params, path + ".params", "params apply to remote tasks only");

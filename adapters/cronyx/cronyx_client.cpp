@@ -34,6 +34,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds min_poll{50};
 constexpr std::chrono::milliseconds max_poll{std::chrono::seconds(5)};
 constexpr std::chrono::milliseconds default_poll{500};
+constexpr std::chrono::milliseconds max_sync_wait{1000};
 
 // The part of an absolute URL before its path: `scheme://authority`.
 std::string_view origin_of(std::string_view url) {
@@ -335,17 +336,30 @@ asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const st
   session io(*s, detail::client_pool::of(ex).client_for(ex, *s));
   const auto fail = [&](const std::string& why) { return engine::outcome::failure(io.prefix() + why); };
 
-  // The server may wait this long before answering 202; the rest of
-  // CRONYX_TIMEOUT carries the answer back.
-  const auto wait_ms = std::max<std::int64_t>(1, s->timeout.count() * 4 / 5);
-  json::object body{{"params", params.is_null() ? json::value(json::object()) : params},
-                    {"input", ctx.input()},
-                    {"mode", "sync"},
-                    {"timeout_ms", wait_ms}};
+  // The server may hold a sync request this long before answering 202:
+  // short, since a run cancelled meanwhile has no id to cancel yet, and
+  // within CRONYX_TIMEOUT, which must also carry the answer back.
+  const auto wait_ms = std::clamp<std::int64_t>(s->timeout.count() * 4 / 5, 1, max_sync_wait.count());
+  const json::value body = json::object{{"params", params.is_null() ? json::value(json::object()) : params},
+                                        {"input", ctx.input()},
+                                        {"mode", "sync"},
+                                        {"timeout_ms", wait_ms}};
   net::header_map extra;
   extra.set("Idempotency-Key", ctx.id().to_string() + "-" + std::to_string(ctx.attempt()));
-  auto started = co_await io.exchange(net::http_method::post, "/v1/tasks/" + segment(task_id) + "/runs",
-                                      json::value(std::move(body)), extra);
+  const auto start_path = "/v1/tasks/" + segment(task_id) + "/runs";
+  auto started = co_await io.exchange(net::http_method::post, start_path, body, extra);
+  if (!started && started.error().cancelled) {
+    // Cancelled before the server said which run it started: the same key
+    // and body give the same run back (docs/plugins.md), which is then
+    // cancelled like any other.
+    co_await asio::this_coro::reset_cancellation_state();
+    auto again = co_await io.exchange(net::http_method::post, start_path, body, extra);
+    const auto run_id = again ? string_member(again->body, "run_id") : std::string();
+    if (!run_id.empty() && !terminal_outcome(io.prefix(), task_id, again->body)) {
+      (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + segment(run_id) + "/cancel", json::object());
+    }
+    co_return fail("run of task " + task_id + " cancelled");
+  }
   if (!started) co_return fail(started.error().message);
   if (auto done = terminal_outcome(io.prefix(), task_id, started->body)) co_return std::move(*done);
   if (started->status == 200) co_return fail("POST /v1/tasks/" + task_id + "/runs answered 200 with a run still going");

@@ -216,7 +216,7 @@ TEST_CASE("a 503 then a success runs the task once, with its body and bearer tok
   const auto sent = json::parse(body);
   CHECK(json::serialize(sent.at("params")) == R"({"n":1})");
   CHECK(sent.at("mode") == "sync");
-  CHECK(sent.at("timeout_ms").as_int64() == 1600);
+  CHECK(sent.at("timeout_ms").as_int64() == 1000);
   CHECK(sent.at("input").at("task") == "t");
 }
 
@@ -276,6 +276,29 @@ TEST_CASE("a run that hangs past the task's timeout is cancelled on the server" 
   const auto rec = f.run_task("hang", 300ms);
   CHECK(rec.status == engine::run_status::timed_out);
   CHECK(rec.error == "timed out after 300ms");
+  CHECK(cancelled == std::vector<std::string>{"r1"});
+}
+
+TEST_CASE("a run cancelled before its start is answered is found again by its key and cancelled" *
+          doctest::timeout(20)) {
+  fixture f;
+  std::vector<std::string> keys;
+  std::vector<std::string> cancelled;
+  f.routes.post("/v1/tasks/{id}/runs", [&](net::request& req) -> asio::awaitable<net::response> {
+    keys.emplace_back(req.header("Idempotency-Key").value_or("(none)"));
+    if (keys.size() == 1) co_await pause(3s);  // a sync wait the client gives up on
+    co_return accepted("/v1/runs/r1");
+  });
+  f.routes.post("/v1/runs/{id}/cancel", [&](net::request& req) {
+    cancelled.emplace_back(*req.param("id"));
+    return net::json_response(202, run_doc("cancelled"));
+  });
+  f.start();
+  const auto rec = f.run_task("slow", 200ms);
+  CHECK(rec.status == engine::run_status::timed_out);
+  CHECK(rec.error == "timed out after 200ms");
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[1] == keys[0]);
   CHECK(cancelled == std::vector<std::string>{"r1"});
 }
 
