@@ -221,9 +221,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 run = Run(task_id, params, req.get("input"))
                 st.keys[(task_id, key)] = (raw, run)
                 st.runs[run.id] = run
-                threading.Thread(target=execute, args=(run,), daemon=True).start()
+                if task_id == "sleep":
+                    threading.Thread(target=execute, args=(run,), daemon=True).start()
             else:
                 run = known[1]
+        if known is None and task_id != "sleep":
+            execute(run)  # quick tasks run on the request's own thread
         if req.get("mode", "sync") == "sync":
             run.done.wait((req.get("timeout_ms") or 5000) / 1000)
         if run.done.is_set():
