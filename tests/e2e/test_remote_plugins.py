@@ -238,3 +238,39 @@ def test_serve_keeps_serving_with_the_server_down_and_picks_its_tasks_up_at_the_
         if srv:
             srv.stop()
         assert serve.stop() == 0
+
+
+def test_a_webhook_delivery_runs_a_remote_task(task, remote):
+    task.write_config(
+        "tasks:\n"
+        "  on_push:\n"
+        "    remote: deps\n"
+        "    on: {webhook: ci, events: [push]}\n"
+    )
+    task.env["CRONYX_BASE_URL"] = remote.url
+    serve = Serve(task)
+    try:
+        line = serve.wait_for(lambda l: "listening on http://" in l)
+        http_port = int(line.rsplit(":", 1)[1])
+        req = urllib.request.Request(f"http://127.0.0.1:{http_port}/webhook/ci", method="POST",
+                                     data=b'{"ref": "main"}', headers={"X-Cascadence-Event": "push",
+                                                                       "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 202
+        line = serve.wait_for(lambda l: l.split(" ", 1)[-1].startswith("task on_push "), timeout=15)
+        assert " success " in line
+        run_id = line.rsplit("run_id=", 1)[1]
+        posts = [e for e in remote.log() if e["path"] == "/v1/tasks/deps/runs"]
+        assert [p["key"] for p in posts] == [run_id + "-1"]
+    finally:
+        assert serve.stop() == 0
+
+
+def test_the_remote_bench_scenario_runs_against_a_real_server(remote):
+    bench = pathlib.Path(__import__("conftest").binary("cascadence-bench"))
+    r = subprocess.run([str(bench), "--scenario", "remote", "--remote-url", remote.url, "--remote-runs", "200",
+                        "--max-concurrency", "4", "--json-only"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    line = json.loads(r.stdout.strip().splitlines()[-1])
+    assert line["scenario"] == "remote" and line["tasks"] == 200 and line["concurrency"] == 4
+    assert len([e for e in remote.log() if e["path"] == "/v1/tasks/noop/runs"]) == 200
