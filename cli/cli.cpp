@@ -94,7 +94,8 @@ const config& invocation::cfg() {
     auto loaded = service::load_config(config_path_);
     // A remote plugin server's tasks join the file's; one that cannot be
     // reached is a warning, and its known tasks fail when run.
-    remote_ = service::discover_remote_tasks(loaded, [this](const std::string& m) { err_ << "warning: " << m << '\n'; });
+    remote_ =
+        service::discover_remote_tasks(loaded, [this](const std::string& m) { err_ << "warning: " << m << '\n'; });
     graph_ = service::build_graph(loaded);  // a graph that cannot run is refused at load
     cfg_ = std::move(loaded);
   }

@@ -47,9 +47,8 @@ std::string join_ids(const std::vector<cronyx::task_info>& tasks) {
 }
 
 bool same_tasks(const std::vector<cronyx::task_info>& a, const std::vector<cronyx::task_info>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
-    return x.id == y.id && x.description == y.description;
-  });
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return x.id == y.id && x.description == y.description; });
 }
 
 void reindex(config& cfg) {
@@ -66,8 +65,9 @@ std::optional<cronyx::settings> remote_settings(const config& cfg) {
   cronyx::settings s;
   auto normalized = cronyx::normalize_base_url(url);
   if (!normalized) {
-    throw config_error((url_env != nullptr ? std::string("CRONYX_BASE_URL") : cfg.cronyx.location + ": cronyx.base_url") +
-                       ": " + normalized.error().message);
+    throw config_error(
+        (url_env != nullptr ? std::string("CRONYX_BASE_URL") : cfg.cronyx.location + ": cronyx.base_url") + ": " +
+        normalized.error().message);
   }
   s.base_url = std::move(normalized).value();
   s.timeout = interval_from_env("CRONYX_TIMEOUT", cfg.cronyx.timeout.value_or(s.timeout), "5");

@@ -134,8 +134,7 @@ class session final {
         case net::client_errc::timeout:
           co_return failure{what + ": no answer within " + engine::format_duration(s_.timeout) + " (CRONYX_TIMEOUT)"};
         case net::client_errc::response_too_large:
-          co_return failure{what + ": the answer is larger than " + std::to_string(s_.body_limit) +
-                            " bytes (refused)"};
+          co_return failure{what + ": the answer is larger than " + std::to_string(s_.body_limit) + " bytes (refused)"};
         default:
           co_return failure{what + ": " + e.message + attempts_note(e.attempts)};
       }
@@ -258,8 +257,8 @@ core::result<unsigned, std::string> negotiate_version(const std::vector<unsigned
       best = std::max(best, v);
   }
   if (best != 0) return best;
-  return "no protocol version in common (server: " + join(offered) + "; client: " +
-         join({supported_versions.begin(), supported_versions.end()}) + ")";
+  return "no protocol version in common (server: " + join(offered) +
+         "; client: " + join({supported_versions.begin(), supported_versions.end()}) + ")";
 }
 
 client::client(settings s) : settings_(std::make_shared<const settings>(std::move(s))) {}
@@ -267,8 +266,9 @@ client::client(settings s) : settings_(std::make_shared<const settings>(std::mov
 asio::awaitable<core::result<catalog, std::string>> client::discover() const {
   // Keeps the settings alive across suspensions, whatever the caller does.
   const auto s = settings_;
-  session io(*s, detail::client_pool::of(co_await asio::this_coro::executor).client_for(
-                     co_await asio::this_coro::executor, *s));
+  session io(
+      *s,
+      detail::client_pool::of(co_await asio::this_coro::executor).client_for(co_await asio::this_coro::executor, *s));
   const auto fail = [&](const std::string& why) { return core::result<catalog, std::string>(io.prefix() + why); };
 
   catalog found;

@@ -39,8 +39,7 @@ class server final {
 };
 
 /// A processor running remote task `task_id` of `srv` with `params`.
-[[nodiscard]] std::shared_ptr<engine::processor> make_remote_processor(std::shared_ptr<server> srv,
-                                                                       std::string task_id,
+[[nodiscard]] std::shared_ptr<engine::processor> make_remote_processor(std::shared_ptr<server> srv, std::string task_id,
                                                                        boost::json::value params);
 
 }  // namespace cascadence::adapters::cronyx

@@ -54,8 +54,12 @@ net::response problem(unsigned status, std::string title, std::string detail) {
 }
 
 json::object run_doc(std::string state, json::value result = nullptr, json::value error = nullptr) {
-  return json::object{{"run_id", "r1"},          {"task_id", "t"},           {"state", std::move(state)},
-                      {"result", std::move(result)}, {"error", std::move(error)}, {"started_at", nullptr},
+  return json::object{{"run_id", "r1"},
+                      {"task_id", "t"},
+                      {"state", std::move(state)},
+                      {"result", std::move(result)},
+                      {"error", std::move(error)},
+                      {"started_at", nullptr},
                       {"finished_at", nullptr}};
 }
 
@@ -121,10 +125,10 @@ struct fixture final {
 TEST_CASE("discovery reads /v1/info, the task list in both shapes and each task" * doctest::timeout(20)) {
   fixture f;
   f.routes.get("/v1/info", [](net::request&) {
-    return net::json_response(200, json::object{{"protocol_versions", json::array{1}},
-                                                {"name", "test-server"},
-                                                {"version", "0.1"},
-                                                {"runtime", "cpp"}});
+    return net::json_response(
+        200,
+        json::object{
+            {"protocol_versions", json::array{1}}, {"name", "test-server"}, {"version", "0.1"}, {"runtime", "cpp"}});
   });
   f.routes.get("/tasks", [](net::request&) {
     return net::json_response(200, json::array{json::object{{"id", "sha256"}, {"description", "hash"}}, "wordcount"});
@@ -132,7 +136,8 @@ TEST_CASE("discovery reads /v1/info, the task list in both shapes and each task"
   f.routes.get("/tasks/{id}", [](net::request& req) {
     const auto id = std::string(*req.param("id"));
     return net::json_response(
-        200, json::object{{"id", id}, {"description", id + " described"}, {"params", json::object{{"type", "object"}}}});
+        200,
+        json::object{{"id", id}, {"description", id + " described"}, {"params", json::object{{"type", "object"}}}});
   });
   f.start();
   const cronyx::client c(settings_for(*f.server));
@@ -150,12 +155,14 @@ TEST_CASE("discovery reads /v1/info, the task list in both shapes and each task"
 
 TEST_CASE("a server with no protocol version in common is refused naming both lists" * doctest::timeout(20)) {
   fixture f;
-  f.routes.get("/v1/info",
-               [](net::request&) { return net::json_response(200, json::object{{"protocol_versions", {2, 3}}}); });
+  f.routes.get("/v1/info", [](net::request&) {
+    return net::json_response(200, json::object{{"protocol_versions", {2, 3}}});
+  });
   f.start();
   auto found = f.run(cronyx::client(settings_for(*f.server)).discover());
   REQUIRE_FALSE(found.has_value());
-  CHECK(found.error() == "remote server " + base(*f.server) + ": no protocol version in common (server: 2, 3; client: 1)");
+  CHECK(found.error() ==
+        "remote server " + base(*f.server) + ": no protocol version in common (server: 2, 3; client: 1)");
   CHECK(cronyx::negotiate_version({1, 2}).value() == 1);
 }
 
@@ -251,7 +258,8 @@ TEST_CASE("a run the server reports failed carries its error" * doctest::timeout
   fixture f;
   f.routes.post("/v1/tasks/{id}/runs", [](net::request&) {
     return net::json_response(
-        200, run_doc("failed", nullptr, json::object{{"title", "no such file"}, {"detail", "/nope"}, {"code", "NOT_FOUND"}}));
+        200, run_doc("failed", nullptr,
+                     json::object{{"title", "no such file"}, {"detail", "/nope"}, {"code", "NOT_FOUND"}}));
   });
   f.start();
   const auto rec = f.run_task("sha256");
@@ -315,8 +323,8 @@ TEST_CASE("a request that gets no answer fails after CRONYX_TIMEOUT without a re
   s.timeout = 200ms;
   const auto rec = f.run_task("stuck", 0ms, &s);
   CHECK(rec.status == engine::run_status::failed);
-  CHECK(rec.error == "remote server " + base(*f.server) +
-                         ": POST /v1/tasks/stuck/runs: no answer within 200ms (CRONYX_TIMEOUT)");
+  CHECK(rec.error ==
+        "remote server " + base(*f.server) + ": POST /v1/tasks/stuck/runs: no answer within 200ms (CRONYX_TIMEOUT)");
   CHECK(calls == 1);
 }
 
@@ -390,14 +398,16 @@ TEST_CASE("a server that is down fails discovery with the connection error" * do
   s.backoff = 10ms;
   auto found = run_async(io, cronyx::client(s).discover());
   REQUIRE_FALSE(found.has_value());
-  CHECK(found.error().starts_with("remote server " + s.base_url + ": GET /v1/info: cannot connect to 127.0.0.1:" +
-                                  std::to_string(port)));
+  CHECK(found.error().starts_with("remote server " + s.base_url +
+                                  ": GET /v1/info: cannot connect to 127.0.0.1:" + std::to_string(port)));
   CHECK(found.error().ends_with("(after 3 attempts)"));
 }
 
 TEST_CASE("base URLs are normalized or refused") {
   CHECK(cronyx::normalize_base_url("http://127.0.0.1:8700/").value() == "http://127.0.0.1:8700");
   CHECK(cronyx::normalize_base_url("https://h/prefix//").value() == "https://h/prefix");
-  CHECK(cronyx::normalize_base_url("ftp://h").error().message == "'ftp://h' is not an http:// or https:// URL with a host");
-  CHECK(cronyx::normalize_base_url("http://h/?q").error().message == "'http://h/?q' has a query, a fragment or a space");
+  CHECK(cronyx::normalize_base_url("ftp://h").error().message ==
+        "'ftp://h' is not an http:// or https:// URL with a host");
+  CHECK(cronyx::normalize_base_url("http://h/?q").error().message ==
+        "'http://h/?q' has a query, a fragment or a space");
 }

@@ -133,7 +133,8 @@ tasks:
 }
 
 TEST_CASE("remote task mistakes are configuration errors with their position") {
-  CHECK(error_for("tasks:\n  a: {echo: x, params: {n: 1}}\n") == "test.yml:2:24: tasks.a.params: params apply to remote tasks only");
+  CHECK(error_for("tasks:\n  a: {echo: x, params: {n: 1}}\n") ==
+        "test.yml:2:24: tasks.a.params: params apply to remote tasks only");
   CHECK(error_for("tasks:\n  a: {echo: x, kind: remote}\n") ==
         "test.yml:2:6: tasks.a.kind: kind remote is for the tasks of a remote server (give the task 'remote: ID')");
   CHECK(error_for("tasks:\n  a: {remote: 'no/slash'}\n") ==
@@ -166,8 +167,9 @@ TEST_CASE("discovered tasks join the configuration, a local name wins, and a ref
   asio::io_context io;
   json::array listed{json::object{{"id", "sha256"}, {"description", "hash"}}, "wordcount"};
   net::router routes;
-  routes.get("/v1/info",
-             [](net::request&) { return net::json_response(200, json::object{{"protocol_versions", {1}}}); });
+  routes.get("/v1/info", [](net::request&) {
+    return net::json_response(200, json::object{{"protocol_versions", {1}}});
+  });
   routes.get("/tasks", [&](net::request&) { return net::json_response(200, listed); });
   routes.get("/tasks/{id}", [](net::request& req) {
     return net::json_response(200, json::object{{"id", std::string(*req.param("id"))}});
