@@ -98,7 +98,7 @@ using exchange_result = core::result<answer, failure>;
 // "title: detail" of a problem document (RFC 9457) or of a run's error.
 std::string problem_text(const json::value& doc) {
   auto title = string_member(doc, "title");
-  const auto detail = string_member(doc, "detail");
+  auto detail = string_member(doc, "detail");
   if (title.empty()) return detail;
   return detail.empty() ? title : title + ": " + detail;
 }
