@@ -27,11 +27,17 @@ void goex_sink_write(const cascadence_sink_t* sink, const void* text, size_t len
   if (sink && sink->write) sink->write(sink->context, (const uint8_t*)text, len);
 }
 
-static cascadence_bytes_t shim_info(void) { return goexInfo(); }
+static cascadence_bytes_t shim_info(void) {
+  return goexInfo();
+}
 
-static uint32_t shim_processor_count(void) { return goexProcessorCount(); }
+static uint32_t shim_processor_count(void) {
+  return goexProcessorCount();
+}
 
-static cascadence_bytes_t shim_processor_descriptor(uint32_t index) { return goexProcessorDescriptor(index); }
+static cascadence_bytes_t shim_processor_descriptor(uint32_t index) {
+  return goexProcessorDescriptor(index);
+}
 
 static cascadence_status_t shim_create(uint32_t index, cascadence_bytes_t params, void** instance,
                                        const cascadence_sink_t* error) {
@@ -41,13 +47,17 @@ static cascadence_status_t shim_create(uint32_t index, cascadence_bytes_t params
   return status;
 }
 
-static void shim_destroy(void* instance) { goexDestroy((uint64_t)(uintptr_t)instance); }
+static void shim_destroy(void* instance) {
+  goexDestroy((uint64_t)(uintptr_t)instance);
+}
 
 static cascadence_status_t shim_start(void* instance, cascadence_run_t run, cascadence_bytes_t input) {
   return goexStart((uint64_t)(uintptr_t)instance, run, input);
 }
 
-static void shim_cancel(void* instance, cascadence_run_t run) { goexCancel((uint64_t)(uintptr_t)instance, run); }
+static void shim_cancel(void* instance, cascadence_run_t run) {
+  goexCancel((uint64_t)(uintptr_t)instance, run);
+}
 
 static const void* shim_get_extension(const char* id) {
   (void)id;
@@ -71,9 +81,13 @@ static cascadence_status_t shim_init(const cascadence_host_t* host) {
   return goexInit((cascadence_host_t*)host);
 }
 
-static void shim_deinit(void) { goexDeinit(); }
+static void shim_deinit(void) {
+  goexDeinit();
+}
 
-static const cascadence_plugin_t* shim_get_plugin(void) { return goexInitialized() ? &plugin : NULL; }
+static const cascadence_plugin_t* shim_get_plugin(void) {
+  return goexInitialized() ? &plugin : NULL;
+}
 
 CASCADENCE_PLUGIN_EXPORT const cascadence_plugin_entry_t cascadence_plugin_entry = {
     .struct_size = sizeof(cascadence_plugin_entry_t),
