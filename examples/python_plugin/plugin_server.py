@@ -10,6 +10,7 @@ Tasks: `transform` (JSON transforms), `sha256_file` (hash a file), `sleep`
 import argparse
 import datetime
 import hashlib
+import hmac
 import http.server
 import json
 import math
@@ -170,7 +171,9 @@ def run_transform(params, task_input, stop):
 def validate_path(params):
     if not isinstance(params, dict):
         raise InvalidParams(f"params must be an object, not {json_type(params)}")
-    if not isinstance(params.get("path"), str) or not params["path"]:
+    if "path" not in params:
+        raise InvalidParams("params.path is required")
+    if not isinstance(params["path"], str) or not params["path"]:
         raise InvalidParams("params.path must be a non-empty string")
 
 
@@ -480,7 +483,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not token:
             return
         auth = self.headers.get("Authorization", "")
-        if auth != f"Bearer {token}":
+        if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
             why = "no Authorization header" if not auth else "the bearer token is wrong"
             raise Problem(401, "unauthorized", "INVALID_ARGUMENT", f"this server needs a bearer token ({why})",
                           headers={"WWW-Authenticate": 'Bearer realm="cascadence-plugin"'})
