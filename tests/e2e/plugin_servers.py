@@ -2,7 +2,9 @@
 
 One entry of SERVERS per example server: how to start it and which of its
 tasks the shared conformance tests use. Adding a server (the Rust example,
-say) is one more entry.
+say) is one more entry. A server takes `--listen HOST:PORT` (port 0: a free
+one; the first stdout line is `listening on http://HOST:PORT`), `--token T`,
+`--max-runs N` and `--run-timeout DURATION` (spelled by ServerSpec.duration).
 """
 
 import dataclasses
@@ -35,6 +37,7 @@ class ServerSpec:
     runtime: str  # what /v1/info says
     hash_task: str = "sha256_file"  # params {"path"} -> {"sha256", "bytes"}
     sleep_task: str = "sleep"  # params {"seconds"}, cancellable
+    duration: object = str  # seconds (a float) -> the server's spelling of --run-timeout
 
 
 SERVERS = {
@@ -43,7 +46,12 @@ SERVERS = {
         lambda: [sys.executable, str(ROOT / "examples" / "python_plugin" / "plugin_server.py")],
         runtime="python",
     ),
-    "go": ServerSpec("go", lambda: [str(built("go_plugin", "go-plugin-server"))], runtime="go"),
+    "go": ServerSpec(
+        "go",
+        lambda: [str(built("go_plugin", "go-plugin-server"))],
+        runtime="go",
+        duration=lambda seconds: f"{round(seconds * 1000)}ms",
+    ),
 }
 
 

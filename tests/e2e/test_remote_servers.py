@@ -265,8 +265,7 @@ def test_a_full_server_answers_503_and_says_so_in_health(spec):
 
 
 def test_a_run_past_the_server_limit_ends_timed_out(spec):
-    limit = "0.3" if spec.name == "python" else "300ms"
-    server = RemoteServer(spec, "--run-timeout", limit)
+    server = RemoteServer(spec, "--run-timeout", spec.duration(0.3))
     try:
         reply = server.post_run(spec.sleep_task, {"params": {"seconds": 60}, "mode": "async"}, key=key())
         doc = poll(server, reply.headers["Location"])
