@@ -11,6 +11,7 @@ import argparse
 import datetime
 import hashlib
 import hmac
+import http
 import http.server
 import json
 import math
@@ -428,6 +429,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.dispatch("GET")
 
+    def do_HEAD(self):
+        self.dispatch("GET")  # reply() leaves the body out
+
     def do_POST(self):
         self.dispatch("POST")
 
@@ -439,6 +443,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PATCH(self):
         self.dispatch("PATCH")
+
+    def send_error(self, code, message=None, explain=None):
+        """The base class's errors (a bad request line, headers too long, an
+        unknown method) as problem documents too, not HTML."""
+        try:
+            title = http.HTTPStatus(code).phrase.lower()
+        except ValueError:
+            title = "error"
+        code_name = "UNSUPPORTED" if code == 501 else "INTERNAL" if code >= 500 else "INVALID_ARGUMENT"
+        p = Problem(code, title, code_name, message or title)
+        self.close_connection = True
+        self.reply(code, p.document(), {"Connection": "close"})
 
     def dispatch(self, method: str):
         try:
