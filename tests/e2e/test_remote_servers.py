@@ -274,6 +274,14 @@ def test_a_run_past_the_server_limit_ends_timed_out(spec):
         server.stop()
 
 
+def test_a_wrong_method_is_a_405_problem_and_unknown_paths_404(server):
+    reply = server.request("DELETE", "/v1/info")
+    assert_problem(reply, 405, "UNSUPPORTED", "DELETE /v1/info is not supported")
+    assert reply.headers["Allow"] == "GET"
+    assert_problem(server.get("/v2/info"), 404, "NOT_FOUND", "no route /v2/info")
+    head = server.request("HEAD", "/v1/health")
+    assert head.status == 200 and head.raw == b""
+
 # --- The tasks only one example has ------------------------------------------
 
 
@@ -384,3 +392,4 @@ def test_go_echo_returns_params_and_a_panic_fails_only_its_run(go_server):
     assert boom.json["state"] == "failed", boom
     assert boom.json["error"] == {"title": "internal error", "detail": "panic: boom", "code": "INTERNAL"}
     assert go_server.get("/v1/health").status == 200
+
