@@ -387,7 +387,7 @@ class Store:
             del self.runs[rid]
         self.keys = {k: r for k, r in self.keys.items() if r.run_id not in old}
 
-    def draining(self) -> bool:
+    def full(self) -> bool:
         with self.lock:
             return self.active >= self.max_active
 
@@ -529,7 +529,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          "runtime": "python"}, {}
         if parts == ["v1", "health"]:
             allow("GET")
-            if self.server.store.draining():
+            if self.server.store.full():
                 raise Problem(503, "server busy", "UNAVAILABLE", "every run slot is taken", retryable=True)
             return 200, {"status": "ok"}, {}
         if len(parts) == 4 and parts[0] == "v1" and parts[1] == "tasks" and parts[3] == "runs":
