@@ -68,7 +68,9 @@ static void json_ws(json_cursor* c) {
   }
 }
 
-static int json_is_digit(json_cursor* c) { return c->p < c->end && *c->p >= '0' && *c->p <= '9'; }
+static int json_is_digit(json_cursor* c) {
+  return c->p < c->end && *c->p >= '0' && *c->p <= '9';
+}
 
 static int json_hex(unsigned char ch) {
   return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
@@ -322,8 +324,8 @@ static void violation(const char* format, ...) {
 }
 
 static const char* status_name(cascadence_status_t status) {
-  static const char* const names[] = {"OK",          "INVALID_ARGUMENT", "NOT_FOUND", "CANCELLED",
-                                      "DEADLINE_EXCEEDED", "UNAVAILABLE", "INTERNAL",  "UNSUPPORTED"};
+  static const char* const names[] = {"OK",          "INVALID_ARGUMENT", "NOT_FOUND",  "CANCELLED", "DEADLINE_EXCEEDED",
+                                      "UNAVAILABLE", "INTERNAL",         "UNSUPPORTED"};
   return status >= 0 && status <= CASCADENCE_STATUS_UNSUPPORTED ? names[status] : "UNKNOWN";
 }
 
@@ -617,8 +619,8 @@ int main(int argc, char** argv) {
          offsetof(cascadence_plugin_entry_t, get_plugin) + sizeof entry->get_plugin);
   }
   if (entry->abi_major != CASCADENCE_PLUGIN_ABI_MAJOR) {
-    fail(2, "%s speaks ABI %u.%u, this host %u.%u (the majors must be equal)", lib, entry->abi_major,
-         entry->abi_minor, CASCADENCE_PLUGIN_ABI_MAJOR, CASCADENCE_PLUGIN_ABI_MINOR);
+    fail(2, "%s speaks ABI %u.%u, this host %u.%u (the majors must be equal)", lib, entry->abi_major, entry->abi_minor,
+         CASCADENCE_PLUGIN_ABI_MAJOR, CASCADENCE_PLUGIN_ABI_MINOR);
   }
   if (entry->init == NULL || entry->deinit == NULL || entry->get_plugin == NULL) {
     fail(2, "%s's entry lacks init, deinit or get_plugin (NULL)", lib);
