@@ -1,0 +1,3 @@
+module cascadence.dev/examples/go_plugin
+
+go 1.22
