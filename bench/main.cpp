@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <optional>
@@ -29,6 +30,8 @@ namespace {
 struct scenario final {
   std::string_view name;
   scenario_result (*run)(const bench_config&);
+  /// Part of `all`; the remote scenario needs a server and is asked for by name.
+  bool in_all = true;
 };
 
 // The baseline runs before the engine's DAG so that line can carry the ratio.
@@ -49,6 +52,7 @@ constexpr std::array all_scenarios{
     scenario{"cron-lateness-small", run_cron_small},
     scenario{"cron-lateness-large", run_cron_large},
     scenario{"metrics-render", run_metrics_render},
+    scenario{"remote", run_remote, false},
 };
 
 constexpr std::string_view usage_intro =
@@ -114,7 +118,7 @@ std::optional<std::vector<scenario>> select(const std::vector<std::string>& name
   std::vector<scenario> out;
   for (const auto& s : all_scenarios) {
     for (const auto& name : wanted) {
-      if (name == "all" || name == s.name) {
+      if ((name == "all" && s.in_all) || name == s.name) {
         out.push_back(s);
         break;
       }
@@ -212,8 +216,11 @@ int main(int argc, char** argv) {
        "render() calls timed in metrics-render")
       ("metrics-schedules", po::bool_switch(&config.metrics_schedules),
        "metrics-render: every task also has schedule series (fires, lateness, next fire)")
+      ("remote-url", po::value(&config.remote_url), "remote: the plugin server's base URL (default: CRONYX_BASE_URL)")
+      ("remote-task", po::value(&config.remote_task)->default_value(config.remote_task), "remote: the task to run")
+      ("remote-runs", po::value(&config.remote_runs)->default_value(config.remote_runs), "remote: how many runs")
       ("json-only", "print only the JSON lines (no table on stderr)")
-      ("serve", po::value(&serve_name), "serve HTTP instead: http-baseline or http-webhook")
+      ("serve", po::value(&serve_name), "serve HTTP instead: http-baseline, http-webhook or remote-noop")
       ("host", po::value(&serve.host)->default_value(serve.host), "address --serve binds")
       ("port", po::value(&serve_port)->default_value(serve_port), "port --serve binds; 0 picks a free one")
       ("secret", po::value(&serve.secret)->default_value(serve.secret),
@@ -241,12 +248,13 @@ int main(int argc, char** argv) {
     try {
       if (serve_name == "http-baseline") return serve_http_baseline(serve);
       if (serve_name == "http-webhook") return serve_http_webhook(serve);
+      if (serve_name == "remote-noop") return serve_remote_noop(serve);
     } catch (const std::exception& e) {
       std::cerr << "error: --serve " << serve_name << " failed (" << e.what() << ")\n";
       return 1;
     }
     std::cerr << "error: bad command line (--serve: unknown server '" << serve_name
-              << "', expected http-baseline or http-webhook)\n";
+              << "', expected http-baseline, http-webhook or remote-noop)\n";
     return 2;
   }
   if (vm["scenario"].defaulted() || scenario_names.empty()) scenario_names = {"all"};
@@ -254,6 +262,9 @@ int main(int argc, char** argv) {
       config.sleep_tasks == 0 || config.metrics_renders == 0 || repeat == 0) {
     std::cerr << "error: bad command line (sizes and --repeat must be at least 1)\n";
     return 2;
+  }
+  if (config.remote_url.empty()) {
+    if (const char* env = std::getenv("CRONYX_BASE_URL"); env != nullptr) config.remote_url = env;
   }
   config.sleep_duration = std::chrono::milliseconds(sleep_ms);
   config.cron_duration = std::chrono::milliseconds(static_cast<std::int64_t>(cron_seconds * 1000));

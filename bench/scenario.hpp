@@ -37,6 +37,11 @@ struct bench_config final {
   std::size_t metrics_renders = 200;
   /// metrics-render: every task also has the series of a schedule.
   bool metrics_schedules = false;
+  /// remote: the server (--remote-url, else CRONYX_BASE_URL), the task it
+  /// runs and how many runs; max_concurrency (default 16) runs at once.
+  std::string remote_url;
+  std::string remote_task = "noop";
+  std::size_t remote_runs = 10'000;
 };
 
 /// What one run of one scenario measured. `seconds` covers the run only;
@@ -79,5 +84,9 @@ struct scenario_result final {
 /// `metrics_renders` times; `tasks` counts the renders, `extra` has their
 /// percentiles and the size of the text.
 [[nodiscard]] scenario_result run_metrics_render(const bench_config& config);
+
+/// `remote_runs` runs of `remote_task` on the server at `remote_url`, at
+/// most max_concurrency at once, over keep-alive HTTP.
+[[nodiscard]] scenario_result run_remote(const bench_config& config);
 
 }  // namespace cascadence::bench

@@ -3,6 +3,7 @@
 #include "cli/invocation.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
+#include "service/remote_tasks.hpp"
 #include "service/runtime.hpp"
 
 #include <boost/program_options.hpp>
@@ -91,6 +92,10 @@ std::optional<std::string> invocation::parse_name() {
 const config& invocation::cfg() {
   if (!cfg_) {
     auto loaded = service::load_config(config_path_);
+    // A remote plugin server's tasks join the file's; one that cannot be
+    // reached is a warning, and its known tasks fail when run.
+    remote_ =
+        service::discover_remote_tasks(loaded, [this](const std::string& m) { err_ << "warning: " << m << '\n'; });
     graph_ = service::build_graph(loaded);  // a graph that cannot run is refused at load
     cfg_ = std::move(loaded);
   }

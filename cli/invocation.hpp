@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,10 @@ class options_description;
 class positional_options_description;
 class variables_map;
 }  // namespace boost::program_options
+
+namespace cascadence::service {
+class remote_tasks;
+}
 
 namespace cascadence::cli {
 
@@ -82,6 +87,7 @@ class invocation final {
   std::optional<std::filesystem::path> config_path_;
   metrics_options metrics_;
   std::optional<config> cfg_;
+  std::shared_ptr<service::remote_tasks> remote_;
   std::optional<engine::graph> graph_;
   std::optional<std::map<std::string, bool>> enabled_overrides_;
   std::ostream& out_;

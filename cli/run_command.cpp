@@ -143,7 +143,7 @@ int run_targets(invocation& inv, bool manual_only) {
   }
   if (manual_only) {
     const auto& task = inv.task(req.targets.front());
-    if (task.settings.kind != engine::task_kind::manual) {
+    if (task.settings.kind != engine::task_kind::manual && task.settings.kind != engine::task_kind::remote) {
       throw usage_error("task '" + task.name + "' is a " + std::string(engine::to_string(task.settings.kind)) +
                         " task; only manual tasks can be triggered (use 'task run " + task.name +
                         "' to run it anyway)");

@@ -1,6 +1,8 @@
 #include "engine/duration.hpp"
 
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -53,6 +55,26 @@ std::string format_duration(std::chrono::milliseconds d) {
       ms %= u.ms;
     }
   }
+  return out;
+}
+
+}  // namespace cascadence::engine
+
+namespace cascadence::engine {
+
+std::optional<std::chrono::milliseconds> parse_seconds_or_duration(std::string_view text) noexcept {
+  constexpr std::int64_t year_ms = 366LL * 86'400'000;
+  std::optional<std::chrono::milliseconds> out;
+  if (!text.empty() && text.find_first_not_of("0123456789.") == std::string_view::npos) {
+    double seconds = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec == std::errc() && ptr == text.data() + text.size() && seconds * 1000 <= static_cast<double>(year_ms)) {
+      out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
+    }
+  } else {
+    out = parse_duration(text);
+  }
+  if (!out || out->count() <= 0 || out->count() > year_ms) return std::nullopt;
   return out;
 }
 

@@ -16,3 +16,12 @@ namespace cascadence::engine {
 [[nodiscard]] std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace cascadence::engine
+
+namespace cascadence::engine {
+
+/// A positive interval as the seed's variables gave it, in seconds (`600`,
+/// `0.5`), or as parse_duration() reads it (`10m`); nullopt for anything
+/// else, zero and negative values included, and for more than a year.
+[[nodiscard]] std::optional<std::chrono::milliseconds> parse_seconds_or_duration(std::string_view text) noexcept;
+
+}  // namespace cascadence::engine

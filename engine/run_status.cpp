@@ -8,7 +8,7 @@ namespace cascadence::engine {
 
 namespace {
 constexpr std::array<std::string_view, 5> status_names{"success", "failed", "timed_out", "cancelled", "skipped"};
-constexpr std::array<std::string_view, 3> kind_names{"manual", "cron", "webhook"};
+constexpr std::array<std::string_view, 4> kind_names{"manual", "cron", "webhook", "remote"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> parse_enum(const std::array<std::string_view, N>& names, std::string_view text) noexcept {

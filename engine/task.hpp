@@ -12,8 +12,9 @@ namespace cascadence::engine {
 class processor;
 class immediate_processor;
 
-/// How a task may be started: by hand, by the cron scheduler, by a webhook.
-enum class task_kind : std::uint8_t { manual, cron, webhook };
+/// How a task may be started: by hand, by the cron scheduler, by a webhook;
+/// `remote` is a task of a remote plugin server, started like a manual one.
+enum class task_kind : std::uint8_t { manual, cron, webhook, remote };
 
 [[nodiscard]] std::string_view to_string(task_kind kind) noexcept;
 [[nodiscard]] std::optional<task_kind> parse_task_kind(std::string_view name) noexcept;

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -116,7 +118,27 @@ struct json_budget final {
   const std::string& path;
   const YAML::Node& top;
   std::size_t nodes = 0;
+  /// Plain (unquoted) scalars become JSON numbers, booleans and null as
+  /// YAML 1.2's core schema reads them; quoted ones stay strings.
+  bool typed = false;
 };
+
+boost::json::value typed_scalar(const YAML::Node& n) {
+  const auto& text = n.Scalar();
+  if (n.Tag() != "?") return boost::json::value(text);  // quoted, or explicitly tagged
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  const char* end = text.data() + text.size();
+  std::int64_t i = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end) return i;
+  double d = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, d);
+      ec == std::errc() && p == end && text.find_first_of("0123456789") != std::string::npos && std::isfinite(d)) {
+    return d;
+  }
+  return boost::json::value(text);
+}
 
 boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t depth) {
   if (depth > max_value_depth) {
@@ -127,7 +149,7 @@ boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t dept
   if (++b.nodes > max_value_nodes) {
     b.r.fail(b.top, b.path, "more than " + std::to_string(max_value_nodes) + " values once YAML aliases are expanded");
   }
-  if (n.IsScalar()) return boost::json::value(n.Scalar());
+  if (n.IsScalar()) return b.typed ? typed_scalar(n) : boost::json::value(n.Scalar());
   if (n.IsSequence()) {
     boost::json::array a;
     for (const auto& item : n) a.push_back(to_json(item, b, depth + 1));
@@ -142,18 +164,19 @@ boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t dept
 }
 
 // `n` as JSON, refused with its position past the bounds above.
-boost::json::value to_json(const reader& r, const YAML::Node& n, const std::string& path) {
-  json_budget b{r, path, n};
+boost::json::value to_json(const reader& r, const YAML::Node& n, const std::string& path, bool typed = false) {
+  json_budget b{r, path, n, 0, typed};
   return to_json(n, b, 0);
 }
 
-constexpr std::array<std::string_view, 20> task_keys{
-    "command",           "echo",        "sleep",          "after",   "timeout", "retries", "retry_backoff",
-    "retry_backoff_max", "description", "kind",           "enabled", "env",     "cwd",     "schedule",
-    "timezone",          "overlap",     "catchup_window", "jitter",  "paused",  "on"};
-constexpr std::array<std::string_view, 11> top_keys{"backend",    "storage_path", "timezone",       "max_concurrency",
-                                                    "kill_grace", "threads",      "shutdown_grace", "http",
-                                                    "webhook",    "api",          "tasks"};
+constexpr std::array<std::string_view, 22> task_keys{
+    "command",        "echo",   "sleep",   "after", "timeout", "retries",  "retry_backoff", "retry_backoff_max",
+    "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
+    "catchup_window", "jitter", "paused",  "on",    "remote",  "params"};
+constexpr std::array<std::string_view, 13> top_keys{
+    "backend", "storage_path", "timezone", "max_concurrency", "kill_grace", "threads",       "shutdown_grace",
+    "http",    "webhook",      "api",      "tasks",           "cronyx",     "cronyx_refresh"};
+constexpr std::array<std::string_view, 4> cronyx_keys{"base_url", "timeout", "token", "refresh"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
 constexpr std::array<std::string_view, 5> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections",
                                                     "max_runs"};
@@ -195,6 +218,15 @@ webhook_subscription parse_on(const reader& r, const std::string& path, const YA
 }
 constexpr std::array<std::string_view, 3> backends{"cron", "base", "temporal"};
 
+// Seconds (`600`, `0.5`) as the seed's variables took them, or a duration
+// (`10m`); more than zero.
+std::chrono::milliseconds refresh_interval(const reader& r, const YAML::Node& n, const std::string& path) {
+  const auto text = r.string(n, path);
+  auto d = engine::parse_seconds_or_duration(text);
+  if (!d) r.fail(n, path, "invalid interval '" + text + "' (seconds, e.g. 600, or a duration, e.g. 10m)");
+  return *d;
+}
+
 task_config parse_task(const reader& r, const std::string& name, const YAML::Node& n) {
   const std::string path = "tasks." + name;
   task_config t;
@@ -206,8 +238,10 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   scheduling::schedule_entry schedule;
   schedule.task = name;
   std::optional<YAML::Mark> schedule_policy_key;
+  std::optional<YAML::Node> params;
+  bool kind_given = false;
   const auto set_processor = [&](const YAML::Node& at, processor_spec spec) {
-    if (proc) r.fail(at, path, "a task has exactly one of command, echo or sleep");
+    if (proc) r.fail(at, path, "a task has exactly one of command, echo, sleep or remote");
     proc = std::move(spec);
   };
   r.mapping(n, path, task_keys, [&](const std::string& key, const YAML::Node& v) {
@@ -262,9 +296,26 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       schedule_policy_key = v.Mark();
     } else if (key == "on") {
       t.on = parse_on(r, kpath, v);
+    } else if (key == "remote") {
+      auto id = r.string(v, kpath);
+      if (!valid_task_name(id)) {
+        r.fail(v, kpath, "invalid remote task id '" + id + "' (use letters, digits, '_', '-' and '.')");
+      }
+      set_processor(v, remote_spec{std::move(id), nullptr, false, nullptr});
+    } else if (key == "params") {
+      params = v;
     }
+    if (key == "kind") kind_given = true;
   });
-  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo or sleep");
+  if (auto* remote = proc ? std::get_if<remote_spec>(&*proc) : nullptr) {
+    if (params) remote->params = to_json(r, *params, path + ".params", true);
+    if (!kind_given) t.settings.kind = engine::task_kind::remote;
+  } else if (params) {
+    r.fail(*params, path + ".params", "params apply to remote tasks only");
+  } else if (t.settings.kind == engine::task_kind::remote) {
+    r.fail(n, path + ".kind", "kind remote is for the tasks of a remote server (give the task 'remote: ID')");
+  }
+  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo, sleep or remote");
   if (is_command) {
     proc = std::move(command);
   } else if (!command.env.empty() || !command.cwd.empty()) {
@@ -348,6 +399,22 @@ config parse_config(const std::string& text, const std::filesystem::path& source
           cfg.api_token = r.string(x, "api.token");
           if (cfg.api_token.empty()) r.fail(x, "api.token", "the token is empty");
         });
+      } else if (key == "cronyx_refresh") {
+        cfg.cronyx.refresh = refresh_interval(r, v, key);
+      } else if (key == "cronyx") {
+        cfg.cronyx.location = r.where(v.Mark());
+        r.mapping(v, key, cronyx_keys, [&](const std::string& k, const YAML::Node& x) {
+          const auto kpath = key + "." + k;
+          if (k == "base_url") {
+            cfg.cronyx.base_url = r.string(x, kpath);
+          } else if (k == "timeout") {
+            cfg.cronyx.timeout = refresh_interval(r, x, kpath);
+          } else if (k == "token") {
+            cfg.cronyx.token = r.string(x, kpath);
+          } else {
+            cfg.cronyx.refresh = refresh_interval(r, x, kpath);
+          }
+        });
       } else if (key == "tasks") {
         if (v.IsNull()) return;
         if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");
@@ -415,12 +482,18 @@ engine::graph build_graph(const config& cfg) {
   b.reserve(cfg.tasks.size(), 0);
   for (const auto& t : cfg.tasks) {
     std::shared_ptr<engine::processor> proc = std::visit(
-        [](const auto& spec) -> std::shared_ptr<engine::processor> {
+        [&t](const auto& spec) -> std::shared_ptr<engine::processor> {
           using spec_type = std::decay_t<decltype(spec)>;
           if constexpr (std::is_same_v<spec_type, engine::command_spec>) {
             return engine::make_command_processor(spec);
           } else if constexpr (std::is_same_v<spec_type, echo_spec>) {
             return engine::make_echo_processor(spec.message);
+          } else if constexpr (std::is_same_v<spec_type, remote_spec>) {
+            if (!spec.bound) {
+              throw config_error(t.location + ": tasks." + t.name + ".remote: no remote server is configured " +
+                                 "(set CRONYX_BASE_URL or cronyx.base_url)");
+            }
+            return spec.bound;
           } else {
             return engine::make_sleep_processor(spec.duration);
           }

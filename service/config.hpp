@@ -39,7 +39,29 @@ struct echo_spec final {
 struct sleep_spec final {
   std::chrono::milliseconds duration{0};
 };
-using processor_spec = std::variant<engine::command_spec, echo_spec, sleep_spec>;
+/// `remote: ID` (with `params:`), or a task a remote server advertised.
+struct remote_spec final {
+  std::string id;
+  boost::json::value params;
+  /// Added by discovery rather than written in the file.
+  bool discovered = false;
+  /// The processor running it on the server, bound by service::remote_tasks;
+  /// build_graph() refuses a remote task without one.
+  std::shared_ptr<engine::processor> bound;
+};
+using processor_spec = std::variant<engine::command_spec, echo_spec, sleep_spec, remote_spec>;
+
+/// `cronyx: {base_url, timeout, token, refresh}` and `cronyx_refresh`: the
+/// remote plugin server. CRONYX_BASE_URL, CRONYX_TIMEOUT, CRONYX_TOKEN and
+/// CASCADENCE_CRONYX_REFRESH win (see service/remote_tasks.hpp).
+struct cronyx_config final {
+  std::string base_url;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::string token;
+  std::optional<std::chrono::milliseconds> refresh;
+  /// Where the block is, for errors about it ("file:line:column").
+  std::string location;
+};
 
 /// A task's `on: {webhook: SOURCE, events: [TYPE, ...]}`: the webhook
 /// deliveries that start it.
@@ -98,6 +120,7 @@ struct config final {
   std::map<std::string, std::string, std::less<>> webhook_secrets;
   /// `api: {token: ...}`; CASCADENCE_API_TOKEN wins (see api_token()).
   std::string api_token;
+  cronyx_config cronyx;
   std::vector<task_config> tasks;
   /// Task name -> index in `tasks`.
   std::map<std::string, std::size_t, std::less<>> index;

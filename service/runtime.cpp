@@ -18,6 +18,7 @@
 #include "scheduling/schedule_store.hpp"
 #include "scheduling/scheduler_observer_fan_out.hpp"
 #include "scheduling/task_state_store.hpp"
+#include "service/remote_tasks.hpp"
 #include "service/run_report_json.hpp"
 #include "service/schedules.hpp"
 #include "service/serve_log.hpp"
@@ -57,6 +58,7 @@ struct runtime::impl final {
         pool(pool),
         options(std::move(opts)),
         log(out),
+        remote(make_remote(cfg)),
         current(load(std::move(cfg))),
         scheduler(
             ex,
@@ -84,7 +86,16 @@ struct runtime::impl final {
     }
   }
 
-  static loaded load(config cfg) {
+  // The remote plugin server's tasks join every configuration loaded.
+  static std::shared_ptr<remote_tasks> make_remote(const config& cfg) {
+    auto s = remote_settings(cfg);
+    return s ? std::make_shared<remote_tasks>(std::move(*s)) : nullptr;
+  }
+
+  loaded load(config cfg) {
+    if (remote) {
+      for (const auto& note : remote->apply(cfg)) log.info(note);
+    }
     auto graph = std::make_shared<const engine::graph>(build_graph(cfg));
     auto overrides = scheduling::task_state_store(state_file(cfg)).load();
     return loaded{std::move(cfg), std::move(graph), std::move(overrides)};
@@ -108,6 +119,12 @@ struct runtime::impl final {
   }
 
   void start() {
+    if (remote) {
+      refresher.emplace(
+          ex, remote, [this] { (void)reload(current.cfg); }, [this](const std::string& m) { log.info(m); },
+          [this](const std::string& m) { log.on_error(m); });
+      refresher->start();
+    }
     if (http) {
       if (const auto ec = http->start()) {
         throw start_error("cannot listen on " + options.listen.host + ":" + std::to_string(options.listen.port) + " (" +
@@ -346,6 +363,7 @@ struct runtime::impl final {
       co_return;
     }
     stopping = true;
+    if (refresher) co_await refresher->stop();
     if (watcher) watcher->close();
     const auto deadline = std::chrono::steady_clock::now() + grace;
     if (http) http->stop(grace);
@@ -374,6 +392,9 @@ struct runtime::impl final {
   scheduling::scheduler_observer_fan_out scheduler_observers{&log, &metrics.scheduler_observer()};
   adapters::metrics::http_metrics http_metrics{metrics};
   adapters::metrics::webhook_metrics webhook_metrics{metrics};
+  // The remote plugin server, if one is configured, and its refresh loop.
+  std::shared_ptr<remote_tasks> remote;
+  std::optional<remote_refresher> refresher;
   loaded current;
   scheduling::cron_scheduler scheduler;
   // Runs started over HTTP: their bound, and the wait group stop() drains.

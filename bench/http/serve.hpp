@@ -33,4 +33,8 @@ struct serve_config final {
 /// that counts the `push` events delivered to it.
 [[nodiscard]] int serve_http_webhook(const serve_config& config);
 
+/// A remote plugin server (protocol v1) whose one task, `noop`, succeeds at
+/// once (bench/remote/noop_server.cpp), for the client side of `remote`.
+[[nodiscard]] int serve_remote_noop(const serve_config& config);
+
 }  // namespace cascadence::bench

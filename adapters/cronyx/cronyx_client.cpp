@@ -1,0 +1,395 @@
+#include "adapters/cronyx/cronyx_client.hpp"
+
+#include "adapters/cronyx/detail/client_pool.hpp"
+#include "engine/duration.hpp"
+#include "engine/processor.hpp"
+#include "net/http_client.hpp"
+#include "net/json.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+namespace cascadence::adapters::cronyx {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Retry-After bounds of the protocol (docs/plugins.md, "Runs").
+constexpr std::chrono::milliseconds min_poll{50};
+constexpr std::chrono::milliseconds max_poll{std::chrono::seconds(5)};
+constexpr std::chrono::milliseconds default_poll{500};
+constexpr std::chrono::milliseconds max_sync_wait{1000};
+
+// The part of an absolute URL before its path: `scheme://authority`.
+std::string_view origin_of(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const auto path = url.find('/', scheme_end + 3);
+  return path == std::string_view::npos ? url : url.substr(0, path);
+}
+
+bool lower_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// A path segment percent-encoded (RFC 3986 unreserved characters kept).
+std::string segment(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4U];
+      out += hex[u & 15U];
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<unsigned>& versions) {
+  std::string out;
+  for (const auto v : versions) out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return out.empty() ? "none" : out;
+}
+
+const json::value* member(const json::value& v, std::string_view key) {
+  const auto* o = v.if_object();
+  return o == nullptr ? nullptr : o->if_contains(key);
+}
+
+std::string string_member(const json::value& v, std::string_view key) {
+  const auto* m = member(v, key);
+  return m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string();
+}
+
+// What one exchange with the server gave: a JSON answer, or why not.
+struct answer final {
+  unsigned status = 0;
+  net::header_map headers;
+  json::value body;
+};
+struct failure final {
+  std::string message;
+  bool cancelled = false;
+};
+using exchange_result = core::result<answer, failure>;
+
+// "title: detail" of a problem document (RFC 9457) or of a run's error.
+std::string problem_text(const json::value& doc) {
+  auto title = string_member(doc, "title");
+  auto detail = string_member(doc, "detail");
+  if (title.empty()) return detail;
+  return detail.empty() ? title : title + ": " + detail;
+}
+
+class session final {
+ public:
+  session(const settings& s, net::http_client& http) : s_(s), http_(http) {}
+
+  [[nodiscard]] std::string prefix() const { return "remote server " + s_.base_url + ": "; }
+
+  // One request and its JSON answer. `path` is below the base URL unless
+  // `absolute` is set (a Location already checked to be on the server).
+  asio::awaitable<exchange_result> exchange(net::http_method method, const std::string& path,
+                                            std::optional<json::value> body = std::nullopt,
+                                            const net::header_map& extra = {}, bool absolute = false) {
+    net::client_request req;
+    req.method = method;
+    req.url = absolute ? path : s_.base_url + path;
+    req.headers.set("Accept", "application/json, application/problem+json");
+    if (!s_.token.empty()) req.headers.set("Authorization", "Bearer " + s_.token);
+    for (const auto& [k, v] : extra) req.headers.set(k, v);
+    if (body) {
+      req.body = json::serialize(*body);
+      req.headers.set("Content-Type", std::string(net::json_content_type));
+    }
+    const std::string what = std::string(net::to_string(method)) + " " + (absolute ? path_of(path) : path);
+    auto sent = co_await http_.send(std::move(req));
+    if (!sent) {
+      const auto& e = sent.error();
+      switch (e.code) {
+        case net::client_errc::cancelled:
+          co_return failure{what + ": cancelled", true};
+        case net::client_errc::timeout:
+          co_return failure{what + ": no answer within " + engine::format_duration(s_.timeout) + " (CRONYX_TIMEOUT)"};
+        case net::client_errc::response_too_large:
+          co_return failure{what + ": the answer is larger than " + std::to_string(s_.body_limit) + " bytes (refused)"};
+        default:
+          co_return failure{what + ": " + e.message + attempts_note(e.attempts)};
+      }
+    }
+    auto& res = sent.value();
+    if (net::status_class(res.status) == 3) {
+      const auto location = res.headers.get("Location");
+      co_return failure{what + ": answered " + std::to_string(res.status) + " redirecting to " +
+                        (location ? std::string(*location) : std::string("(no Location)")) +
+                        " (redirects are not followed)"};
+    }
+    json::value doc;
+    if (!res.body.empty() || res.ok()) {
+      auto parsed = net::parse_json(res.body);
+      if (!parsed) {
+        const auto type = res.headers.get("Content-Type");
+        co_return failure{what + ": the answer (" + std::to_string(res.status) + ", " +
+                          (type ? std::string(*type) : std::string("no Content-Type")) + ") is not JSON"};
+      }
+      doc = std::move(parsed).value();
+    }
+    if (!res.ok()) {
+      auto text = problem_text(doc);
+      co_return failure{std::to_string(res.status) + " " + (text.empty() ? what + " failed" : text) +
+                        attempts_note(res.attempts)};
+    }
+    co_return answer{res.status, std::move(res.headers), std::move(doc)};
+  }
+
+  // Where a 202 says to poll, or why it is refused: only this server.
+  [[nodiscard]] core::result<std::string, url_refusal> poll_url(std::string_view location) const {
+    if (location.starts_with("/")) return std::string(origin_of(s_.base_url)) + std::string(location);
+    if (location.find("://") != std::string_view::npos) {
+      if (lower_equal(origin_of(location), origin_of(s_.base_url))) return std::string(location);
+      return url_refusal{"Location " + std::string(location) + " is not on this server (not followed)"};
+    }
+    return s_.base_url + "/" + std::string(location);
+  }
+
+ private:
+  static std::string attempts_note(unsigned attempts) {
+    return attempts > 1 ? " (after " + std::to_string(attempts) + " attempts)" : std::string();
+  }
+  [[nodiscard]] std::string path_of(std::string_view url) const {
+    return std::string(url.substr(origin_of(url).size()));
+  }
+
+  const settings& s_;
+  net::http_client& http_;
+};
+
+std::chrono::milliseconds retry_after(const net::header_map& headers) {
+  const auto v = headers.get("Retry-After");
+  if (!v) return default_poll;
+  double seconds = 0;
+  const auto* end = v->data() + v->size();
+  const auto [ptr, ec] = std::from_chars(v->data(), end, seconds);
+  if (ec != std::errc() || ptr != end || !std::isfinite(seconds)) return default_poll;
+  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(seconds, 3600.0) * 1000));
+  return std::clamp(ms, min_poll, max_poll);
+}
+
+// The outcome of a terminal run document, or nothing while it goes on.
+std::optional<engine::outcome> terminal_outcome(const std::string& prefix, const std::string& task_id,
+                                                const json::value& doc) {
+  const auto* state = member(doc, "state");
+  if (state == nullptr || !state->is_string()) {
+    return engine::outcome::failure(prefix + "the answer for task " + task_id +
+                                    " is not a run document (no \"state\")");
+  }
+  const std::string_view s = state->get_string();
+  if (s == "queued" || s == "running") return std::nullopt;
+  if (s == "succeeded") {
+    const auto* result = member(doc, "result");
+    return engine::outcome::success(result != nullptr ? *result : json::value(nullptr));
+  }
+  std::string why;
+  if (const auto* error = member(doc, "error"); error != nullptr && error->is_object()) why = problem_text(*error);
+  const auto with = [&](std::string what) {
+    return engine::outcome::failure(prefix + "task " + task_id + " " + what + (why.empty() ? "" : ": " + why));
+  };
+  if (s == "failed") return with("failed");
+  if (s == "cancelled") return with("was cancelled by the server");
+  if (s == "timed_out") return with("timed out on the server");
+  return engine::outcome::failure(prefix + "run of task " + task_id + " has an unknown state '" + std::string(s) + "'");
+}
+
+// True once the engine asked the attempt to stop. Checked inline: awaiting
+// a helper coroutine while cancelled would throw.
+bool stopping(const engine::task_context& ctx, const asio::cancellation_state& state) {
+  return ctx.stop_requested() || state.cancelled() != asio::cancellation_type::none;
+}
+
+bool valid_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+  });
+}
+
+}  // namespace
+
+core::result<std::string, url_refusal> normalize_base_url(std::string_view text) {
+  std::string url(text);
+  while (url.ends_with('/')) url.pop_back();
+  const bool http = url.starts_with("http://") || url.starts_with("https://");
+  const auto host_start = url.find("://") + 3;
+  if (!http || url.size() <= host_start || url[host_start] == '/') {
+    return url_refusal{"'" + std::string(text) + "' is not an http:// or https:// URL with a host"};
+  }
+  if (url.find_first_of("?# ") != std::string::npos) {
+    return url_refusal{"'" + std::string(text) + "' has a query, a fragment or a space"};
+  }
+  return url;
+}
+
+core::result<unsigned, std::string> negotiate_version(const std::vector<unsigned>& offered) {
+  unsigned best = 0;
+  for (const auto v : offered) {
+    if (std::find(supported_versions.begin(), supported_versions.end(), v) != supported_versions.end())
+      best = std::max(best, v);
+  }
+  if (best != 0) return best;
+  return "no protocol version in common (server: " + join(offered) +
+         "; client: " + join({supported_versions.begin(), supported_versions.end()}) + ")";
+}
+
+client::client(settings s) : settings_(std::make_shared<const settings>(std::move(s))) {}
+
+asio::awaitable<core::result<catalog, std::string>> client::discover() const {
+  // Keeps the settings alive across suspensions, whatever the caller does.
+  const auto s = settings_;
+  session io(
+      *s,
+      detail::client_pool::of(co_await asio::this_coro::executor).client_for(co_await asio::this_coro::executor, *s));
+  const auto fail = [&](const std::string& why) { return core::result<catalog, std::string>(io.prefix() + why); };
+
+  catalog found;
+  auto info = co_await io.exchange(net::http_method::get, "/v1/info");
+  if (!info) co_return fail(info.error().message);
+  std::vector<unsigned> offered;
+  const auto* versions = member(info->body, "protocol_versions");
+  if (versions == nullptr || !versions->is_array()) {
+    co_return fail("GET /v1/info: no \"protocol_versions\" list in the answer");
+  }
+  for (const auto& v : versions->get_array()) {
+    if (const auto* n = v.if_int64(); n != nullptr && *n > 0 && *n < 1'000'000) {
+      offered.push_back(static_cast<unsigned>(*n));
+    } else if (const auto* u = v.if_uint64(); u != nullptr && *u > 0 && *u < 1'000'000) {
+      offered.push_back(static_cast<unsigned>(*u));
+    }
+  }
+  auto version = negotiate_version(offered);
+  if (!version) co_return fail(version.error());
+  found.protocol_version = version.value();
+  found.server_name = string_member(info->body, "name");
+  found.server_version = string_member(info->body, "version");
+  found.runtime = string_member(info->body, "runtime");
+
+  auto list = co_await io.exchange(net::http_method::get, "/tasks");
+  if (!list) co_return fail(list.error().message);
+  const auto* items = list->body.if_array();
+  if (items == nullptr) co_return fail("GET /tasks: the answer is not a JSON list");
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const auto& item = (*items)[i];
+    task_info t;
+    if (item.is_string()) {
+      t.id = item.get_string();
+    } else if (const auto* id = member(item, "id"); id != nullptr && id->is_string()) {
+      t.id = id->get_string();
+      t.name = string_member(item, "name");
+      t.description = string_member(item, "description");
+    } else {
+      co_return fail("GET /tasks: item " + std::to_string(i + 1) +
+                     " is neither a string nor an object with a string \"id\"");
+    }
+    if (!valid_id(t.id)) {
+      co_return fail("GET /tasks: task id '" + t.id + "' cannot name a task (use letters, digits, '_', '-' and '.')");
+    }
+    if (std::any_of(found.tasks.begin(), found.tasks.end(), [&](const task_info& k) { return k.id == t.id; })) {
+      co_return fail("GET /tasks: task id '" + t.id + "' is listed twice");
+    }
+    found.tasks.push_back(std::move(t));
+  }
+  for (auto& t : found.tasks) {
+    auto detail = co_await io.exchange(net::http_method::get, "/tasks/" + segment(t.id));
+    if (!detail) co_return fail(detail.error().message);
+    if (!detail->body.is_object()) co_return fail("GET /tasks/" + t.id + ": the answer is not a JSON object");
+    if (auto d = string_member(detail->body, "description"); !d.empty()) t.description = std::move(d);
+    if (auto n = string_member(detail->body, "name"); !n.empty()) t.name = std::move(n);
+    if (const auto* p = member(detail->body, "params")) t.params = *p;
+  }
+  co_return found;
+}
+
+asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const std::string& task_id,
+                                             const json::value& params) const {
+  const auto s = settings_;
+  const auto ex = co_await asio::this_coro::executor;
+  session io(*s, detail::client_pool::of(ex).client_for(ex, *s));
+  const auto fail = [&](const std::string& why) { return engine::outcome::failure(io.prefix() + why); };
+
+  // The server may hold a sync request this long before answering 202:
+  // short, since a run cancelled meanwhile has no id to cancel yet, and
+  // within CRONYX_TIMEOUT, which must also carry the answer back.
+  const auto wait_ms = std::clamp<std::int64_t>(s->timeout.count() * 4 / 5, 1, max_sync_wait.count());
+  const json::value body = json::object{{"params", params.is_null() ? json::value(json::object()) : params},
+                                        {"input", ctx.input()},
+                                        {"mode", "sync"},
+                                        {"timeout_ms", wait_ms}};
+  net::header_map extra;
+  extra.set("Idempotency-Key", ctx.id().to_string() + "-" + std::to_string(ctx.attempt()));
+  const auto start_path = "/v1/tasks/" + segment(task_id) + "/runs";
+  auto started = co_await io.exchange(net::http_method::post, start_path, body, extra);
+  if (!started && started.error().cancelled) {
+    // Cancelled before the server said which run it started: the same key
+    // and body give the same run back (docs/plugins.md), which is then
+    // cancelled like any other.
+    co_await asio::this_coro::reset_cancellation_state();
+    auto again = co_await io.exchange(net::http_method::post, start_path, body, extra);
+    const auto run_id = again ? string_member(again->body, "run_id") : std::string();
+    if (!run_id.empty() && !terminal_outcome(io.prefix(), task_id, again->body)) {
+      (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + segment(run_id) + "/cancel", json::object());
+    }
+    co_return fail("run of task " + task_id + " cancelled");
+  }
+  if (!started) co_return fail(started.error().message);
+  if (auto done = terminal_outcome(io.prefix(), task_id, started->body)) co_return std::move(*done);
+  if (started->status == 200) co_return fail("POST /v1/tasks/" + task_id + "/runs answered 200 with a run still going");
+
+  const auto run_id = string_member(started->body, "run_id");
+  const auto location = started->headers.get("Location");
+  if (!location && run_id.empty()) co_return fail("202 without a Location or a \"run_id\" to poll");
+  auto where = io.poll_url(location ? *location : "/v1/runs/" + segment(run_id));
+  if (!where) co_return fail(where.error().message);
+  auto pause = retry_after(started->headers);
+
+  asio::steady_timer timer(ex);
+  for (;;) {
+    timer.expires_after(pause);
+    (void)co_await timer.async_wait(use_tuple);
+    if (stopping(ctx, co_await asio::this_coro::cancellation_state)) break;
+    auto polled = co_await io.exchange(net::http_method::get, where.value(), std::nullopt, {}, true);
+    if (!polled && !polled.error().cancelled) co_return fail(polled.error().message);
+    if (stopping(ctx, co_await asio::this_coro::cancellation_state)) break;
+    if (auto done = terminal_outcome(io.prefix(), task_id, polled->body)) co_return std::move(*done);
+    pause = retry_after(polled->headers);
+  }
+  // Cancelled (timeout or run cancellation): tell the server, bounded by one
+  // request, then stop waiting. Awaiting a coroutine while cancellation is
+  // pending would throw, hence the reset first.
+  co_await asio::this_coro::reset_cancellation_state();
+  if (!run_id.empty()) {
+    (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + segment(run_id) + "/cancel", json::object());
+  }
+  co_return fail("run " + run_id + " of task " + task_id + " cancelled");
+}
+
+}  // namespace cascadence::adapters::cronyx
