@@ -23,7 +23,7 @@ struct in_process_options final {
 
 /// Opens `file.cached` in this process (library::open with a host of its own) and returns a provider whose
 /// processors call the plugin directly. Error: library::open's.
-[[nodiscard]] core::result<std::shared_ptr<provider>, std::string> make_in_process_provider(
-    const plugin_file& file, in_process_options options);
+[[nodiscard]] core::result<std::shared_ptr<provider>, std::string> make_in_process_provider(const plugin_file& file,
+                                                                                            in_process_options options);
 
 }  // namespace cascadence::plugins

@@ -5,9 +5,15 @@ namespace cascadence::plugins {
 core::result<plugin_file, std::string> stage(const std::filesystem::path& path, const std::filesystem::path&) {
   return path.string() + ": not implemented";
 }
-std::filesystem::path default_cache_dir() { return {}; }
-bool is_go_binary(const std::filesystem::path&) { return false; }
-bool valid_processor_name(std::string_view) noexcept { return false; }
+std::filesystem::path default_cache_dir() {
+  return {};
+}
+bool is_go_binary(const std::filesystem::path&) {
+  return false;
+}
+bool valid_processor_name(std::string_view) noexcept {
+  return false;
+}
 core::result<plugin_descriptor, std::string> parse_descriptor(std::string_view, const std::vector<std::string_view>&) {
   return std::string("not implemented");
 }

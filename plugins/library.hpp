@@ -63,7 +63,7 @@ class library final {
   /// `host` must outlive the library. Error: "<path>: <reason>", e.g. "missing entry symbol
   /// cascadence_plugin_entry", "ABI major 2, this host speaks 1", "processor 1: descriptor is not JSON (...)".
   [[nodiscard]] static core::result<std::shared_ptr<library>, std::string> open(const plugin_file& file,
-                                                                               const cascadence_host_t& host);
+                                                                                const cascadence_host_t& host);
 
   library(const library&) = delete;
   library& operator=(const library&) = delete;

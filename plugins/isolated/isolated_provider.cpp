@@ -4,7 +4,7 @@
 namespace cascadence::plugins {
 
 core::result<std::shared_ptr<provider>, std::string> make_isolated_provider(const plugin_file& /*file*/,
-                                                                           isolated_options /*options*/) {
+                                                                            isolated_options /*options*/) {
   return std::string("isolation: process is not built yet");
 }
 

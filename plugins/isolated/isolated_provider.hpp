@@ -23,6 +23,6 @@ struct isolated_options final {
 /// Starts a plugin host process for `file.cached`, reads its descriptor, and returns a provider whose
 /// processors run there. Error: one line (the host's own error when the plugin does not load).
 [[nodiscard]] core::result<std::shared_ptr<provider>, std::string> make_isolated_provider(const plugin_file& file,
-                                                                                        isolated_options options);
+                                                                                          isolated_options options);
 
 }  // namespace cascadence::plugins
