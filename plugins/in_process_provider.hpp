@@ -3,6 +3,7 @@
 #include "core/result.hpp"
 #include "plugins/provider.hpp"
 
+#include <cstddef>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -20,6 +21,10 @@ struct in_process_options final {
   /// Where the plugin's log() lines go, with its name in front; null: std::cerr.
   std::ostream* log = nullptr;
 };
+
+/// How many attempts of in-process plugins are waiting for their complete() (all plugins of this process):
+/// what a test checks to prove nothing is left behind.
+[[nodiscard]] std::size_t in_process_runs_pending() noexcept;
 
 /// Opens `file.cached` in this process (library::open with a host of its own) and returns a provider whose
 /// processors call the plugin directly. Error: library::open's.

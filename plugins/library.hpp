@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cascadence::plugins {
@@ -55,6 +56,11 @@ struct plugin_file final {
 /// host process both do). Error: the reason, e.g. "info is not JSON (...)", "processor 1: no \"name\"".
 [[nodiscard]] core::result<plugin_descriptor, std::string> parse_descriptor(
     std::string_view info, const std::vector<std::string_view>& processor_descriptors);
+
+/// "OK", "INVALID_ARGUMENT", ...; empty for a code the header does not define.
+[[nodiscard]] std::string_view status_name(cascadence_status_t status) noexcept;
+/// status_name(), or "status N" for an unknown code.
+[[nodiscard]] std::string describe_status(cascadence_status_t status);
 
 /// A dlopen'ed (RTLD_NOW|RTLD_LOCAL) plugin whose entry, ABI version, info and every descriptor were checked
 /// and whose init() succeeded with `host`. Never dlclose'd unless unload_safe (leaks the mapping by default).
