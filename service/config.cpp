@@ -4,12 +4,14 @@
 #include "engine/command_processor.hpp"
 #include "engine/duration.hpp"
 #include "engine/graph.hpp"
+#include "plugins/registry.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -116,7 +118,30 @@ struct json_budget final {
   const std::string& path;
   const YAML::Node& top;
   std::size_t nodes = 0;
+  // Plain scalars that read as numbers, booleans or null become those (plugin params); else every scalar is a
+  // string (echo messages, as they always were).
+  bool typed = false;
 };
+
+// A plain (unquoted) YAML scalar as the JSON number, boolean or null it spells, else a string.
+boost::json::value typed_scalar(const YAML::Node& n) {
+  const auto& text = n.Scalar();
+  if (n.Tag() == "!") return boost::json::value(text);  // quoted
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  if (text == "null" || text == "Null" || text == "NULL" || text == "~") return nullptr;
+  if (!text.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    const long long i = std::strtoll(text.c_str(), &end, 10);
+    if (errno == 0 && end == text.c_str() + text.size()) return i;
+    errno = 0;
+    const double d = std::strtod(text.c_str(), &end);
+    const bool numeric = text.find_first_not_of("0123456789+-.eE") == std::string::npos;
+    if (numeric && errno == 0 && end == text.c_str() + text.size()) return d;
+  }
+  return boost::json::value(text);
+}
 
 boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t depth) {
   if (depth > max_value_depth) {
@@ -127,7 +152,7 @@ boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t dept
   if (++b.nodes > max_value_nodes) {
     b.r.fail(b.top, b.path, "more than " + std::to_string(max_value_nodes) + " values once YAML aliases are expanded");
   }
-  if (n.IsScalar()) return boost::json::value(n.Scalar());
+  if (n.IsScalar()) return b.typed ? typed_scalar(n) : boost::json::value(n.Scalar());
   if (n.IsSequence()) {
     boost::json::array a;
     for (const auto& item : n) a.push_back(to_json(item, b, depth + 1));
@@ -142,18 +167,20 @@ boost::json::value to_json(const YAML::Node& n, json_budget& b, std::size_t dept
 }
 
 // `n` as JSON, refused with its position past the bounds above.
-boost::json::value to_json(const reader& r, const YAML::Node& n, const std::string& path) {
+boost::json::value to_json(const reader& r, const YAML::Node& n, const std::string& path, bool typed = false) {
   json_budget b{r, path, n};
+  b.typed = typed;
   return to_json(n, b, 0);
 }
 
-constexpr std::array<std::string_view, 20> task_keys{
-    "command",           "echo",        "sleep",          "after",   "timeout", "retries", "retry_backoff",
-    "retry_backoff_max", "description", "kind",           "enabled", "env",     "cwd",     "schedule",
-    "timezone",          "overlap",     "catchup_window", "jitter",  "paused",  "on"};
-constexpr std::array<std::string_view, 11> top_keys{"backend",    "storage_path", "timezone",       "max_concurrency",
+constexpr std::array<std::string_view, 22> task_keys{
+    "command",        "echo",   "sleep",   "after", "timeout", "retries",  "retry_backoff", "retry_backoff_max",
+    "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
+    "catchup_window", "jitter", "paused",  "on",    "plugin",  "params"};
+constexpr std::array<std::string_view, 12> top_keys{"backend",    "storage_path", "timezone",       "max_concurrency",
                                                     "kill_grace", "threads",      "shutdown_grace", "http",
-                                                    "webhook",    "api",          "tasks"};
+                                                    "webhook",    "api",          "tasks",          "plugins"};
+constexpr std::array<std::string_view, 2> plugin_entry_keys{"path", "isolation"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
 constexpr std::array<std::string_view, 5> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections",
                                                     "max_runs"};
@@ -195,6 +222,40 @@ webhook_subscription parse_on(const reader& r, const std::string& path, const YA
 }
 constexpr std::array<std::string_view, 3> backends{"cron", "base", "temporal"};
 
+// `plugins:`: a list of paths, or of {path: P, isolation: in_process|process}.
+std::vector<plugin_entry> parse_plugins(const reader& r, const YAML::Node& n, const std::filesystem::path& source) {
+  std::vector<plugin_entry> out;
+  if (n.IsNull()) return out;
+  if (!n.IsSequence()) r.fail(n, "plugins", "expected a list of plugin files or directories");
+  const auto base = source.empty() ? std::filesystem::current_path() : std::filesystem::absolute(source).parent_path();
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const auto& item = n[i];
+    const auto path = "plugins[" + std::to_string(i) + "]";
+    plugin_entry e;
+    e.location = r.where(item.Mark());
+    std::string file;
+    if (item.IsMap()) {
+      r.mapping(item, path, plugin_entry_keys, [&](const std::string& key, const YAML::Node& v) {
+        if (key == "path") {
+          file = r.string(v, path + ".path");
+        } else {
+          e.isolation = r.string(v, path + ".isolation");
+          if (e.isolation != "in_process" && e.isolation != "process") {
+            r.fail(v, path + ".isolation", "unknown isolation '" + e.isolation + "' (known: in_process, process)");
+          }
+        }
+      });
+      if (file.empty()) r.fail(item, path, "missing 'path: FILE_OR_DIRECTORY'");
+    } else {
+      file = r.string(item, path);
+      if (file.empty()) r.fail(item, path, "the path is empty");
+    }
+    e.path = (base / file).lexically_normal();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 task_config parse_task(const reader& r, const std::string& name, const YAML::Node& n) {
   const std::string path = "tasks." + name;
   task_config t;
@@ -206,8 +267,9 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   scheduling::schedule_entry schedule;
   schedule.task = name;
   std::optional<YAML::Mark> schedule_policy_key;
+  std::optional<YAML::Node> params;
   const auto set_processor = [&](const YAML::Node& at, processor_spec spec) {
-    if (proc) r.fail(at, path, "a task has exactly one of command, echo or sleep");
+    if (proc) r.fail(at, path, "a task has exactly one of command, echo, sleep or plugin");
     proc = std::move(spec);
   };
   r.mapping(n, path, task_keys, [&](const std::string& key, const YAML::Node& v) {
@@ -225,6 +287,16 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       set_processor(v, echo_spec{to_json(r, v, kpath)});
     } else if (key == "sleep") {
       set_processor(v, sleep_spec{r.duration(v, kpath)});
+    } else if (key == "plugin") {
+      auto name = r.string(v, kpath);
+      if (!plugins::valid_processor_name(name)) {
+        r.fail(v, kpath,
+               "invalid plugin processor name '" + name +
+                   "' ([A-Za-z0-9_] first, then [A-Za-z0-9_.-], at most 128 bytes, e.g. acme.http_probe)");
+      }
+      set_processor(v, plugin_spec{std::move(name), nullptr, r.where(v.Mark())});
+    } else if (key == "params") {
+      params = v;
     } else if (key == "after") {
       t.after = r.strings(v, kpath);
     } else if (key == "timeout") {
@@ -264,7 +336,12 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       t.on = parse_on(r, kpath, v);
     }
   });
-  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo or sleep");
+  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo, sleep or plugin");
+  if (params) {
+    auto* plugin = std::get_if<plugin_spec>(&*proc);
+    if (plugin == nullptr) r.fail(*params, path + ".params", "params apply to plugin tasks only");
+    plugin->params = to_json(r, *params, path + ".params", true);
+  }
   if (is_command) {
     proc = std::move(command);
   } else if (!command.env.empty() || !command.cwd.empty()) {
@@ -277,6 +354,28 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     r.fail_at(*schedule_policy_key, path + ": timezone, overlap, catchup_window, jitter and paused need a schedule");
   }
   return t;
+}
+
+std::shared_ptr<engine::processor> make_plugin_processor(const task_config& t, const plugin_spec& spec,
+                                                         const plugins::registry& plugins) {
+  const auto where = spec.location + ": tasks." + t.name + ".plugin: ";
+  const auto* found = plugins.find(spec.name);
+  if (found == nullptr) {
+    std::string known;
+    std::size_t listed = 0;
+    for (const auto& [name, p] : plugins.processors()) {
+      if (++listed > 10) {
+        known += ", ...";
+        break;
+      }
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    throw config_error(where + "unknown plugin processor '" + spec.name + "' (" +
+                       (known.empty() ? std::string("no plugins are loaded") : "loaded: " + known) + ")");
+  }
+  auto made = found->provider->make_processor(found->descriptor, spec.params);
+  if (!made) throw config_error(where + spec.name + " refused its params (" + made.error() + ")");
+  return std::move(made.value());
 }
 
 }  // namespace
@@ -348,6 +447,8 @@ config parse_config(const std::string& text, const std::filesystem::path& source
           cfg.api_token = r.string(x, "api.token");
           if (cfg.api_token.empty()) r.fail(x, "api.token", "the token is empty");
         });
+      } else if (key == "plugins") {
+        cfg.plugins = parse_plugins(r, v, source);
       } else if (key == "tasks") {
         if (v.IsNull()) return;
         if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");
@@ -411,16 +512,22 @@ config load_config(const std::optional<std::filesystem::path>& explicit_path) {
 }
 
 engine::graph build_graph(const config& cfg) {
+  return build_graph(cfg, plugins::registry{});
+}
+
+engine::graph build_graph(const config& cfg, const plugins::registry& plugins) {
   engine::graph_builder b;
   b.reserve(cfg.tasks.size(), 0);
   for (const auto& t : cfg.tasks) {
     std::shared_ptr<engine::processor> proc = std::visit(
-        [](const auto& spec) -> std::shared_ptr<engine::processor> {
+        [&](const auto& spec) -> std::shared_ptr<engine::processor> {
           using spec_type = std::decay_t<decltype(spec)>;
           if constexpr (std::is_same_v<spec_type, engine::command_spec>) {
             return engine::make_command_processor(spec);
           } else if constexpr (std::is_same_v<spec_type, echo_spec>) {
             return engine::make_echo_processor(spec.message);
+          } else if constexpr (std::is_same_v<spec_type, plugin_spec>) {
+            return make_plugin_processor(t, spec, plugins);
           } else {
             return engine::make_sleep_processor(spec.duration);
           }

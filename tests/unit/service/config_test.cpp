@@ -107,7 +107,7 @@ TEST_CASE("bad configuration is refused with file, line, column and reason") {
   CHECK(error_for("tasks:\n  a: {command: echo, after: [nope]}\n") ==
         "test.yml:2:6: task 'a' depends on unknown task 'nope'");
   CHECK(error_for("tasks:\n  a: {echo: x, sleep: 1s}\n") ==
-        "test.yml:2:23: tasks.a: a task has exactly one of command, echo or sleep");
+        "test.yml:2:23: tasks.a: a task has exactly one of command, echo, sleep or plugin");
   CHECK(error_for("tasks:\n  a: {after: [b]}\n").starts_with("test.yml:2:6: tasks.a: no processor"));
   CHECK(error_for("tasks:\n  a: {command: echo, retries: -1}\n").find("expected a whole number") != std::string::npos);
   CHECK(error_for("tasks:\n  'a b': {command: echo}\n").find("invalid task name 'a b'") != std::string::npos);
