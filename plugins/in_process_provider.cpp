@@ -60,24 +60,40 @@ struct attempt final {
   asio::any_io_executor work;
 
   engine::task_context* ctx = nullptr;
+
+  attempt() = default;
+  attempt(const attempt&) = delete;
+  attempt& operator=(const attempt&) = delete;
+  // The last reference to an attempt may go on a plugin's thread (it completes while the loop already dropped
+  // its copy); its instance must not be destroy()ed there (a plugin that joins its threads in destroy() would
+  // join itself), so the instance waits for the loop (see reap()).
+  ~attempt();
 };
 
-// Attempts completed after their cancellation, dropped on the loop by the next attempt (see complete()).
+// Attempts completed after their cancellation and the instances of finished attempts, dropped on the loop by
+// the next attempt or processor that goes (see complete() and ~attempt()).
 std::mutex graveyard_mu;
-std::vector<std::shared_ptr<attempt>> graveyard;
+std::vector<std::shared_ptr<void>> graveyard;
 
-void bury(std::shared_ptr<attempt> a) {
+void bury(std::shared_ptr<void> p) {
   const std::lock_guard lock(graveyard_mu);
-  graveyard.push_back(std::move(a));
+  graveyard.push_back(std::move(p));
 }
 
+// On the loop. Dropping an attempt buries its instance: again until nothing is left.
 void reap() {
-  std::vector<std::shared_ptr<attempt>> dead;
-  {
-    const std::lock_guard lock(graveyard_mu);
-    if (graveyard.empty()) return;
-    dead.swap(graveyard);
+  for (;;) {
+    std::vector<std::shared_ptr<void>> dead;
+    {
+      const std::lock_guard lock(graveyard_mu);
+      if (graveyard.empty()) return;
+      dead.swap(graveyard);
+    }
   }
+}
+
+attempt::~attempt() {
+  if (instance) bury(std::move(instance));
 }
 
 // The attempt whose start() this thread is inside, on the loop: its output lines go straight to the engine.
@@ -348,6 +364,13 @@ class plugin_processor final : public engine::processor {
  public:
   plugin_processor(std::shared_ptr<instance_handle> instance, processor_descriptor which)
       : instance_(std::move(instance)), which_(std::move(which)) {}
+  plugin_processor(const plugin_processor&) = delete;
+  plugin_processor& operator=(const plugin_processor&) = delete;
+  // Where graphs die: on the loop, or the thread that owns it.
+  ~plugin_processor() override {
+    instance_.reset();
+    reap();
+  }
 
   asio::awaitable<engine::outcome> run(engine::task_context& ctx) override {
     reap();

@@ -154,6 +154,9 @@ cascadence_status_t start(void* p, cascadence_run_t run, cascadence_bytes_t inpu
             host->complete(host, run, CASCADENCE_STATUS_CANCELLED);
             return;
           }
+          const std::string done = "version " + std::to_string(VERSION);
+          host->emit_output(host, run, CASCADENCE_OUTPUT_STDOUT, reinterpret_cast<const std::uint8_t*>(done.data()),
+                            done.size());
           result(run, "{\"version\": " + std::to_string(VERSION) + ", \"slept_ms\": " + std::to_string(ms) + "}");
           host->complete(host, run, CASCADENCE_STATUS_OK);
         });

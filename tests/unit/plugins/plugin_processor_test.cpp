@@ -140,7 +140,7 @@ TEST_CASE("a plugin that completes from its own thread resumes the run on the lo
   const auto rec = run_one("delay", plugin().make("delay", R"({"ms": 20})"), {}, std::move(opts));
   CHECK(rec.status == run_status::success);
   CHECK(rec.output == boost::json::parse(R"({"version": 1, "slept_ms": 20})"));
-  CHECK(lines.lines == std::vector<std::string>{"err: working"});
+  CHECK(lines.lines == std::vector<std::string>{"err: working", "out: version 1"});
   CHECK(settled_on == loop_thread);
 }
 
