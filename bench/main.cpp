@@ -44,6 +44,7 @@ scenario_result run_cron_large(const bench_config& c) {
 
 constexpr std::array all_scenarios{
     scenario{"chain", run_chain},
+    scenario{"plugin-chain", run_plugin_chain},
     scenario{"fan", run_fan},
     scenario{"dag-asio", run_dag_asio},
     scenario{"dag", run_dag},
@@ -67,6 +68,10 @@ constexpr std::string_view usage_intro =
     "\n"
     "Scenarios (all by default, in this order):\n"
     "  chain     a chain of --chain tasks, each after the previous one\n"
+    "  plugin-chain\n"
+    "            --plugin-chain no-op tasks of an in-process native plugin (--plugin) in a\n"
+    "            chain, and the same chain of built-in no-op tasks; ratio_to_baseline is\n"
+    "            the plugin's ns_per_task over the built-in's\n"
     "  fan       1 task, then --fan tasks after it, then 1 task after all of them\n"
     "  dag-asio  the layered DAG as lambdas posted to an io_context, with in-degree\n"
     "            counters: the bare-Asio baseline\n"
@@ -191,6 +196,10 @@ int main(int argc, char** argv) {
       ("scenario,s", po::value(&scenario_names)->composing(),
        "scenarios to run: names, comma-separated or repeated, or all")
       ("chain", po::value(&config.chain_length)->default_value(config.chain_length), "tasks in the chain")
+      ("plugin-chain", po::value(&config.plugin_chain_length)->default_value(config.plugin_chain_length),
+       "tasks in each chain of the plugin-chain scenario")
+      ("plugin", po::value(&config.plugin_path)->default_value(CASCADENCE_BENCH_PLUGIN),
+       "the no-op plugin of the plugin-chain scenario")
       ("fan", po::value(&config.fan_width)->default_value(config.fan_width), "tasks in the middle of the fan")
       ("layers", po::value(&config.layers)->default_value(config.layers), "layers of the DAG")
       ("width", po::value(&config.width)->default_value(config.width), "tasks per DAG layer")

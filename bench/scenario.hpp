@@ -42,6 +42,9 @@ struct bench_config final {
   std::string remote_url;
   std::string remote_task = "noop";
   std::size_t remote_runs = 10'000;
+  /// Tasks of the plugin-chain scenario, and the no-op plugin it loads.
+  std::size_t plugin_chain_length = 100'000;
+  std::string plugin_path;
 };
 
 /// What one run of one scenario measured. `seconds` covers the run only;
@@ -63,6 +66,9 @@ struct scenario_result final {
   std::vector<std::pair<std::string, double>> extra;
 };
 
+/// A chain of `plugin_chain_length` no-op plugin tasks (in-process, through the C ABI) and the same chain of
+/// built-in immediate tasks; ratio_to_baseline is the plugin's ns_per_task over the built-in's.
+[[nodiscard]] scenario_result run_plugin_chain(const bench_config& config);
 /// A chain of `chain_length` empty tasks, each after the previous one.
 [[nodiscard]] scenario_result run_chain(const bench_config& config);
 /// One empty task, `fan_width` after it, one after all of those.

@@ -4,6 +4,7 @@
 #include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
 #include "service/remote_tasks.hpp"
+#include "service/plugin_loading.hpp"
 #include "service/runtime.hpp"
 
 #include <boost/program_options.hpp>
@@ -23,7 +24,7 @@ struct command {
   int (*run)(invocation&);
 };
 
-constexpr std::array<command, 13> commands{{
+constexpr std::array<command, 15> commands{{
     {"list", "list the tasks and whether they are enabled", run_list},
     {"run", "run tasks with their dependencies", run_run},
     {"trigger", "run a manual task with its dependencies", run_trigger},
@@ -37,6 +38,8 @@ constexpr std::array<command, 13> commands{{
     {"pause", "stop a schedule from firing, keeping it", run_pause},
     {"resume", "let a paused schedule fire again", run_resume},
     {"next", "print the next fire times of a cron expression", run_next},
+    {"plugins", "list the loaded native plugins and their processors", run_plugins},
+    {"reload-plugins", "ask a running `task serve` to reload its plugins, else check them all", run_reload_plugins},
 }};
 
 void print_help(std::ostream& os) {
@@ -45,7 +48,7 @@ void print_help(std::ostream& os) {
         "Cascadence: runs task graphs defined in YAML.\n\n"
         "commands:\n";
   for (const auto& c : commands) {
-    os << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary << '\n';
+    os << "  " << c.name << std::string(c.name.size() < 15 ? 15 - c.name.size() : 1, ' ') << c.summary << '\n';
   }
   os << "\nglobal options:\n"
         "  --config FILE             configuration file (else $CASCADENCE_CONFIG, else\n"
@@ -96,7 +99,15 @@ const config& invocation::cfg() {
     // reached is a warning, and its known tasks fail when run.
     remote_ =
         service::discover_remote_tasks(loaded, [this](const std::string& m) { err_ << "warning: " << m << '\n'; });
-    graph_ = service::build_graph(loaded);  // a graph that cannot run is refused at load
+    plugins::load_options options;
+    options.log = &err_;
+    auto plugged = service::load_configured_plugins(loaded, options);
+    if (!quiet_plugins_) {
+      for (const auto& e : plugged.errors) err_ << "warning: plugin not loaded: " << e << '\n';
+    }
+    plugins_ = std::move(plugged.plugins);
+    plugin_errors_ = std::move(plugged.errors);
+    graph_ = service::build_graph(loaded, *plugins_);  // a graph that cannot run is refused at load
     cfg_ = std::move(loaded);
   }
   return *cfg_;
@@ -105,6 +116,16 @@ const config& invocation::cfg() {
 const engine::graph& invocation::graph() {
   (void)cfg();
   return *graph_;
+}
+
+const plugins::registry& invocation::plugins() {
+  (void)cfg();
+  return *plugins_;
+}
+
+const std::vector<std::string>& invocation::plugin_errors() {
+  (void)cfg();
+  return plugin_errors_;
 }
 
 const task_config& invocation::task(const std::string& name) {

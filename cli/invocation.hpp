@@ -2,6 +2,7 @@
 
 #include "cli/metrics_options.hpp"
 #include "engine/graph.hpp"
+#include "plugins/registry.hpp"
 #include "service/config.hpp"
 
 #include <filesystem>
@@ -74,6 +75,12 @@ class invocation final {
   [[nodiscard]] const config& cfg();
   /// The configuration's task graph.
   [[nodiscard]] const engine::graph& graph();
+  /// The plugins the configuration's graph was built with, and the lines of those that did not load (each
+  /// also printed as a warning, unless quiet_plugins() was called first).
+  [[nodiscard]] const plugins::registry& plugins();
+  [[nodiscard]] const std::vector<std::string>& plugin_errors();
+  /// Plugin errors are the command's to print (`task plugins`).
+  void quiet_plugins() noexcept { quiet_plugins_ = true; }
 
   /// The task named `name`, or a usage error listing the known tasks.
   [[nodiscard]] const task_config& task(const std::string& name);
@@ -89,6 +96,9 @@ class invocation final {
   std::optional<config> cfg_;
   std::shared_ptr<service::remote_tasks> remote_;
   std::optional<engine::graph> graph_;
+  std::shared_ptr<const plugins::registry> plugins_;
+  std::vector<std::string> plugin_errors_;
+  bool quiet_plugins_ = false;
   std::optional<std::map<std::string, bool>> enabled_overrides_;
   std::ostream& out_;
   std::ostream& err_;
@@ -108,5 +118,7 @@ int run_pause(invocation& inv);
 int run_resume(invocation& inv);
 int run_serve(invocation& inv);
 int run_webhook(invocation& inv);
+int run_plugins(invocation& inv);
+int run_reload_plugins(invocation& inv);
 
 }  // namespace cascadence::cli

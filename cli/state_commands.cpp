@@ -16,6 +16,17 @@ namespace cascadence::cli {
 
 namespace po = boost::program_options;
 
+namespace {
+
+// "command", "echo", "sleep", or the plugin processor's name.
+std::string processor_name(const task_config& t) {
+  if (const auto* p = std::get_if<service::plugin_spec>(&t.processor)) return p->name;
+  if (std::holds_alternative<engine::command_spec>(t.processor)) return "command";
+  return std::holds_alternative<service::echo_spec>(t.processor) ? "echo" : "sleep";
+}
+
+}  // namespace
+
 int run_list(invocation& inv) {
   po::options_description options("options");
   options.add_options()("json", "print a JSON array instead of lines");
@@ -31,6 +42,7 @@ int run_list(invocation& inv) {
                                           {"enabled", inv.enabled(t)},
                                           {"kind", engine::to_string(t.settings.kind)},
                                           {"description", t.settings.description},
+                                          {"processor", processor_name(t)},
                                           {"after", std::move(after)}});
     }
     inv.out() << boost::json::serialize(tasks) << '\n';

@@ -4,6 +4,7 @@
 #include "engine/command_processor.hpp"
 #include "engine/duration.hpp"
 #include "engine/graph.hpp"
+#include "plugins/registry.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -169,14 +170,15 @@ boost::json::value to_json(const reader& r, const YAML::Node& n, const std::stri
   return to_json(n, b, 0);
 }
 
-constexpr std::array<std::string_view, 22> task_keys{
+constexpr std::array<std::string_view, 23> task_keys{
     "command",        "echo",   "sleep",   "after", "timeout", "retries",  "retry_backoff", "retry_backoff_max",
     "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
-    "catchup_window", "jitter", "paused",  "on",    "remote",  "params"};
-constexpr std::array<std::string_view, 13> top_keys{
-    "backend", "storage_path", "timezone", "max_concurrency", "kill_grace", "threads",       "shutdown_grace",
-    "http",    "webhook",      "api",      "tasks",           "cronyx",     "cronyx_refresh"};
+    "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin", "params"};
+constexpr std::array<std::string_view, 14> top_keys{
+    "backend", "storage_path", "timezone", "max_concurrency", "kill_grace", "threads",        "shutdown_grace",
+    "http",    "webhook",      "api",      "tasks",           "cronyx",     "cronyx_refresh", "plugins"};
 constexpr std::array<std::string_view, 4> cronyx_keys{"base_url", "timeout", "token", "refresh"};
+constexpr std::array<std::string_view, 2> plugin_entry_keys{"path", "isolation"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
 constexpr std::array<std::string_view, 5> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections",
                                                     "max_runs"};
@@ -227,6 +229,40 @@ std::chrono::milliseconds refresh_interval(const reader& r, const YAML::Node& n,
   return *d;
 }
 
+// `plugins:`: a list of paths, or of {path: P, isolation: in_process|process}.
+std::vector<plugin_entry> parse_plugins(const reader& r, const YAML::Node& n, const std::filesystem::path& source) {
+  std::vector<plugin_entry> out;
+  if (n.IsNull()) return out;
+  if (!n.IsSequence()) r.fail(n, "plugins", "expected a list of plugin files or directories");
+  const auto base = source.empty() ? std::filesystem::current_path() : std::filesystem::absolute(source).parent_path();
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const auto& item = n[i];
+    const auto path = "plugins[" + std::to_string(i) + "]";
+    plugin_entry e;
+    e.location = r.where(item.Mark());
+    std::string file;
+    if (item.IsMap()) {
+      r.mapping(item, path, plugin_entry_keys, [&](const std::string& key, const YAML::Node& v) {
+        if (key == "path") {
+          file = r.string(v, path + ".path");
+        } else {
+          e.isolation = r.string(v, path + ".isolation");
+          if (e.isolation != "in_process" && e.isolation != "process") {
+            r.fail(v, path + ".isolation", "unknown isolation '" + e.isolation + "' (known: in_process, process)");
+          }
+        }
+      });
+      if (file.empty()) r.fail(item, path, "missing 'path: FILE_OR_DIRECTORY'");
+    } else {
+      file = r.string(item, path);
+      if (file.empty()) r.fail(item, path, "the path is empty");
+    }
+    e.path = (base / file).lexically_normal();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 task_config parse_task(const reader& r, const std::string& name, const YAML::Node& n) {
   const std::string path = "tasks." + name;
   task_config t;
@@ -241,7 +277,7 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   std::optional<YAML::Node> params;
   bool kind_given = false;
   const auto set_processor = [&](const YAML::Node& at, processor_spec spec) {
-    if (proc) r.fail(at, path, "a task has exactly one of command, echo, sleep or remote");
+    if (proc) r.fail(at, path, "a task has exactly one of command, echo, sleep, remote or plugin");
     proc = std::move(spec);
   };
   r.mapping(n, path, task_keys, [&](const std::string& key, const YAML::Node& v) {
@@ -259,6 +295,16 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       set_processor(v, echo_spec{to_json(r, v, kpath)});
     } else if (key == "sleep") {
       set_processor(v, sleep_spec{r.duration(v, kpath)});
+    } else if (key == "plugin") {
+      auto name = r.string(v, kpath);
+      if (!plugins::valid_processor_name(name)) {
+        r.fail(v, kpath,
+               "invalid plugin processor name '" + name +
+                   "' ([A-Za-z0-9_] first, then [A-Za-z0-9_.-], at most 128 bytes, e.g. acme.http_probe)");
+      }
+      set_processor(v, plugin_spec{std::move(name), nullptr, r.where(v.Mark())});
+    } else if (key == "params") {
+      params = v;
     } else if (key == "after") {
       t.after = r.strings(v, kpath);
     } else if (key == "timeout") {
@@ -307,15 +353,18 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     }
     if (key == "kind") kind_given = true;
   });
-  if (auto* remote = proc ? std::get_if<remote_spec>(&*proc) : nullptr) {
+  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo, sleep, remote or plugin");
+  if (auto* remote = std::get_if<remote_spec>(&*proc)) {
     if (params) remote->params = to_json(r, *params, path + ".params", true);
     if (!kind_given) t.settings.kind = engine::task_kind::remote;
+  } else if (auto* plugin = std::get_if<plugin_spec>(&*proc)) {
+    if (params) plugin->params = to_json(r, *params, path + ".params", true);
   } else if (params) {
-    r.fail(*params, path + ".params", "params apply to remote tasks only");
-  } else if (t.settings.kind == engine::task_kind::remote) {
+    r.fail(*params, path + ".params", "params apply to remote and plugin tasks only");
+  }
+  if (t.settings.kind == engine::task_kind::remote && !std::holds_alternative<remote_spec>(*proc)) {
     r.fail(n, path + ".kind", "kind remote is for the tasks of a remote server (give the task 'remote: ID')");
   }
-  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo, sleep or remote");
   if (is_command) {
     proc = std::move(command);
   } else if (!command.env.empty() || !command.cwd.empty()) {
@@ -328,6 +377,28 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
     r.fail_at(*schedule_policy_key, path + ": timezone, overlap, catchup_window, jitter and paused need a schedule");
   }
   return t;
+}
+
+std::shared_ptr<engine::processor> make_plugin_processor(const task_config& t, const plugin_spec& spec,
+                                                         const plugins::registry& plugins) {
+  const auto where = spec.location + ": tasks." + t.name + ".plugin: ";
+  const auto* found = plugins.find(spec.name);
+  if (found == nullptr) {
+    std::string known;
+    std::size_t listed = 0;
+    for (const auto& [name, p] : plugins.processors()) {
+      if (++listed > 10) {
+        known += ", ...";
+        break;
+      }
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    throw config_error(where + "unknown plugin processor '" + spec.name + "' (" +
+                       (known.empty() ? std::string("no plugins are loaded") : "loaded: " + known) + ")");
+  }
+  auto made = found->provider->make_processor(found->descriptor, spec.params);
+  if (!made) throw config_error(where + spec.name + " refused its params (" + made.error() + ")");
+  return std::move(made.value());
 }
 
 }  // namespace
@@ -415,6 +486,8 @@ config parse_config(const std::string& text, const std::filesystem::path& source
             cfg.cronyx.refresh = refresh_interval(r, x, kpath);
           }
         });
+      } else if (key == "plugins") {
+        cfg.plugins = parse_plugins(r, v, source);
       } else if (key == "tasks") {
         if (v.IsNull()) return;
         if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");
@@ -478,11 +551,15 @@ config load_config(const std::optional<std::filesystem::path>& explicit_path) {
 }
 
 engine::graph build_graph(const config& cfg) {
+  return build_graph(cfg, plugins::registry{});
+}
+
+engine::graph build_graph(const config& cfg, const plugins::registry& plugins) {
   engine::graph_builder b;
   b.reserve(cfg.tasks.size(), 0);
   for (const auto& t : cfg.tasks) {
     std::shared_ptr<engine::processor> proc = std::visit(
-        [&t](const auto& spec) -> std::shared_ptr<engine::processor> {
+        [&](const auto& spec) -> std::shared_ptr<engine::processor> {
           using spec_type = std::decay_t<decltype(spec)>;
           if constexpr (std::is_same_v<spec_type, engine::command_spec>) {
             return engine::make_command_processor(spec);
@@ -494,6 +571,8 @@ engine::graph build_graph(const config& cfg) {
                                  "(set CRONYX_BASE_URL or cronyx.base_url)");
             }
             return spec.bound;
+          } else if constexpr (std::is_same_v<spec_type, plugin_spec>) {
+            return make_plugin_processor(t, spec, plugins);
           } else {
             return engine::make_sleep_processor(spec.duration);
           }

@@ -24,6 +24,10 @@ class graph;
 class processor;
 }  // namespace cascadence::engine
 
+namespace cascadence::plugins {
+class registry;
+}
+
 namespace cascadence::service {
 
 /// Bad configuration: one line saying file:line:column and why.
@@ -49,7 +53,26 @@ struct remote_spec final {
   /// build_graph() refuses a remote task without one.
   std::shared_ptr<engine::processor> bound;
 };
-using processor_spec = std::variant<engine::command_spec, echo_spec, sleep_spec, remote_spec>;
+/// `plugin: NAME` with `params:`: a processor of a loaded native plugin, resolved against the plugin registry
+/// when the graph is built.
+struct plugin_spec final {
+  std::string name;
+  /// `params:` as JSON (null when absent), handed to the plugin's create().
+  boost::json::value params;
+  /// Where the `plugin:` key's value is ("file:line:column"), for errors found when the graph is built.
+  std::string location;
+};
+using processor_spec = std::variant<engine::command_spec, echo_spec, sleep_spec, remote_spec, plugin_spec>;
+
+/// One entry of the top-level `plugins:` list: a plugin file or a directory of them.
+struct plugin_entry final {
+  /// Absolute (a relative path is taken from the configuration file's directory).
+  std::filesystem::path path;
+  /// "in_process" or "process"; empty: the default (process for Go plugins, else in_process).
+  std::string isolation;
+  /// "file:line:column" of the entry.
+  std::string location;
+};
 
 /// `cronyx: {base_url, timeout, token, refresh}` and `cronyx_refresh`: the
 /// remote plugin server. CRONYX_BASE_URL, CRONYX_TIMEOUT, CRONYX_TOKEN and
@@ -122,6 +145,8 @@ struct config final {
   std::string api_token;
   cronyx_config cronyx;
   std::vector<task_config> tasks;
+  /// `plugins:`, in order; $CASCADENCE_PLUGIN_PATH adds its directories before them.
+  std::vector<plugin_entry> plugins;
   /// Task name -> index in `tasks`.
   std::map<std::string, std::size_t, std::less<>> index;
 
@@ -143,6 +168,9 @@ struct config final {
 /// The engine graph of a configuration. Throws config_error naming the task
 /// and its location (unknown dependency, cycle with its path).
 [[nodiscard]] engine::graph build_graph(const config& cfg);
+/// The same, with `plugin:` tasks resolved in `plugins` (an unknown processor name and params the plugin's
+/// create() refuses are config_errors at the task's `plugin:` key).
+[[nodiscard]] engine::graph build_graph(const config& cfg, const plugins::registry& plugins);
 
 /// The secret of a webhook source: $CASCADENCE_WEBHOOK_SECRET_<SOURCE
 /// upper-cased, '-' as '_'>, else `webhook.secrets.SOURCE`; empty when none.

@@ -12,6 +12,7 @@
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 #include "net/http_server.hpp"
+#include "net/json.hpp"
 #include "net/router.hpp"
 #include "scheduling/cron_scheduler.hpp"
 #include "scheduling/file_watcher.hpp"
@@ -19,13 +20,22 @@
 #include "scheduling/scheduler_observer_fan_out.hpp"
 #include "scheduling/task_state_store.hpp"
 #include "service/remote_tasks.hpp"
+#include "service/plugin_loading.hpp"
 #include "service/run_report_json.hpp"
 #include "service/schedules.hpp"
 #include "service/serve_log.hpp"
 #include "service/webhook_subscriptions.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <boost/system/system_error.hpp>
+
+#include <sys/inotify.h>
 
 #include <algorithm>
 #include <optional>
@@ -43,7 +53,16 @@ struct loaded final {
   config cfg;
   std::shared_ptr<const engine::graph> graph;
   std::map<std::string, bool> enabled_overrides;
+  // The graph's plugin processors hold their plugins; these are what the next reload compares against.
+  std::shared_ptr<const plugins::registry> plugins;
+  std::vector<std::string> plugin_errors;
 };
+
+// Editors and copy tools write beside the file first: those names never hold a plugin.
+bool temporary_name(std::string_view name) {
+  return name.empty() || name.front() == '.' || name.back() == '~' || name.ends_with(".tmp") ||
+         name.ends_with(".swp") || name.ends_with(".swx");
+}
 
 net::server_options observed_by(net::server_options options, net::server_observer& observer) {
   options.observer = &observer;
@@ -58,8 +77,9 @@ struct runtime::impl final {
         pool(pool),
         options(std::move(opts)),
         log(out),
+        plugin_log(out),
         remote(make_remote(cfg)),
-        current(load(std::move(cfg))),
+        current(load(std::move(cfg), nullptr)),
         scheduler(
             ex,
             [this](const std::string& task, engine::run_id id, engine::run_canceller& c, scheduling::fire_done done) {
@@ -92,13 +112,123 @@ struct runtime::impl final {
     return s ? std::make_shared<remote_tasks>(std::move(*s)) : nullptr;
   }
 
-  loaded load(config cfg) {
+  plugins::load_result load_plugins_of(const config& cfg, std::shared_ptr<const plugins::registry> previous) {
+    plugins::load_options o;
+    o.executor = ex;
+    o.pool = &pool;
+    o.log = &plugin_log;
+    o.previous = std::move(previous);
+    auto result = load_configured_plugins(cfg, o);
+    for (const auto& e : result.errors) log.on_error("plugin not loaded: " + e);
+    return result;
+  }
+
+  // A plugin that does not load is logged and skipped; a task naming one of its processors then makes the
+  // configuration invalid, like any unknown name.
+  loaded load(config cfg, std::shared_ptr<const plugins::registry> previous) {
     if (remote) {
       for (const auto& note : remote->apply(cfg)) log.info(note);
     }
-    auto graph = std::make_shared<const engine::graph>(build_graph(cfg));
+    auto plugged = load_plugins_of(cfg, previous);
+    auto graph = std::make_shared<const engine::graph>(build_graph(cfg, *plugged.plugins));
     auto overrides = scheduling::task_state_store(state_file(cfg)).load();
-    return loaded{std::move(cfg), std::move(graph), std::move(overrides)};
+    if (previous) {
+      for (const auto& c : plugins::diff(*previous, *plugged.plugins)) log.info(plugins::describe(c));
+    } else {
+      for (const auto& p : plugged.plugins->providers()) {
+        log.info("plugins: loaded " + p->descriptor().name + " " + p->descriptor().version + " (" +
+                 p->file().path.string() + ", " + std::string(plugins::to_string(p->isolation())) + ", " +
+                 std::to_string(p->descriptor().processors.size()) + " processors)");
+      }
+    }
+    return loaded{std::move(cfg), std::move(graph), std::move(overrides), std::move(plugged.plugins),
+                  std::move(plugged.errors)};
+  }
+
+  plugin_reload reload_plugins() {
+    plugin_reload r;
+    if (stopping) {
+      r.applied = false;
+      r.errors.emplace_back("the service is stopping");
+      return r;
+    }
+    try {
+      auto plugged = load_plugins_of(current.cfg, current.plugins);
+      r.errors = plugged.errors;
+      r.changes = plugins::diff(*current.plugins, *plugged.plugins);
+      auto graph = std::make_shared<const engine::graph>(build_graph(current.cfg, *plugged.plugins));
+      current.graph = std::move(graph);
+      current.plugins = std::move(plugged.plugins);
+      current.plugin_errors = std::move(plugged.errors);
+      for (const auto& c : r.changes) log.info(plugins::describe(c));
+      if (r.changes.empty()) log.info("plugins: reloaded, nothing changed");
+    } catch (const std::exception& e) {
+      r.applied = false;
+      r.changes.clear();
+      r.errors.push_back(std::string("plugin reload refused, keeping the plugins in force: ") + e.what());
+      log.on_error(r.errors.back());
+    }
+    sync_plugin_watches();
+    return r;
+  }
+
+  // inotify on every plugin directory, on the loop: a change is reloaded once 200 ms passed without another.
+  void watch_plugins() {
+    const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+      log.on_error("cannot watch the plugin directories (inotify_init1 failed)");
+      return;
+    }
+    inotify.emplace(ex, fd);
+    sync_plugin_watches();
+    core::spawn(ex, read_plugin_events(), "plugin-watcher", escape_handler());
+  }
+
+  void sync_plugin_watches() {
+    if (!inotify || !inotify->is_open()) return;
+    const int fd = inotify->native_handle();
+    for (const auto& [wd, dir] : plugin_watches) ::inotify_rm_watch(fd, wd);
+    plugin_watches.clear();
+    for (const auto& dir : current.plugins->directories()) {
+      const int wd = ::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
+      if (wd < 0) {
+        log.on_error("cannot watch plugin directory " + dir.string());
+        continue;
+      }
+      plugin_watches[wd] = dir;
+    }
+  }
+
+  asio::awaitable<void> read_plugin_events() {
+    alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
+    for (;;) {
+      auto [ec, n] = co_await inotify->async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;  // closed by stop()
+      bool relevant = false;
+      for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + at);
+        const std::string_view name = event->len != 0 ? std::string_view(event->name) : std::string_view();
+        if ((event->mask & IN_Q_OVERFLOW) != 0 || !temporary_name(name)) relevant = true;
+        at += sizeof(inotify_event) + event->len;
+      }
+      if (!relevant) continue;
+      plugin_quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+      if (!plugin_debouncing) {
+        plugin_debouncing = true;
+        core::spawn(ex, debounce_plugin_reload(), "plugin-reload", escape_handler());
+      }
+    }
+  }
+
+  asio::awaitable<void> debounce_plugin_reload() {
+    while (!stopping && std::chrono::steady_clock::now() < plugin_quiet_until) {
+      plugin_timer.expires_at(plugin_quiet_until);
+      (void)co_await plugin_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    plugin_debouncing = false;
+    if (stopping) co_return;
+    log.info("plugins: a plugin directory changed: reloading the plugins");
+    (void)reload_plugins();
   }
 
   adapters::api::api_options api_options(const config& cfg) {
@@ -135,12 +265,14 @@ struct runtime::impl final {
       log.info("listening on http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(http->port()));
     }
     if (!options.fire_schedules) {
+      watch_plugins();
       log.info("webhook mode: " + std::to_string(current.graph->size()) + " tasks; nothing is fired on a schedule");
       return;
     }
     log.info("serving: backend " + current.cfg.backend + ", " + std::to_string(current.graph->size()) +
              " tasks, schedules in " + current.cfg.storage_path.string());
     apply_schedules();
+    watch_plugins();
     if (current.cfg.backend == "cron") {
       watcher.emplace(ex, std::vector<std::filesystem::path>{current.cfg.storage_path, state_file(current.cfg)});
       core::spawn(ex, watch(), "file-watcher", escape_handler());
@@ -268,6 +400,18 @@ struct runtime::impl final {
     adapters::api::add_health_route(routes);
     adapters::api::add_api_routes(routes, api);
     adapters::metrics::add_metrics_route(routes, metrics);
+    routes.get("/api/v1/plugins", [this](net::request& req) -> net::response {
+      if (auto denied = api->check_auth(req)) return std::move(*denied);
+      return net::json_response(200, plugins_json(*current.plugins, current.plugin_errors));
+    });
+    routes.post("/api/v1/plugins/reload", [this](net::request& req) -> net::response {
+      if (auto denied = api->check_auth(req)) return std::move(*denied);
+      const auto r = reload_plugins();
+      boost::json::array errors;
+      for (const auto& e : r.errors) errors.emplace_back(e);
+      return net::json_response(
+          200, boost::json::object{{"applied", r.applied}, {"changes", changes_json(r.changes)}, {"errors", errors}});
+    });
     // Each request reads the registry in force: a reload swaps it, requests
     // and deliveries in flight keep the one they started with.
     adapters::webhooks::add_webhook_routes(
@@ -304,15 +448,16 @@ struct runtime::impl final {
   bool reload(std::optional<config> next_cfg) {
     if (stopping) return false;
     try {
-      loaded next{current.cfg, current.graph, {}};
+      loaded next{current.cfg, current.graph, {}, current.plugins, current.plugin_errors};
       std::shared_ptr<const adapters::webhooks::webhook_registry> next_webhooks;
       if (next_cfg) {
-        next = load(std::move(*next_cfg));
+        next = load(std::move(*next_cfg), current.plugins);
         next_webhooks = make_webhooks(next.cfg);
       } else {
         next.enabled_overrides = scheduling::task_state_store(state_file(next.cfg)).load();
       }
       current = std::move(next);
+      sync_plugin_watches();
       http_runs.set_limit(current.cfg.http.max_runs);
       metrics.set_http_runs_limit(http_runs.limit());
       if (next_webhooks) {
@@ -365,6 +510,8 @@ struct runtime::impl final {
     stopping = true;
     if (refresher) co_await refresher->stop();
     if (watcher) watcher->close();
+    if (inotify) inotify->close();
+    plugin_timer.cancel();
     const auto deadline = std::chrono::steady_clock::now() + grace;
     if (http) http->stop(grace);
     co_await scheduler.drain(grace, reason);
@@ -388,6 +535,8 @@ struct runtime::impl final {
   asio::thread_pool& pool;
   runtime_options options;
   serve_log log;
+  // Plugins' own log lines ("plugin NAME: ..."), beside the service's.
+  std::ostream& plugin_log;
   adapters::metrics::metrics metrics;
   scheduling::scheduler_observer_fan_out scheduler_observers{&log, &metrics.scheduler_observer()};
   adapters::metrics::http_metrics http_metrics{metrics};
@@ -406,6 +555,11 @@ struct runtime::impl final {
   std::shared_ptr<adapters::api::api_service> api;
   std::optional<net::http_server> http;
   std::optional<scheduling::file_watcher> watcher;
+  std::optional<asio::posix::stream_descriptor> inotify;
+  std::map<int, std::filesystem::path> plugin_watches;
+  asio::steady_timer plugin_timer{ex};
+  std::chrono::steady_clock::time_point plugin_quiet_until{};
+  bool plugin_debouncing = false;
   bool stopping = false;
   core::async_event stopped{ex};
 };
@@ -440,6 +594,18 @@ asio::awaitable<void> runtime::stop(std::chrono::milliseconds grace, std::string
 
 void runtime::cancel_running(const std::string& reason) {
   impl_->cancel_running(reason);
+}
+
+plugin_reload runtime::reload_plugins() {
+  return impl_->reload_plugins();
+}
+
+std::shared_ptr<const plugins::registry> runtime::plugins() const noexcept {
+  return impl_->current.plugins;
+}
+
+const std::vector<std::string>& runtime::plugin_errors() const noexcept {
+  return impl_->current.plugin_errors;
 }
 
 void runtime::add_routes(net::router& routes) {

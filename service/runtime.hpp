@@ -6,6 +6,7 @@
 // pool that belong to the host. `task serve`, `task webhook` and an
 // application embedding Cascadence all drive this same object.
 
+#include "plugins/registry.hpp"
 #include "service/config.hpp"
 #include "service/http_front.hpp"
 
@@ -19,6 +20,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace boost::asio {
 class thread_pool;
@@ -49,6 +51,15 @@ struct runtime_options final {
   bool fire_schedules = true;
 };
 
+/// What a plugin reload did.
+struct plugin_reload final {
+  std::vector<plugins::plugin_change> changes;
+  /// One line per plugin that did not load, and why a reload was refused.
+  std::vector<std::string> errors;
+  /// False when the new plugins were refused (the graph could not be built with them): the old ones stay.
+  bool applied = true;
+};
+
 /// A configured Cascadence service on a host's executor. Lifecycle:
 /// construct, start(), any number of reload(), then co_await stop(grace)
 /// (SIGINT/SIGTERM in `task serve` and a host's own shutdown take this one
@@ -75,6 +86,14 @@ class runtime final {
   bool reload();
   /// The same with a configuration the host loaded itself.
   bool reload(config next);
+
+  /// Stages and loads the plugins again (what a change in a watched plugin directory does after 200 ms of
+  /// quiet, and `POST /api/v1/plugins/reload`), and swaps them and the graph built with them in whole: runs in
+  /// flight finish on the old code. Errors are logged and returned; unchanged plugins are kept as they are.
+  plugin_reload reload_plugins();
+  /// The plugins in force, and the lines of those that did not load.
+  [[nodiscard]] std::shared_ptr<const plugins::registry> plugins() const noexcept;
+  [[nodiscard]] const std::vector<std::string>& plugin_errors() const noexcept;
 
   /// Stops firing and accepting, waits up to `grace` for running fires,
   /// HTTP requests and the runs they started, then cancels what is left with

@@ -42,8 +42,10 @@ def test_list_json_is_machine_readable(task):
     task.write_config("tasks:\n  a: {echo: a, kind: cron, description: first}\n  b: {echo: b, after: a}\n")
     tasks = json.loads(task("list", "--json").stdout)
     assert tasks == [
-        {"name": "a", "enabled": True, "kind": "cron", "description": "first", "after": []},
-        {"name": "b", "enabled": True, "kind": "manual", "description": "", "after": ["a"]},
+        {"name": "a", "enabled": True, "kind": "cron", "description": "first", "processor": "echo",
+         "after": []},
+        {"name": "b", "enabled": True, "kind": "manual", "description": "", "processor": "echo",
+         "after": ["a"]},
     ]
 
 

@@ -1,0 +1,71 @@
+// The plugin-chain workload: the chain of `plugin_chain_length` no-op tasks through the C ABI in this process
+// (bench.noop, completing inside start()), against the same chain of built-in immediate no-op tasks.
+
+#include "bench/engine_run.hpp"
+#include "bench/scenario.hpp"
+#include "engine/builtin_processors.hpp"
+#include "engine/graph.hpp"
+#include "plugins/in_process_provider.hpp"
+#include "plugins/library.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <unistd.h>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+namespace cascadence::bench {
+
+namespace {
+
+engine::graph chain_of(const std::shared_ptr<engine::processor>& proc, std::size_t length, scenario_result& result) {
+  return build_graph(
+      [&](engine::graph_builder& builder) {
+        builder.reserve(length, length);
+        for (std::size_t i = 0; i < length; ++i) {
+          const auto id = builder.add({task_name(i), proc, {}});
+          if (i > 0) builder.add_dependency(id, id - 1);
+        }
+      },
+      result);
+}
+
+}  // namespace
+
+scenario_result run_plugin_chain(const bench_config& config) {
+  const auto cache =
+      std::filesystem::temp_directory_path() / ("cascadence-bench-plugins-" + std::to_string(::getpid()));
+  auto file = plugins::stage(config.plugin_path, cache);
+  if (!file) throw std::runtime_error(file.error());
+  auto provider = plugins::make_in_process_provider(file.value(), {});
+  std::filesystem::remove_all(cache);
+  if (!provider) throw std::runtime_error(provider.error());
+  auto proc = provider.value()->make_processor(provider.value()->descriptor().processors.at(0), nullptr);
+  if (!proc) throw std::runtime_error(proc.error());
+
+  bench_config one_thread = config;
+  one_thread.threads = 0;
+  scenario_result builtin;
+  const auto builtin_graph = chain_of(engine::make_noop_processor(), config.plugin_chain_length, builtin);
+  run_engine(builtin_graph, one_thread, builtin);
+
+  scenario_result result;
+  result.scenario = "plugin-chain";
+  result.tasks = config.plugin_chain_length;
+  const auto plugin_graph = chain_of(proc.value(), config.plugin_chain_length, result);
+  run_engine(plugin_graph, one_thread, result);
+
+  const auto per_task = [](const scenario_result& r) {
+    return r.seconds * 1e9 / static_cast<double>(r.tasks == 0 ? 1 : r.tasks);
+  };
+  builtin.tasks = config.plugin_chain_length;
+  const double plugin_ns = per_task(result);
+  const double builtin_ns = per_task(builtin);
+  result.ratio_to_baseline = builtin_ns > 0 ? plugin_ns / builtin_ns : 0.0;
+  result.extra.emplace_back("builtin_ns_per_task", builtin_ns);
+  result.extra.emplace_back("plugin_ns_per_task", plugin_ns);
+  return result;
+}
+
+}  // namespace cascadence::bench
