@@ -4,7 +4,7 @@
 #include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
 #include "service/remote_tasks.hpp"
-#include "service/plugin_loading.hpp"
+#include "service/initialize.hpp"
 #include "service/runtime.hpp"
 
 #include <boost/program_options.hpp>
@@ -94,21 +94,21 @@ std::optional<std::string> invocation::parse_name() {
 
 const config& invocation::cfg() {
   if (!cfg_) {
-    auto loaded = service::load_config(config_path_);
-    // A remote plugin server's tasks join the file's; one that cannot be
-    // reached is a warning, and its known tasks fail when run.
-    remote_ =
-        service::discover_remote_tasks(loaded, [this](const std::string& m) { err_ << "warning: " << m << '\n'; });
-    plugins::load_options options;
-    options.log = &err_;
-    auto plugged = service::load_configured_plugins(loaded, options);
-    if (!quiet_plugins_) {
-      for (const auto& e : plugged.errors) err_ << "warning: plugin not loaded: " << e << '\n';
-    }
-    plugins_ = std::move(plugged.plugins);
-    plugin_errors_ = std::move(plugged.errors);
-    graph_ = service::build_graph(loaded, *plugins_);  // a graph that cannot run is refused at load
-    cfg_ = std::move(loaded);
+    service::initialize_options options;
+    options.config_path = config_path_;
+    options.plugin_log = &err_;
+    // An unreachable remote server (its known tasks fail when run) and a
+    // plugin that did not load are warnings; a graph that cannot run is
+    // refused at load.
+    options.warn = [this](const std::string& m) {
+      if (!quiet_plugins_ || !m.starts_with("plugin not loaded: ")) err_ << "warning: " << m << '\n';
+    };
+    auto ready = service::initialize(options);
+    remote_ = std::move(ready.remote);
+    plugins_ = std::move(ready.plugins);
+    plugin_errors_ = std::move(ready.plugin_errors);
+    graph_ = std::move(ready.graph);
+    cfg_ = std::move(ready.cfg);
   }
   return *cfg_;
 }

@@ -95,7 +95,7 @@ class invocation final {
   metrics_options metrics_;
   std::optional<config> cfg_;
   std::shared_ptr<service::remote_tasks> remote_;
-  std::optional<engine::graph> graph_;
+  std::shared_ptr<const engine::graph> graph_;
   std::shared_ptr<const plugins::registry> plugins_;
   std::vector<std::string> plugin_errors_;
   bool quiet_plugins_ = false;

@@ -238,7 +238,7 @@ TEST_CASE("a plugin task keeps its processor name, its typed params and their po
 
 TEST_CASE("bad plugin keys are refused with their position") {
   CHECK(error_for("tasks:\n  a:\n    echo: x\n    params: {a: 1}\n") ==
-        "test.yml:4:13: tasks.a.params: params apply to plugin tasks only");
+        "test.yml:4:13: tasks.a.params: params apply to remote and plugin tasks only");
   CHECK(error_for("tasks:\n  a:\n    plugin: 'bad name'\n") ==
         "test.yml:3:13: tasks.a.plugin: invalid plugin processor name 'bad name' ([A-Za-z0-9_] first, then "
         "[A-Za-z0-9_.-], at most 128 bytes, e.g. acme.http_probe)");

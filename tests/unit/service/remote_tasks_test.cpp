@@ -134,13 +134,13 @@ tasks:
 
 TEST_CASE("remote task mistakes are configuration errors with their position") {
   CHECK(error_for("tasks:\n  a: {echo: x, params: {n: 1}}\n") ==
-        "test.yml:2:24: tasks.a.params: params apply to remote tasks only");
+        "test.yml:2:24: tasks.a.params: params apply to remote and plugin tasks only");
   CHECK(error_for("tasks:\n  a: {echo: x, kind: remote}\n") ==
         "test.yml:2:6: tasks.a.kind: kind remote is for the tasks of a remote server (give the task 'remote: ID')");
   CHECK(error_for("tasks:\n  a: {remote: 'no/slash'}\n") ==
         "test.yml:2:15: tasks.a.remote: invalid remote task id 'no/slash' (use letters, digits, '_', '-' and '.')");
   CHECK(error_for("tasks:\n  a: {remote: x, echo: y}\n") ==
-        "test.yml:2:24: tasks.a: a task has exactly one of command, echo, sleep or remote");
+        "test.yml:2:24: tasks.a: a task has exactly one of command, echo, sleep, remote or plugin");
   CHECK(error_for("tasks:\n  a: {remote: x}\n") ==
         "test.yml:2:6: tasks.a.remote: no remote server is configured (set CRONYX_BASE_URL or cronyx.base_url)");
 }
