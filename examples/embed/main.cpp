@@ -2,14 +2,17 @@
 // with Cascadence on the same loop, twice: the engine alone running a graph
 // built in C++, then the whole service (scheduler, REST API, webhooks,
 // /metrics) from a YAML configuration, driven over HTTP and stopped by the
-// host. Nothing here creates a thread except the pool the host chooses to
-// give for blocking work.
+// host; the service's configuration comes from service::initialize(), the
+// one call that reads a configuration file as `task` does. Nothing here
+// creates a thread except the pool the host chooses to give for blocking
+// work.
 
 #include "engine/builtin_processors.hpp"
 #include "engine/graph.hpp"
 #include "engine/processor.hpp"
 #include "engine/runner.hpp"
 #include "net/http_client.hpp"
+#include "service/initialize.hpp"
 #include "service/runtime.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <variant>
@@ -75,12 +79,31 @@ asio::awaitable<bool> embed_service(asio::thread_pool& pool) {
   const auto ex = co_await asio::this_coro::executor;
   const auto home = std::filesystem::temp_directory_path() / ("cascadence-embed-" + std::to_string(::getpid()));
   std::filesystem::create_directories(home);
-  auto cfg = cascadence::service::parse_config("storage_path: " + (home / "schedules.yml").string() + R"(
+  // initialize(): the configuration file read as `task` reads it (remote
+  // tasks and plugins included), and its graph run once on the host's loop.
+  const auto config_file = home / "cascadence.yml";
+  std::ofstream(config_file) << "storage_path: " << (home / "schedules.yml").string() << R"(
 tasks:
   hello:
     echo: {greeting: hello from the service}
-)",
-                                               "embedded.yml");
+)";
+  cascadence::service::initialize_options init;
+  init.config_path = config_file;
+  init.executor = ex;
+  init.pool = &pool;
+  init.warn = [](const std::string& line) { std::cerr << "host: warning: " << line << std::endl; };
+  auto ready = cascadence::service::initialize(init);
+  {
+    engine::run_options run;
+    run.pool = &pool;
+    const engine::task_id target = *ready.graph->find("hello");
+    const auto report = co_await engine::run_graph(*ready.graph, std::span<const engine::task_id>(&target, 1), run);
+    for (const auto& r : report.records) {
+      std::cout << "initialize: " << ready.graph->name(r.task) << ' ' << engine::to_string(r.status) << ' '
+                << boost::json::serialize(r.output) << std::endl;
+    }
+  }
+  auto cfg = std::move(ready.cfg);
   cascadence::service::runtime_options options;
   options.listen.port = 0;
   std::ostringstream log;  // the service's log lines, kept by the host

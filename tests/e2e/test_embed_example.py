@@ -21,5 +21,6 @@ def test_the_host_runs_the_whole_service_on_its_loop_and_stops_it():
     r = subprocess.run([str(binary("cascadence-embed-example"))], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
+    assert 'initialize: hello success {"greeting":"hello from the service"}' in lines
     assert 'service: run "success" {"greeting":"hello from the service"}' in lines
     assert lines[-1] == "host: service stopped"
