@@ -173,7 +173,7 @@ boost::json::value to_json(const reader& r, const YAML::Node& n, const std::stri
 constexpr std::array<std::string_view, 23> task_keys{
     "command",        "echo",   "sleep",   "after", "timeout", "retries",  "retry_backoff", "retry_backoff_max",
     "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
-    "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin", "params"};
+    "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin",   "params"};
 constexpr std::array<std::string_view, 14> top_keys{
     "backend", "storage_path", "timezone", "max_concurrency", "kill_grace", "threads",        "shutdown_grace",
     "http",    "webhook",      "api",      "tasks",           "cronyx",     "cronyx_refresh", "plugins"};
