@@ -3,8 +3,8 @@
 #include "cli/invocation.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
-#include "service/remote_tasks.hpp"
 #include "service/initialize.hpp"
+#include "service/remote_tasks.hpp"
 #include "service/runtime.hpp"
 
 #include <boost/program_options.hpp>
