@@ -29,10 +29,16 @@ pub struct Bytes {
 }
 
 impl Bytes {
-    pub const EMPTY: Bytes = Bytes { ptr: std::ptr::null(), len: 0 };
+    pub const EMPTY: Bytes = Bytes {
+        ptr: std::ptr::null(),
+        len: 0,
+    };
 
     pub fn of(s: &'static str) -> Bytes {
-        Bytes { ptr: s.as_ptr(), len: s.len() }
+        Bytes {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
     }
 
     /// The borrowed bytes as a slice (empty when ptr is NULL).
@@ -65,12 +71,17 @@ pub struct Host {
     pub name: *const c_char,
     pub version: *const c_char,
     pub host_data: *mut c_void,
-    pub get_extension: Option<unsafe extern "C" fn(host: *const Host, id: *const c_char) -> *const c_void>,
-    pub log: Option<unsafe extern "C" fn(host: *const Host, level: i32, message: *const u8, len: usize)>,
-    pub emit_result: Option<unsafe extern "C" fn(host: *const Host, run: Run, json: *const u8, len: usize)>,
-    pub set_error: Option<unsafe extern "C" fn(host: *const Host, run: Run, message: *const u8, len: usize)>,
-    pub emit_output:
-        Option<unsafe extern "C" fn(host: *const Host, run: Run, stream: i32, line: *const u8, len: usize)>,
+    pub get_extension:
+        Option<unsafe extern "C" fn(host: *const Host, id: *const c_char) -> *const c_void>,
+    pub log:
+        Option<unsafe extern "C" fn(host: *const Host, level: i32, message: *const u8, len: usize)>,
+    pub emit_result:
+        Option<unsafe extern "C" fn(host: *const Host, run: Run, json: *const u8, len: usize)>,
+    pub set_error:
+        Option<unsafe extern "C" fn(host: *const Host, run: Run, message: *const u8, len: usize)>,
+    pub emit_output: Option<
+        unsafe extern "C" fn(host: *const Host, run: Run, stream: i32, line: *const u8, len: usize),
+    >,
     pub is_cancelled: Option<unsafe extern "C" fn(host: *const Host, run: Run) -> i32>,
     pub complete: Option<unsafe extern "C" fn(host: *const Host, run: Run, status: Status)>,
 }
@@ -83,10 +94,16 @@ pub struct Plugin {
     pub processor_count: Option<unsafe extern "C" fn() -> u32>,
     pub processor_descriptor: Option<unsafe extern "C" fn(index: u32) -> Bytes>,
     pub create: Option<
-        unsafe extern "C" fn(index: u32, params: Bytes, instance: *mut *mut c_void, error: *const Sink) -> Status,
+        unsafe extern "C" fn(
+            index: u32,
+            params: Bytes,
+            instance: *mut *mut c_void,
+            error: *const Sink,
+        ) -> Status,
     >,
     pub destroy: Option<unsafe extern "C" fn(instance: *mut c_void)>,
-    pub start: Option<unsafe extern "C" fn(instance: *mut c_void, run: Run, input: Bytes) -> Status>,
+    pub start:
+        Option<unsafe extern "C" fn(instance: *mut c_void, run: Run, input: Bytes) -> Status>,
     pub cancel: Option<unsafe extern "C" fn(instance: *mut c_void, run: Run)>,
     pub get_extension: Option<unsafe extern "C" fn(id: *const c_char) -> *const c_void>,
 }

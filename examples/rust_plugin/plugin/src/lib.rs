@@ -57,7 +57,10 @@ fn emit_output(run: Run, line: &str) {
 }
 
 fn is_cancelled(run: Run) -> bool {
-    host().is_cancelled.map(|f| unsafe { f(host(), run) } != 0).unwrap_or(false)
+    host()
+        .is_cancelled
+        .map(|f| unsafe { f(host(), run) } != 0)
+        .unwrap_or(false)
 }
 
 fn complete(run: Run, status: Status) {
@@ -111,7 +114,10 @@ struct Instance {
 fn start_run(instance: &Instance, run: Run, input: &[u8]) -> Result<(), TaskError> {
     let input: Value = serde_json::from_slice(input).map_err(|e| TaskError {
         code: rust_example_tasks::Code::InvalidArgument,
-        message: format!("{}: the input is not JSON ({e})", processor_name(instance.id)),
+        message: format!(
+            "{}: the input is not JSON ({e})",
+            processor_name(instance.id)
+        ),
     })?;
     if !instance.task.waits() {
         // At once: complete() before start() returns.
@@ -138,7 +144,9 @@ fn start_run(instance: &Instance, run: Run, input: &[u8]) -> Result<(), TaskErro
     std::thread::spawn(move || {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             emit_output(run, &format!("{name}: waiting"));
-            task.run(&input, &|| flag.load(Ordering::Acquire) || is_cancelled(run))
+            task.run(&input, &|| {
+                flag.load(Ordering::Acquire) || is_cancelled(run)
+            })
         }));
         let status = match outcome {
             Ok(Ok(result)) => {
@@ -150,7 +158,10 @@ fn start_run(instance: &Instance, run: Run, input: &[u8]) -> Result<(), TaskErro
                 status_of(&e)
             }
             Err(payload) => {
-                set_error(run, &format!("{name}: panicked: {}", panic_message(payload.as_ref())));
+                set_error(
+                    run,
+                    &format!("{name}: panicked: {}", panic_message(payload.as_ref())),
+                );
                 abi::STATUS_INTERNAL
             }
         };
@@ -172,8 +183,13 @@ unsafe extern "C" fn plugin_processor_count() -> u32 {
 }
 
 unsafe extern "C" fn plugin_processor_descriptor(index: u32) -> Bytes {
-    catch_unwind(|| descriptor_texts().get(index as usize).map(|s| Bytes::of(s.as_str())).unwrap_or(Bytes::EMPTY))
-        .unwrap_or(Bytes::EMPTY)
+    catch_unwind(|| {
+        descriptor_texts()
+            .get(index as usize)
+            .map(|s| Bytes::of(s.as_str()))
+            .unwrap_or(Bytes::EMPTY)
+    })
+    .unwrap_or(Bytes::EMPTY)
 }
 
 unsafe fn write_sink(sink: *const Sink, message: &str) {
@@ -184,18 +200,36 @@ unsafe fn write_sink(sink: *const Sink, message: &str) {
     }
 }
 
-unsafe extern "C" fn plugin_create(index: u32, params: Bytes, instance: *mut *mut c_void, error: *const Sink) -> Status {
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Box<Instance>, (Status, String)> {
-        let list = tasks();
-        let info = list.get(index as usize).ok_or((abi::STATUS_NOT_FOUND, format!("{PLUGIN_NAME}: no processor {index}")))?;
-        let name = processor_name(info.id);
-        let params: Value = serde_json::from_slice(params.as_slice())
-            .map_err(|e| (abi::STATUS_INVALID_ARGUMENT, format!("{name}: params are not JSON ({e})")))?;
-        let task = Task::parse(info.id, &params)
-            .expect("every listed task parses")
-            .map_err(|e| (status_of(&e), e.message))?;
-        Ok(Box::new(Instance { id: info.id, task, running: Arc::default() }))
-    }));
+unsafe extern "C" fn plugin_create(
+    index: u32,
+    params: Bytes,
+    instance: *mut *mut c_void,
+    error: *const Sink,
+) -> Status {
+    let outcome = catch_unwind(AssertUnwindSafe(
+        || -> Result<Box<Instance>, (Status, String)> {
+            let list = tasks();
+            let info = list.get(index as usize).ok_or((
+                abi::STATUS_NOT_FOUND,
+                format!("{PLUGIN_NAME}: no processor {index}"),
+            ))?;
+            let name = processor_name(info.id);
+            let params: Value = serde_json::from_slice(params.as_slice()).map_err(|e| {
+                (
+                    abi::STATUS_INVALID_ARGUMENT,
+                    format!("{name}: params are not JSON ({e})"),
+                )
+            })?;
+            let task = Task::parse(info.id, &params)
+                .expect("every listed task parses")
+                .map_err(|e| (status_of(&e), e.message))?;
+            Ok(Box::new(Instance {
+                id: info.id,
+                task,
+                running: Arc::default(),
+            }))
+        },
+    ));
     match outcome {
         Ok(Ok(boxed)) => {
             *instance = Box::into_raw(boxed).cast();
@@ -206,7 +240,13 @@ unsafe extern "C" fn plugin_create(index: u32, params: Bytes, instance: *mut *mu
             status
         }
         Err(payload) => {
-            write_sink(error, &format!("{PLUGIN_NAME}: create panicked: {}", panic_message(payload.as_ref())));
+            write_sink(
+                error,
+                &format!(
+                    "{PLUGIN_NAME}: create panicked: {}",
+                    panic_message(payload.as_ref())
+                ),
+            );
             abi::STATUS_INTERNAL
         }
     }
@@ -225,7 +265,9 @@ unsafe extern "C" fn plugin_destroy(instance: *mut c_void) {
 
 unsafe extern "C" fn plugin_start(instance: *mut c_void, run: Run, input: Bytes) -> Status {
     let instance = &*instance.cast::<Instance>();
-    let outcome = catch_unwind(AssertUnwindSafe(|| start_run(instance, run, input.as_slice())));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        start_run(instance, run, input.as_slice())
+    }));
     match outcome {
         Ok(Ok(())) => abi::STATUS_OK,
         Ok(Err(e)) => {
@@ -234,7 +276,11 @@ unsafe extern "C" fn plugin_start(instance: *mut c_void, run: Run, input: Bytes)
         }
         Err(payload) => {
             // The panic came before complete(): the attempt fails at once.
-            let message = format!("{}: panicked: {}", processor_name(instance.id), panic_message(payload.as_ref()));
+            let message = format!(
+                "{}: panicked: {}",
+                processor_name(instance.id),
+                panic_message(payload.as_ref())
+            );
             let _ = catch_unwind(|| set_error(run, &message));
             abi::STATUS_INTERNAL
         }
@@ -272,7 +318,9 @@ static PLUGIN: Plugin = Plugin {
 
 unsafe extern "C" fn entry_init(host: *const Host) -> Status {
     catch_unwind(|| {
-        let Some(h) = host.as_ref() else { return abi::STATUS_INVALID_ARGUMENT };
+        let Some(h) = host.as_ref() else {
+            return abi::STATUS_INVALID_ARGUMENT;
+        };
         if h.abi_major != abi::ABI_MAJOR {
             return abi::STATUS_UNSUPPORTED;
         }
@@ -338,7 +386,12 @@ mod tests {
     fn descriptors_name_every_task() {
         let names: Vec<String> = descriptor_texts()
             .iter()
-            .map(|d| serde_json::from_str::<Value>(d).unwrap()["name"].as_str().unwrap().to_owned())
+            .map(|d| {
+                serde_json::from_str::<Value>(d).unwrap()["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(names, ["rust_example.wordcount", "rust_example.panic"]);
     }

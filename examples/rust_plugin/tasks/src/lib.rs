@@ -40,7 +40,10 @@ pub struct TaskError {
 
 impl TaskError {
     fn invalid(message: String) -> Self {
-        TaskError { code: Code::InvalidArgument, message }
+        TaskError {
+            code: Code::InvalidArgument,
+            message,
+        }
     }
 }
 
@@ -76,15 +79,26 @@ pub fn tasks() -> Vec<TaskInfo> {
 /// before it starts a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Task {
-    Wordcount { text: Option<String>, top: usize, delay_ms: u64 },
-    Panic { message: String },
+    Wordcount {
+        text: Option<String>,
+        top: usize,
+        delay_ms: u64,
+    },
+    Panic {
+        message: String,
+    },
 }
 
-fn object<'a>(name: &str, params: &'a Value) -> Result<Option<&'a serde_json::Map<String, Value>>, TaskError> {
+fn object<'a>(
+    name: &str,
+    params: &'a Value,
+) -> Result<Option<&'a serde_json::Map<String, Value>>, TaskError> {
     match params {
         Value::Null => Ok(None),
         Value::Object(map) => Ok(Some(map)),
-        _ => Err(TaskError::invalid(format!("{PLUGIN_NAME}.{name}: params must be an object"))),
+        _ => Err(TaskError::invalid(format!(
+            "{PLUGIN_NAME}.{name}: params must be an object"
+        ))),
     }
 }
 
@@ -92,20 +106,33 @@ fn member<'a>(map: Option<&'a serde_json::Map<String, Value>>, key: &str) -> Opt
     map.and_then(|m| m.get(key)).filter(|v| !v.is_null())
 }
 
-fn string_member(name: &str, map: Option<&serde_json::Map<String, Value>>, key: &str) -> Result<Option<String>, TaskError> {
+fn string_member(
+    name: &str,
+    map: Option<&serde_json::Map<String, Value>>,
+    key: &str,
+) -> Result<Option<String>, TaskError> {
     match member(map, key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(TaskError::invalid(format!("{PLUGIN_NAME}.{name}: `{key}` must be a string"))),
+        Some(_) => Err(TaskError::invalid(format!(
+            "{PLUGIN_NAME}.{name}: `{key}` must be a string"
+        ))),
     }
 }
 
-fn count_member(name: &str, map: Option<&serde_json::Map<String, Value>>, key: &str, default: u64) -> Result<u64, TaskError> {
+fn count_member(
+    name: &str,
+    map: Option<&serde_json::Map<String, Value>>,
+    key: &str,
+    default: u64,
+) -> Result<u64, TaskError> {
     match member(map, key) {
         None => Ok(default),
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| TaskError::invalid(format!("{PLUGIN_NAME}.{name}: `{key}` must be a non-negative integer"))),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            TaskError::invalid(format!(
+                "{PLUGIN_NAME}.{name}: `{key}` must be a non-negative integer"
+            ))
+        }),
     }
 }
 
@@ -122,7 +149,8 @@ impl Task {
             }),
             "panic" => object(id, params).and_then(|map| {
                 Ok(Task::Panic {
-                    message: string_member(id, map, "message")?.unwrap_or_else(|| "on purpose".to_owned()),
+                    message: string_member(id, map, "message")?
+                        .unwrap_or_else(|| "on purpose".to_owned()),
                 })
             }),
             _ => return None,
@@ -138,13 +166,20 @@ impl Task {
     /// `stop` is polled while waiting; true ends the run as CANCELLED.
     pub fn run(&self, input: &Value, stop: &dyn Fn() -> bool) -> Result<Value, TaskError> {
         match self {
-            Task::Wordcount { text, top, delay_ms } => {
+            Task::Wordcount {
+                text,
+                top,
+                delay_ms,
+            } => {
                 let until = Instant::now() + Duration::from_millis(*delay_ms);
                 while !stop() && Instant::now() < until {
                     std::thread::sleep(Duration::from_millis(10).min(until - Instant::now()));
                 }
                 if stop() {
-                    return Err(TaskError { code: Code::Cancelled, message: "rust_example.wordcount: cancelled".into() });
+                    return Err(TaskError {
+                        code: Code::Cancelled,
+                        message: "rust_example.wordcount: cancelled".into(),
+                    });
                 }
                 let texts: Vec<&str> = match text {
                     Some(t) => vec![t.as_str()],
@@ -212,37 +247,61 @@ mod tests {
     #[test]
     fn punctuation_separates_and_apostrophes_stay() {
         let v = wordcount(&["it's the cat's hat, the hat!"], 3);
-        assert_eq!(v, json!({"words": 6, "top": [["hat", 2], ["the", 2], ["cat's", 1]]}));
+        assert_eq!(
+            v,
+            json!({"words": 6, "top": [["hat", 2], ["the", 2], ["cat's", 1]]})
+        );
     }
 
     #[test]
     fn dependencies_strings_only() {
         let task = Task::parse("wordcount", &json!({})).unwrap().unwrap();
-        let input = json!({"task": "t", "input": null, "dependencies": {"a": "x y", "b": 3, "c": "y"}});
-        assert_eq!(task.run(&input, &never).unwrap(), json!({"words": 3, "top": [["y", 2], ["x", 1]]}));
+        let input =
+            json!({"task": "t", "input": null, "dependencies": {"a": "x y", "b": 3, "c": "y"}});
+        assert_eq!(
+            task.run(&input, &never).unwrap(),
+            json!({"words": 3, "top": [["y", 2], ["x", 1]]})
+        );
     }
 
     #[test]
     fn bad_params_are_refused_with_their_message() {
-        let err = Task::parse("wordcount", &json!({"text": 1})).unwrap().unwrap_err();
-        assert_eq!(err.message, "rust_example.wordcount: `text` must be a string");
-        let err = Task::parse("wordcount", &json!({"top": -1})).unwrap().unwrap_err();
-        assert_eq!(err.message, "rust_example.wordcount: `top` must be a non-negative integer");
+        let err = Task::parse("wordcount", &json!({"text": 1}))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "rust_example.wordcount: `text` must be a string"
+        );
+        let err = Task::parse("wordcount", &json!({"top": -1}))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "rust_example.wordcount: `top` must be a non-negative integer"
+        );
         let err = Task::parse("wordcount", &json!([1])).unwrap().unwrap_err();
-        assert_eq!(err.message, "rust_example.wordcount: params must be an object");
+        assert_eq!(
+            err.message,
+            "rust_example.wordcount: params must be an object"
+        );
         assert!(Task::parse("nope", &json!({})).is_none());
     }
 
     #[test]
     fn a_delay_ends_early_when_stopped() {
-        let task = Task::parse("wordcount", &json!({"text": "a", "delay_ms": 600000})).unwrap().unwrap();
+        let task = Task::parse("wordcount", &json!({"text": "a", "delay_ms": 600000}))
+            .unwrap()
+            .unwrap();
         let err = task.run(&json!({}), &|| true).unwrap_err();
         assert_eq!(err.code, Code::Cancelled);
     }
 
     #[test]
     fn the_panic_task_panics_with_its_message() {
-        let task = Task::parse("panic", &json!({"message": "boom"})).unwrap().unwrap();
+        let task = Task::parse("panic", &json!({"message": "boom"}))
+            .unwrap()
+            .unwrap();
         let payload = std::panic::catch_unwind(|| task.run(&json!({}), &never)).unwrap_err();
         assert_eq!(panic_message(payload.as_ref()), "boom");
     }
