@@ -187,11 +187,11 @@ typedef struct cascadence_plugin {
   uint32_t reserved0; /* 0 */
 
   /* The plugin info JSON (plugin-owned, valid until deinit). [thread-safe] */
-  cascadence_bytes_t (*info)(void);
+  cascadence_bytes_t (*info)(void); /* NOLINT(modernize-redundant-void-arg): C needs (void) */
 
   /* The number of processors and the descriptor JSON of each (plugin-owned,
    * valid until deinit). [thread-safe] */
-  uint32_t (*processor_count)(void);
+  uint32_t (*processor_count)(void); /* NOLINT(modernize-redundant-void-arg): C needs (void) */
   cascadence_bytes_t (*processor_descriptor)(uint32_t index);
 
   /* Makes a processor instance for one task's `params` (JSON, borrowed).
@@ -244,11 +244,11 @@ typedef struct cascadence_plugin_entry {
   cascadence_status_t (*init)(const cascadence_host_t* host);
 
   /* Undoes init() once no instance is left. [main] */
-  void (*deinit)(void);
+  void (*deinit)(void); /* NOLINT(modernize-redundant-void-arg): C needs (void) */
 
   /* The plugin's function table (plugin-owned, static), valid between init()
    * and deinit(); NULL if init() was not called. [thread-safe] */
-  const cascadence_plugin_t* (*get_plugin)(void);
+  const cascadence_plugin_t* (*get_plugin)(void); /* NOLINT(modernize-redundant-void-arg): C needs (void) */
 } cascadence_plugin_entry_t;
 
 #ifdef __cplusplus
