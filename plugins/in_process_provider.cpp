@@ -400,7 +400,7 @@ class plugin_processor final : public engine::processor {
       auto on_pool = asio::async_initiate<decltype(asio::use_awaitable), void(engine::outcome)>(
           [this, a, pool, input](completion handler) mutable {
             wait(a, std::move(handler));
-            asio::post(*pool, [this, a = std::move(a), input = std::move(input)] {
+            asio::post(*pool, [this, a = std::move(a), input] {
               const auto status = instance_->api().start(instance_->get(), a->run, bytes(input));
               if (status != CASCADENCE_STATUS_OK) start_failed(a, status);
             });

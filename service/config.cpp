@@ -348,8 +348,6 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
         r.fail(v, kpath, "invalid remote task id '" + id + "' (use letters, digits, '_', '-' and '.')");
       }
       set_processor(v, remote_spec{std::move(id), nullptr, false, nullptr});
-    } else if (key == "params") {
-      params = v;
     }
     if (key == "kind") kind_given = true;
   });
