@@ -121,3 +121,19 @@ def test_a_frame_that_is_not_json_ends_the_host_with_status_3(good):
     good.proc.stdin.flush()
     assert good.proc.wait(timeout=10) == 3
     assert "a frame that is not a JSON object" in good.proc.stderr.read().decode()
+
+
+@pytest.mark.parametrize("index, signal", [(1, -11), (2, -6)])
+def test_a_plugin_that_crashes_in_start_takes_only_its_host_process_down(index, signal):
+    host = Host("crashy")
+    assert host.recv()["op"] == "hello"
+    host.send({"op": "create", "instance": 1, "index": 0, "params": None})
+    host.send({"op": "create", "instance": 2, "index": index, "params": None})
+    assert host.recv()["op"] == "created"
+    assert host.recv()["op"] == "created"
+    host.send({"op": "start", "instance": 1, "run": 1, "input": {}})
+    done = host.recv()
+    assert done == {"op": "complete", "run": 1, "status": 0, "result": '{"ok": true}'}
+    host.send({"op": "start", "instance": 2, "run": 2, "input": {}})
+    assert host.recv() is None  # no complete: the process died in start()
+    assert host.proc.wait(timeout=10) == signal
