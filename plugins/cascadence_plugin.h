@@ -110,10 +110,10 @@ typedef struct cascadence_host {
   uint32_t struct_size;
   uint32_t abi_major;
   uint32_t abi_minor;
-  uint32_t reserved0;   /* 0 */
-  const char* name;     /* "cascadence", NUL-terminated, host-owned */
-  const char* version;  /* the host's version, e.g. "0.1.0" */
-  void* host_data;      /* the host's; the plugin never touches it */
+  uint32_t reserved0;  /* 0 */
+  const char* name;    /* "cascadence", NUL-terminated, host-owned */
+  const char* version; /* the host's version, e.g. "0.1.0" */
+  void* host_data;     /* the host's; the plugin never touches it */
 
   /* An optional host feature by id ("cascadence.executor/1"), or NULL. The
    * returned table is host-owned and valid until deinit(). [thread-safe] */
@@ -252,7 +252,7 @@ typedef struct cascadence_plugin_entry {
 } cascadence_plugin_entry_t;
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* CASCADENCE_PLUGIN_H */

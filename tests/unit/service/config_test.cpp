@@ -2,6 +2,7 @@
 #include "engine/graph.hpp"
 
 #include <doctest/doctest.h>
+#include <boost/json/serialize.hpp>
 
 #include <cstdlib>
 #include <string>
@@ -216,4 +217,45 @@ TEST_CASE("aliases that expand to more than 100000 values are refused before the
   // Deep but honest nesting within the bound still loads.
   std::string deep = "tasks: {x: {echo: " + std::string(60, '[') + "1" + std::string(60, ']') + "}}\n";
   CHECK(parse_config(deep, "test.yml").tasks.size() == 1);
+}
+
+TEST_CASE("a plugin task keeps its processor name, its typed params and their position") {
+  const auto cfg = parse_config(
+      "plugins:\n  - lib\n  - {path: /opt/p.so, isolation: process}\ntasks:\n  probe:\n    plugin: acme.probe\n"
+      "    params: {url: 'http://x', retries: 3, ratio: 0.5, on: true, none: ~, quoted: '3'}\n",
+      "/etc/cas/test.yml");
+  const auto& spec = std::get<plugin_spec>(cfg.tasks.at(0).processor);
+  CHECK(spec.name == "acme.probe");
+  CHECK(spec.location == "/etc/cas/test.yml:6:13");
+  CHECK(boost::json::serialize(spec.params) ==
+        R"({"url":"http://x","retries":3,"ratio":5E-1,"on":true,"none":null,"quoted":"3"})");
+  REQUIRE(cfg.plugins.size() == 2);
+  CHECK(cfg.plugins[0].path == "/etc/cas/lib");
+  CHECK(cfg.plugins[0].isolation.empty());
+  CHECK(cfg.plugins[1].path == "/opt/p.so");
+  CHECK(cfg.plugins[1].isolation == "process");
+}
+
+TEST_CASE("bad plugin keys are refused with their position") {
+  CHECK(error_for("tasks:\n  a:\n    echo: x\n    params: {a: 1}\n") ==
+        "test.yml:4:13: tasks.a.params: params apply to plugin tasks only");
+  CHECK(error_for("tasks:\n  a:\n    plugin: 'bad name'\n") ==
+        "test.yml:3:13: tasks.a.plugin: invalid plugin processor name 'bad name' ([A-Za-z0-9_] first, then "
+        "[A-Za-z0-9_.-], at most 128 bytes, e.g. acme.http_probe)");
+  CHECK(error_for("plugins:\n  - {path: x.so, isolation: thread}\n") ==
+        "test.yml:2:29: plugins[0].isolation: unknown isolation 'thread' (known: in_process, process)");
+  CHECK(error_for("plugins:\n  - {isolation: process}\n") ==
+        "test.yml:2:5: plugins[0]: missing 'path: FILE_OR_DIRECTORY'");
+  CHECK(error_for("plugins: lib\n") == "test.yml:1:10: plugins: expected a list of plugin files or directories");
+}
+
+TEST_CASE("a graph with a plugin task and no such plugin loaded is refused at the task's plugin key") {
+  const auto cfg = parse_config("tasks:\n  a:\n    plugin: acme.probe\n", "test.yml");
+  try {
+    (void)build_graph(cfg);
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) ==
+          "test.yml:3:13: tasks.a.plugin: unknown plugin processor 'acme.probe' (no plugins are loaded)");
+  }
 }
