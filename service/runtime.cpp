@@ -38,6 +38,9 @@
 #include <sys/inotify.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -200,16 +203,23 @@ struct runtime::impl final {
   }
 
   asio::awaitable<void> read_plugin_events() {
-    alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
+    // GCC 12 does not honour alignas for a coroutine frame's locals, so the
+    // fields of each event are copied out rather than read in place.
+    std::array<char, 16 * 1024> buffer{};
     for (;;) {
       auto [ec, n] = co_await inotify->async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;  // closed by stop()
       bool relevant = false;
       for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
-        const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + at);
-        const std::string_view name = event->len != 0 ? std::string_view(event->name) : std::string_view();
-        if ((event->mask & IN_Q_OVERFLOW) != 0 || !temporary_name(name)) relevant = true;
-        at += sizeof(inotify_event) + event->len;
+        std::uint32_t mask = 0;
+        std::uint32_t len = 0;
+        std::memcpy(&mask, buffer.data() + at + offsetof(inotify_event, mask), sizeof mask);
+        std::memcpy(&len, buffer.data() + at + offsetof(inotify_event, len), sizeof len);
+        const char* name_at = buffer.data() + at + sizeof(inotify_event);
+        const std::string_view name =
+            len != 0 ? std::string_view(name_at, ::strnlen(name_at, len)) : std::string_view();
+        if ((mask & IN_Q_OVERFLOW) != 0 || !temporary_name(name)) relevant = true;
+        at += sizeof(inotify_event) + len;
       }
       if (!relevant) continue;
       plugin_quiet_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
