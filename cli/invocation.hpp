@@ -81,6 +81,13 @@ class invocation final {
   [[nodiscard]] const std::vector<std::string>& plugin_errors();
   /// Plugin errors are the command's to print (`task plugins`).
   void quiet_plugins() noexcept { quiet_plugins_ = true; }
+  /// Lets go of the graph and the plugins cfg() loaded to check the configuration, for a command that loads
+  /// its own (`task serve`'s runtime): an isolated plugin then has one host process, not two. cfg() stays;
+  /// graph() and plugins() may not be called after.
+  void release_loaded() noexcept {
+    graph_.reset();
+    plugins_.reset();
+  }
 
   /// The task named `name`, or a usage error listing the known tasks.
   [[nodiscard]] const task_config& task(const std::string& name);

@@ -112,6 +112,7 @@ int serve_main(invocation& inv, bool fire_schedules) {
   // Signals first: one arriving while the service starts is not lost.
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   service::runtime rt(io.get_executor(), pool, cfg, std::move(wanted), inv.out());
+  inv.release_loaded();  // the runtime loaded the plugins again, with the loop and the pool
   metrics_exposure exposure(io.get_executor(), inv.metrics(), rt.metrics(), inv.err());
   exposure.start();
   std::exception_ptr failure;

@@ -1,6 +1,7 @@
 #include "plugins/in_process_provider.hpp"
 
 #include "engine/processor.hpp"
+#include "plugins/outcome.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -11,13 +12,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <atomic>
 #include <deque>
-#include <iostream>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -153,25 +152,8 @@ class host_state final {
   void write_log_as(const std::string& name, std::string_view level, std::string_view text) const {
     std::string line = "plugin " + name + ": ";
     if (!level.empty()) line.append(level).append(": ");
-    line.append(text).push_back('\n');
-    static std::mutex log_mu;
-    const std::lock_guard lock(log_mu);
-    auto& out = options_.log != nullptr ? *options_.log : std::cerr;
-    out << line << std::flush;
-  }
-
-  static engine::outcome outcome_of(const std::string& plugin, cascadence_status_t status,
-                                    const std::optional<std::string>& result, const std::string& error) {
-    if (status != CASCADENCE_STATUS_OK) {
-      return engine::outcome::failure(describe_status(status) + (error.empty() ? "" : ": " + error));
-    }
-    if (!result) return engine::outcome::success();
-    boost::system::error_code ec;
-    auto value = boost::json::parse(*result, ec);
-    if (ec)
-      return engine::outcome::failure("plugin " + plugin + " returned a result that is not JSON (" + ec.message() +
-                                      ")");
-    return engine::outcome::success(std::move(value));
+    line.append(text);
+    write_log_line(options_.log, line);
   }
 
   // Delivers an attempt's outcome to its waiting coroutine, on the loop.
@@ -304,7 +286,7 @@ class host_state final {
       }
     }
     // No handler: the attempt's coroutine has not suspended yet and picks the outcome up itself.
-    if (handler) deliver(a, std::move(*handler), outcome_of(h.name(), status, a->result, a->error));
+    if (handler) deliver(a, std::move(*handler), completed_outcome(h.name(), status, a->result, a->error));
   }
 
   static cascadence_status_t submit(const cascadence_host_t* host, void (*fn)(void*), void* context) {
@@ -428,7 +410,7 @@ class plugin_processor final : public engine::processor {
         error = a->error;
       }
       host.drop(a->run);
-      co_return start_failure(status, error);
+      co_return refused_outcome(status, error);
     }
     bool completed = false;
     {
@@ -437,7 +419,7 @@ class plugin_processor final : public engine::processor {
       const std::lock_guard lock(host.mutex());
       completed = a->completed;
     }
-    if (completed) co_return host_state::outcome_of(host.name(), a->status, a->result, a->error);
+    if (completed) co_return completed_outcome(host.name(), a->status, a->result, a->error);
     auto completed_later = asio::async_initiate<decltype(asio::use_awaitable), void(engine::outcome)>(
         [this, a](completion handler) mutable { wait(a, std::move(handler)); }, asio::use_awaitable);
     auto out = co_await std::move(completed_later);
@@ -449,17 +431,13 @@ class plugin_processor final : public engine::processor {
     return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
   }
 
-  static engine::outcome start_failure(cascadence_status_t status, const std::string& error) {
-    return engine::outcome::failure(error.empty() ? "start() failed with " + describe_status(status) : error);
-  }
-
   // Parks the handler until complete() or cancellation; runs on the loop.
   void wait(const std::shared_ptr<attempt>& a, completion handler) {
     auto& host = instance_->host();
     std::unique_lock lock(host.mutex());
     if (a->completed) {
       lock.unlock();
-      host_state::deliver(a, std::move(handler), host_state::outcome_of(host.name(), a->status, a->result, a->error));
+      host_state::deliver(a, std::move(handler), completed_outcome(host.name(), a->status, a->result, a->error));
       return;
     }
     auto slot = asio::get_associated_cancellation_slot(handler);
@@ -503,7 +481,7 @@ class plugin_processor final : public engine::processor {
       }
     }
     host.drop(a->run);
-    if (handler) host_state::deliver(a, std::move(*handler), start_failure(status, error));
+    if (handler) host_state::deliver(a, std::move(*handler), refused_outcome(status, error));
   }
 
   std::shared_ptr<instance_handle> instance_;

@@ -18,7 +18,9 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -286,6 +288,13 @@ std::string_view status_name(cascadence_status_t status) noexcept {
     default:
       return {};
   }
+}
+
+void write_log_line(std::ostream* out, std::string_view line) {
+  static std::mutex mu;
+  const std::lock_guard lock(mu);
+  auto& to = out != nullptr ? *out : std::cerr;
+  to << line << '\n' << std::flush;
 }
 
 std::string describe_status(cascadence_status_t status) {

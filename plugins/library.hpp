@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,6 +57,11 @@ struct plugin_file final {
 /// host process both do). Error: the reason, e.g. "info is not JSON (...)", "processor 1: no \"name\"".
 [[nodiscard]] core::result<plugin_descriptor, std::string> parse_descriptor(
     std::string_view info, const std::vector<std::string_view>& processor_descriptors);
+
+/// Writes one plugin log line (a '\n' is added) to `out`, std::cerr when null, whole and flushed: the one lock
+/// every plugin host in this process shares, so lines of in-process and isolated plugins never interleave.
+/// Any thread.
+void write_log_line(std::ostream* out, std::string_view line);
 
 /// "OK", "INVALID_ARGUMENT", ...; empty for a code the header does not define.
 [[nodiscard]] std::string_view status_name(cascadence_status_t status) noexcept;

@@ -3,8 +3,8 @@ plugin, a native Rust plugin, a Go plugin and a task of the Python remote
 plugin server, all examples from examples/, built by the ctest fixtures.
 Every output is checked against a value computed here.
 
-The Go plugin is loaded in-process (the one Go plugin a host admits) until
-`isolation: process`, its default, lands; then this graph runs it isolated.
+The Go plugin runs in a cascadence-plugin-host process of its own
+(`isolation: process`, the default for Go), the others in-process.
 """
 
 import collections
@@ -44,7 +44,7 @@ def test_one_graph_mixes_built_in_native_and_remote_tasks(task, tmp_path, python
 plugins:
   - {cpp}
   - {rust}
-  - {{path: {go}, isolation: in_process}}
+  - {go}
 tasks:
   text:
     echo: {TEXT}
@@ -91,5 +91,5 @@ tasks:
     assert plugins["cpp_example"]["runtime"] == "cpp"
     assert plugins["rust_example"]["runtime"] == "rust"
     assert plugins["go_example"]["runtime"] == "go"
-    assert plugins["go_example"]["isolation"] == "in_process"
+    assert plugins["go_example"]["isolation"] == "process"
     assert plugins["cpp_example"]["isolation"] == "in_process"

@@ -1,8 +1,9 @@
 // A plugin that misbehaves the way isolation: process is for: crashy.ok completes at once, crashy.segv
-// dereferences a null pointer in start(), crashy.abort calls abort(), crashy.hang never completes. Written
+// dies of SIGSEGV in start(), crashy.abort calls abort(), crashy.hang never completes. Written
 // against the C header only.
 #include "plugins/cascadence_plugin.h"
 
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -51,11 +52,13 @@ cascadence_status_t start(void* instance, cascadence_run_t run, cascadence_bytes
       host->complete(host, run, CASCADENCE_STATUS_OK);
       return CASCADENCE_STATUS_OK;
     }
-    case 1: {
-      volatile int* null = nullptr;
-      *null = 1;
+    case 1:
+      // A real SIGSEGV death, the same in every build: sanitizer builds install a SEGV handler in the host
+      // process that would turn a null dereference into "exit status 1" (and UBSan flags it first), which
+      // is not what a crashing plugin does in a plain build. Back to the default action, then the signal.
+      std::signal(SIGSEGV, SIG_DFL);
+      std::raise(SIGSEGV);
       return CASCADENCE_STATUS_INTERNAL;
-    }
     case 2:
       std::abort();
     default:

@@ -71,9 +71,15 @@ TEST_CASE("Go plugins default to isolation: process, and one process admits one 
   const scratch_dir dir;
   load_options options;
   options.cache_dir = dir / "cache";
-  auto by_default = load_plugins({{test_plugin("fake_go"), std::nullopt, "test"}}, options);
-  CHECK(by_default.errors ==
-        std::vector<std::string>{test_plugin("fake_go").string() + ": isolation: process is not built yet"});
+  options.host_program = CASCADENCE_PLUGIN_HOST_PROGRAM;
+  // Each in a plugin host process of its own: two Go runtimes, two processes.
+  auto by_default = load_plugins(
+      {{test_plugin("fake_go"), std::nullopt, "test"}, {test_plugin("fake_go2"), std::nullopt, "test"}}, options);
+  CHECK(by_default.errors.empty());
+  REQUIRE(by_default.plugins->find("gofirst.a") != nullptr);
+  REQUIRE(by_default.plugins->find("gosecond.b") != nullptr);
+  CHECK(by_default.plugins->find("gofirst.a")->provider->isolation() == isolation::process);
+  CHECK(by_default.plugins->find("gosecond.b")->provider->isolation() == isolation::process);
 
   auto in_process = load_plugins({{test_plugin("fake_go"), isolation::in_process, "test"},
                                   {test_plugin("fake_go2"), isolation::in_process, "test"}},
