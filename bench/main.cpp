@@ -45,6 +45,7 @@ scenario_result run_cron_large(const bench_config& c) {
 constexpr std::array all_scenarios{
     scenario{"chain", run_chain},
     scenario{"plugin-chain", run_plugin_chain},
+    scenario{"plugin-isolated", run_plugin_isolated},
     scenario{"fan", run_fan},
     scenario{"dag-asio", run_dag_asio},
     scenario{"dag", run_dag},
@@ -72,6 +73,10 @@ constexpr std::string_view usage_intro =
     "            --plugin-chain no-op tasks of an in-process native plugin (--plugin) in a\n"
     "            chain, and the same chain of built-in no-op tasks; ratio_to_baseline is\n"
     "            the plugin's ns_per_task over the built-in's\n"
+    "  plugin-isolated\n"
+    "            --plugin-isolated runs of the same plugin under isolation: process\n"
+    "            (cascadence-plugin-host), chained and then 16 in flight; ratio_to_baseline\n"
+    "            is the chained ns_per_task over the same chain in-process\n"
     "  fan       1 task, then --fan tasks after it, then 1 task after all of them\n"
     "  dag-asio  the layered DAG as lambdas posted to an io_context, with in-degree\n"
     "            counters: the bare-Asio baseline\n"
@@ -199,7 +204,9 @@ int main(int argc, char** argv) {
       ("plugin-chain", po::value(&config.plugin_chain_length)->default_value(config.plugin_chain_length),
        "tasks in each chain of the plugin-chain scenario")
       ("plugin", po::value(&config.plugin_path)->default_value(CASCADENCE_BENCH_PLUGIN),
-       "the no-op plugin of the plugin-chain scenario")
+       "the no-op plugin of the plugin-chain and plugin-isolated scenarios")
+      ("plugin-isolated", po::value(&config.plugin_isolated_runs)->default_value(config.plugin_isolated_runs),
+       "runs of each shape in the plugin-isolated scenario")
       ("fan", po::value(&config.fan_width)->default_value(config.fan_width), "tasks in the middle of the fan")
       ("layers", po::value(&config.layers)->default_value(config.layers), "layers of the DAG")
       ("width", po::value(&config.width)->default_value(config.width), "tasks per DAG layer")

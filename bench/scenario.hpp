@@ -45,6 +45,8 @@ struct bench_config final {
   /// Tasks of the plugin-chain scenario, and the no-op plugin it loads.
   std::size_t plugin_chain_length = 100'000;
   std::string plugin_path;
+  /// Runs of each shape in the plugin-isolated scenario.
+  std::size_t plugin_isolated_runs = 10'000;
 };
 
 /// What one run of one scenario measured. `seconds` covers the run only;
@@ -69,6 +71,9 @@ struct scenario_result final {
 /// A chain of `plugin_chain_length` no-op plugin tasks (in-process, through the C ABI) and the same chain of
 /// built-in immediate tasks; ratio_to_baseline is the plugin's ns_per_task over the built-in's.
 [[nodiscard]] scenario_result run_plugin_chain(const bench_config& config);
+/// `plugin_isolated_runs` runs of the no-op plugin under isolation: process, chained and then 16 in flight;
+/// ratio_to_baseline is the chained ns_per_task over the same chain in-process.
+[[nodiscard]] scenario_result run_plugin_isolated(const bench_config& config);
 /// A chain of `chain_length` empty tasks, each after the previous one.
 [[nodiscard]] scenario_result run_chain(const bench_config& config);
 /// One empty task, `fan_width` after it, one after all of those.
