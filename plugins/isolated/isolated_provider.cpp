@@ -292,8 +292,8 @@ class host_link final : public std::enable_shared_from_this<host_link> {
       append_create(frames, instance, index, params);
       generation = child_->generation;
     }
-    isolated::append_frame(frames, R"({"op":"start","instance":)" + std::to_string(instance) + ",\"run\":" +
-                                       std::to_string(a->run) + ",\"input\":" + input + "}");
+    isolated::append_frame(frames, R"({"op":"start","instance":)" + std::to_string(instance) +
+                                       ",\"run\":" + std::to_string(a->run) + ",\"input\":" + input + "}");
     auto slot = asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) {
       slot.assign([weak = weak_from_this(), wa = std::weak_ptr<attempt>(a)](asio::cancellation_type type) {
@@ -706,7 +706,8 @@ class host_link final : public std::enable_shared_from_this<host_link> {
     const auto status = static_cast<cascadence_status_t>(m.at("status").to_number<std::int32_t>());
     std::string error;
     if (const auto* e = m.if_contains("error"); e != nullptr && e->is_string()) error = e->as_string();
-    if (const auto* refused = m.if_contains("refused"); refused != nullptr && refused->is_bool() && refused->as_bool()) {
+    if (const auto* refused = m.if_contains("refused");
+        refused != nullptr && refused->is_bool() && refused->as_bool()) {
       deliver(a, std::move(*handler), refused_outcome(status, error));
       return;
     }
@@ -724,9 +725,9 @@ class host_link final : public std::enable_shared_from_this<host_link> {
       if (it == runs_.end()) return;
       a = it->second;
     }
-    const auto which =
-        m.at("stream").to_number<std::int32_t>() == CASCADENCE_OUTPUT_STDERR ? engine::output_stream::err
-                                                                             : engine::output_stream::out;
+    const auto which = m.at("stream").to_number<std::int32_t>() == CASCADENCE_OUTPUT_STDERR
+                           ? engine::output_stream::err
+                           : engine::output_stream::out;
     auto loop = a->loop;
     asio::post(loop, [a = std::move(a), which, line = std::string(m.at("line").as_string())] {
       if (a->ctx != nullptr) a->ctx->emit_output(which, line);
@@ -809,8 +810,8 @@ class isolated_provider final : public provider {
     auto text = json::serialize(params);
     auto made = link_->create(which.index, text);
     if (!made) return std::move(made.error());
-    return std::shared_ptr<engine::processor>(std::make_shared<isolated_processor>(
-        link_, which, std::move(text), made.value().first, made.value().second));
+    return std::shared_ptr<engine::processor>(
+        std::make_shared<isolated_processor>(link_, which, std::move(text), made.value().first, made.value().second));
   }
 
  private:
