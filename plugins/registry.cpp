@@ -115,7 +115,7 @@ load_result load_plugins(const std::vector<plugin_source>& sources, const load_o
       const bool go = is_go_binary(file.cached);
       const auto how = c.isolation ? *c.isolation : go ? isolation::process : isolation::in_process;
       if (how == isolation::process) {
-        auto made = make_isolated_provider(file, {options.host_program, options.executor, options.log});
+        auto made = make_isolated_provider(file, {options.host_program, options.log});
         if (!made) {
           const auto& why = made.error();
           out.errors.push_back(why.starts_with(file.path.string() + ":") ? why : file.path.string() + ": " + why);

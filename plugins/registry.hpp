@@ -2,7 +2,6 @@
 
 #include "plugins/provider.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -70,8 +69,6 @@ class registry final {
 struct load_options final {
   /// Where stage() copies plugin files; empty: default_cache_dir().
   std::filesystem::path cache_dir;
-  /// The loop (isolated providers deliver their completions there).
-  boost::asio::any_io_executor executor;
   /// Backs the "cascadence.executor/1" extension of in-process plugins; null: the extension is absent.
   boost::asio::thread_pool* pool = nullptr;
   /// Plugin log lines and the host's own warnings; null: std::cerr.

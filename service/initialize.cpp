@@ -16,7 +16,6 @@ initialized initialize(const initialize_options& options) {
   out.remote = discover_remote_tasks(out.cfg, warn);
   plugins::load_options load;
   load.log = options.plugin_log;
-  load.executor = options.executor;
   load.pool = options.pool;
   auto plugged = load_configured_plugins(out.cfg, load);
   for (const auto& e : plugged.errors) warn("plugin not loaded: " + e);

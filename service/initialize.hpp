@@ -8,7 +8,6 @@
 
 #include "service/config.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -40,10 +39,8 @@ struct initialize_options final {
   std::function<void(const std::string&)> warn;
   /// Plugins' own log lines; null: std::cerr.
   std::ostream* plugin_log = nullptr;
-  /// The host's loop and pool, when it has them already: plugins under
-  /// `isolation: process` deliver to the loop, and the pool backs the
+  /// The host's pool, when it has one already: it backs the
   /// "cascadence.executor/1" extension of in-process plugins.
-  boost::asio::any_io_executor executor;
   boost::asio::thread_pool* pool = nullptr;
 };
 

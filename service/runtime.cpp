@@ -117,7 +117,6 @@ struct runtime::impl final {
 
   plugins::load_result load_plugins_of(const config& cfg, std::shared_ptr<const plugins::registry> previous) {
     plugins::load_options o;
-    o.executor = ex;
     o.pool = &pool;
     o.log = &plugin_log;
     o.previous = std::move(previous);

@@ -89,7 +89,6 @@ tasks:
 )";
   cascadence::service::initialize_options init;
   init.config_path = config_file;
-  init.executor = ex;
   init.pool = &pool;
   init.warn = [](const std::string& line) { std::cerr << "host: warning: " << line << std::endl; };
   auto ready = cascadence::service::initialize(init);

@@ -3,8 +3,6 @@
 #include "core/result.hpp"
 #include "plugins/provider.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <ostream>
@@ -16,12 +14,11 @@ namespace cascadence::plugins {
 struct isolated_options final {
   std::filesystem::path host_program;     ///< cascadence-plugin-host; default: next to the running executable
                                           ///< (/proc/self/exe's directory), $CASCADENCE_PLUGIN_HOST wins
-  boost::asio::any_io_executor executor;  ///< the loop: completions from the pipe arrive here
   std::ostream* log = nullptr;
 };
 
 /// Starts a plugin host process for `file.cached`, reads its descriptor, and returns a provider whose
-/// processors run there. Error: one line (the host's own error when the plugin does not load).
+/// processors run there; each attempt's output and end reach the loop the attempt runs on. Error: one line (the host's own error when the plugin does not load).
 [[nodiscard]] core::result<std::shared_ptr<provider>, std::string> make_isolated_provider(const plugin_file& file,
                                                                                           isolated_options options);
 

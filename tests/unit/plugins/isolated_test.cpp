@@ -62,7 +62,7 @@ struct isolated_plugin final {
   explicit isolated_plugin(const std::string& name) {
     auto file = stage(test_plugin(name), cache.path());
     REQUIRE(file.has_value());
-    auto made = make_isolated_provider(file.value(), {CASCADENCE_PLUGIN_HOST_PROGRAM, {}, &log.out});
+    auto made = make_isolated_provider(file.value(), {CASCADENCE_PLUGIN_HOST_PROGRAM, &log.out});
     REQUIRE_MESSAGE(made.has_value(), made.error());
     p = made.value();
   }
@@ -207,7 +207,7 @@ TEST_CASE("a plugin that fails to load in its host process is reported with its 
   std::ostringstream log;
   auto file = stage(test_plugin("init_fails"), cache.path());
   REQUIRE(file.has_value());
-  auto made = make_isolated_provider(file.value(), {CASCADENCE_PLUGIN_HOST_PROGRAM, {}, &log});
+  auto made = make_isolated_provider(file.value(), {CASCADENCE_PLUGIN_HOST_PROGRAM, &log});
   REQUIRE_FALSE(made.has_value());
   CHECK(made.error().starts_with(test_plugin("init_fails").string() + ": "));
   CHECK(made.error().find("init() failed") != std::string::npos);
@@ -217,7 +217,7 @@ TEST_CASE("a missing plugin host program is a clear error" * doctest::timeout(30
   scratch_dir cache;
   auto file = stage(test_plugin("good"), cache.path());
   REQUIRE(file.has_value());
-  auto made = make_isolated_provider(file.value(), {cache / "no-such-host", {}, nullptr});
+  auto made = make_isolated_provider(file.value(), {cache / "no-such-host", nullptr});
   REQUIRE_FALSE(made.has_value());
   CHECK(made.error() == test_plugin("good").string() + ": plugin host " + (cache / "no-such-host").string() +
                             ": No such file or directory");
