@@ -8,7 +8,6 @@
 
 #include "service/config.hpp"
 
-
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
