@@ -2,7 +2,6 @@
 
 #include "plugins/provider.hpp"
 
-
 #include <filesystem>
 #include <functional>
 #include <map>

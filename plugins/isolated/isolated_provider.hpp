@@ -12,13 +12,15 @@ namespace cascadence::plugins {
 
 /// How an isolated provider runs its plugin host process.
 struct isolated_options final {
-  std::filesystem::path host_program;     ///< cascadence-plugin-host; default: next to the running executable
-                                          ///< (/proc/self/exe's directory), $CASCADENCE_PLUGIN_HOST wins
+  /// cascadence-plugin-host; empty: $CASCADENCE_PLUGIN_HOST, else the one beside the running executable.
+  std::filesystem::path host_program;
+  /// The plugin's log lines and its host process's standard error, with its name in front; null: std::cerr.
   std::ostream* log = nullptr;
 };
 
 /// Starts a plugin host process for `file.cached`, reads its descriptor, and returns a provider whose
-/// processors run there; each attempt's output and end reach the loop the attempt runs on. Error: one line (the host's own error when the plugin does not load).
+/// processors run there; each attempt's output and end reach the loop the attempt runs on. Error: one line
+/// (the host's own error when the plugin does not load).
 [[nodiscard]] core::result<std::shared_ptr<provider>, std::string> make_isolated_provider(const plugin_file& file,
                                                                                           isolated_options options);
 
