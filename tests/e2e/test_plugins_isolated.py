@@ -47,6 +47,7 @@ tasks:
   hang: {plugin: crashy.hang, timeout: 300ms}
   echo: {plugin: good.echo, params: {n: 1}}
   slow: {plugin: good.delay, params: {ms: 60000}}
+  brief: {plugin: good.delay, params: {ms: 1500}}
   both: {echo: both, after: [ok, echo]}
 """
 
@@ -147,11 +148,19 @@ def test_hot_reload_replaces_the_host_process_of_a_changed_plugin(isolated, tmp_
         port = port_of(serve)
         assert wait_until(lambda: len(host_processes(str(tmp_path))) == 2)
         before = set(host_processes(str(tmp_path)))
+        # A run in flight in the old process when the file changes.
+        code, started = api(port, "POST", "/api/v1/tasks/brief/runs", {})
+        assert code == 202, started
+        serve.wait_for(lambda l: "brief ! working" in l, timeout=10)
         # good_v2 is good with another version: same processors, new bytes.
         install("good_v2", tmp_path / "plugins", as_name="good.so")
         serve.wait_for(lambda l: "plugins: reloaded good (sha256 " in l, timeout=15)
-        code, run = api(port, "POST", "/api/v1/tasks/echo/runs?wait=true", {})
-        assert code == 200 and run["tasks"][0]["status"] == "success", run
+        code, run = api(port, "POST", "/api/v1/tasks/brief/runs?wait=true", {})
+        assert code == 200 and run["tasks"][0]["output"]["version"] == 2, run
+        # The run in flight finished on the old code, in the old process.
+        assert wait_until(lambda: api(port, "GET", f"/api/v1/runs/{started['run_id']}")[1]["status"] != "running")
+        code, old = api(port, "GET", f"/api/v1/runs/{started['run_id']}")
+        assert old["status"] == "success" and old["tasks"][0]["output"]["version"] == 1, old
         # The old good process went away once nothing used it; crashy's stayed.
         assert wait_until(lambda: len(set(host_processes(str(tmp_path))) & before) == 1)
         assert len(host_processes(str(tmp_path))) == 2
