@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace cascadence::engine {
 
@@ -18,6 +19,14 @@ std::string_view task_context::task_name() const noexcept {
 
 boost::json::value task_context::input() const {
   return snapshot_ != nullptr ? state_->input_from(node_, *snapshot_) : state_->input_of(node_);
+}
+
+void task_context::append_input_json(std::string& out) const {
+  if (snapshot_ != nullptr) {
+    out += boost::json::serialize(input());
+    return;
+  }
+  state_->append_input_json(node_, out);
 }
 
 const boost::json::value& task_context::run_input() const noexcept {

@@ -60,6 +60,11 @@ class task_context final {
   /// On the loop, or in a blocking processor from any thread (see above).
   [[nodiscard]] boost::json::value input() const;
 
+  /// Appends input() as JSON text to `out`, the same text boost::json::serialize(input()) gives, written
+  /// straight from the run's values: what a processor that hands its input on as text (a native plugin)
+  /// calls instead. Same threads as input().
+  void append_input_json(std::string& out) const;
+
   /// The run's input alone (the `input` member of input()). Fixed for the
   /// run: any thread.
   [[nodiscard]] const boost::json::value& run_input() const noexcept;

@@ -14,8 +14,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/assert.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serializer.hpp>
 
 #include <algorithm>
+#include <string>
+#include <type_traits>
 #include <random>
 
 namespace cascadence::engine {
@@ -536,6 +539,46 @@ boost::json::value run_state::input_of(task_id task) const {
   detail::pool_snapshot snapshot;
   snapshot_for_pool(task, snapshot);
   return input_from(task, snapshot);
+}
+
+namespace {
+
+// Appends a value or a string as JSON text, through a serializer and a buffer on the stack.
+template <typename T>
+void append_json(std::string& out, const T& what) {
+  boost::json::serializer sr;
+  if constexpr (std::is_same_v<T, boost::json::value>) {
+    sr.reset(&what);
+  } else {
+    sr.reset(boost::json::string_view(what));
+  }
+  char buffer[512];
+  while (!sr.done()) {
+    const auto piece = sr.read(buffer, sizeof buffer);
+    out.append(piece.data(), piece.size());
+  }
+}
+
+}  // namespace
+
+void run_state::append_input_json(task_id task, std::string& out) const {
+  // The members in input_from()'s order, as boost::json::serialize() prints that object.
+  out += R"({"task":)";
+  append_json(out, g_.name(task));
+  out += R"(,"input":)";
+  append_json(out, options_.input);
+  out += R"(,"dependencies":{)";
+  bool first = true;
+  for (auto dep : g_.dependencies(task)) {
+    const auto node = nodes_.get(dep);
+    if (node.record == UINT32_MAX) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    append_json(out, g_.name(dep));
+    out.push_back(':');
+    append_json(out, report_.records[node.record].output);
+  }
+  out += "}}";
 }
 
 void run_state::snapshot_for_pool(task_id task, detail::pool_snapshot& out) const {

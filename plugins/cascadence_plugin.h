@@ -181,6 +181,12 @@ typedef struct cascadence_host_executor {
  * `name` is required: [A-Za-z0-9_] first, then [A-Za-z0-9_.-], at most 128
  * bytes, unique among every loaded plugin. `blocking: true` asks the host
  * to call start() on its thread pool instead of its event loop.
+ * `immediate: true` promises that start() calls complete() before it
+ * returns, on the calling thread, for every attempt (pure computation: no
+ * I/O, no threads, no waiting); an in-process host may then run the
+ * processor inline, as its own immediate tasks, with no coroutine. A start()
+ * that returns OK without completing fails its attempt. It excludes
+ * `blocking`. A host that does not know the key ignores it.
  */
 typedef struct cascadence_plugin {
   uint32_t struct_size;

@@ -98,6 +98,31 @@ attempt::~attempt() {
 // The attempt whose start() this thread is inside, on the loop: its output lines go straight to the engine.
 thread_local const attempt* inline_attempt = nullptr;
 
+class host_state;
+
+// An attempt of an immediate processor, on the stack of its run_now(): start() completes it on this thread
+// before it returns, so the host's calls reach it through the thread, with no lock and no table.
+struct immediate_attempt final {
+  const host_state* host = nullptr;
+  cascadence_run_t run = 0;
+  engine::task_context* ctx = nullptr;
+  std::optional<std::string> result;
+  std::string error;
+  cascadence_status_t status = CASCADENCE_STATUS_OK;
+  bool completed = false;
+};
+thread_local immediate_attempt* immediate_now = nullptr;
+
+// The immediate attempt `run` of `host` this thread is inside, or null.
+immediate_attempt* immediate_of(const host_state& host, cascadence_run_t run) noexcept {
+  auto* a = immediate_now;
+  return a != nullptr && a->host == &host && a->run == run ? a : nullptr;
+}
+
+cascadence_bytes_t bytes_of(const std::string& text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
 // What an in-process plugin gets as its cascadence_host_t; host_data points back here.
 class host_state final {
  public:
@@ -156,13 +181,16 @@ class host_state final {
     write_log_line(options_.log, line);
   }
 
-  // Delivers an attempt's outcome to its waiting coroutine, on the loop.
+  // Delivers an attempt's outcome to its waiting coroutine, on the loop. Called by whoever took the handler
+  // (under the mutex), so the attempt's work guard is this caller's too: it is let go only once post() has
+  // returned, so that the loop cannot run out of work, return and be destroyed while a plugin's thread is
+  // still inside post().
   static void deliver(std::shared_ptr<attempt> a, completion handler, engine::outcome out) {
+    const auto work = std::exchange(a->work, asio::any_io_executor());
     auto loop = a->loop;
     asio::post(loop, [a = std::move(a), handler = std::move(handler), out = std::move(out)]() mutable {
       auto slot = asio::get_associated_cancellation_slot(handler);
       if (slot.is_connected()) slot.clear();
-      a->work = {};
       std::move(handler)(std::move(out));
     });
   }
@@ -218,6 +246,10 @@ class host_state final {
   static void emit_result(const cascadence_host_t* host, cascadence_run_t run, const std::uint8_t* json,
                           std::size_t len) {
     auto& h = self(host);
+    if (auto* now = immediate_of(h, run)) {
+      now->result = std::string(text_of(json, len));
+      return;
+    }
     const std::lock_guard lock(h.mu_);
     if (auto a = h.find_locked(run, "emit_result")) a->result = std::string(text_of(json, len));
   }
@@ -225,6 +257,10 @@ class host_state final {
   static void set_error(const cascadence_host_t* host, cascadence_run_t run, const std::uint8_t* message,
                         std::size_t len) {
     auto& h = self(host);
+    if (auto* now = immediate_of(h, run)) {
+      now->error = std::string(text_of(message, len));
+      return;
+    }
     const std::lock_guard lock(h.mu_);
     if (auto a = h.find_locked(run, "set_error")) a->error = std::string(text_of(message, len));
   }
@@ -232,13 +268,17 @@ class host_state final {
   static void emit_output(const cascadence_host_t* host, cascadence_run_t run, std::int32_t stream,
                           const std::uint8_t* line, std::size_t len) {
     auto& h = self(host);
+    const auto which = stream == CASCADENCE_OUTPUT_STDERR ? engine::output_stream::err : engine::output_stream::out;
+    if (auto* now = immediate_of(h, run)) {
+      if (!now->completed) now->ctx->emit_output(which, text_of(line, len));
+      return;
+    }
     std::shared_ptr<attempt> a;
     {
       const std::lock_guard lock(h.mu_);
       a = h.find_locked(run, "emit_output");
     }
     if (!a) return;
-    const auto which = stream == CASCADENCE_OUTPUT_STDERR ? engine::output_stream::err : engine::output_stream::out;
     if (inline_attempt == a.get()) {
       a->ctx->emit_output(which, text_of(line, len));
       return;
@@ -257,6 +297,7 @@ class host_state final {
 
   static std::int32_t is_cancelled(const cascadence_host_t* host, cascadence_run_t run) {
     auto& h = self(host);
+    if (immediate_of(h, run) != nullptr) return 0;
     const std::lock_guard lock(h.mu_);
     const auto it = h.runs_.find(run);
     return it != h.runs_.end() && it->second->cancelled ? 1 : 0;
@@ -264,6 +305,16 @@ class host_state final {
 
   static void complete(const cascadence_host_t* host, cascadence_run_t run, cascadence_status_t status) {
     auto& h = self(host);
+    if (auto* now = immediate_of(h, run)) {
+      if (now->completed) {
+        h.write_log({}, "complete() called twice for run " + std::to_string(run) + " of task " +
+                            std::string(now->ctx->task_name()) + " (ignored)");
+        return;
+      }
+      now->completed = true;
+      now->status = status;
+      return;
+    }
     std::shared_ptr<attempt> a;
     std::optional<completion> handler;
     {
@@ -357,7 +408,8 @@ class plugin_processor final : public engine::processor {
   asio::awaitable<engine::outcome> run(engine::task_context& ctx) override {
     reap();
     auto& host = instance_->host();
-    const auto input = boost::json::serialize(ctx.input());
+    std::string input;
+    ctx.append_input_json(input);
     auto a = std::make_shared<attempt>();
     a->run = next_run.fetch_add(1, std::memory_order_relaxed);
     a->task = std::string(ctx.task_name());
@@ -383,7 +435,7 @@ class plugin_processor final : public engine::processor {
           [this, a, pool, input](completion handler) mutable {
             wait(a, std::move(handler));
             asio::post(*pool, [this, a = std::move(a), input] {
-              const auto status = instance_->api().start(instance_->get(), a->run, bytes(input));
+              const auto status = instance_->api().start(instance_->get(), a->run, bytes_of(input));
               if (status != CASCADENCE_STATUS_OK) start_failed(a, status);
             });
           },
@@ -395,7 +447,7 @@ class plugin_processor final : public engine::processor {
     inline_attempt = a.get();
     cascadence_status_t status = CASCADENCE_STATUS_INTERNAL;
     try {
-      status = instance_->api().start(instance_->get(), a->run, bytes(input));
+      status = instance_->api().start(instance_->get(), a->run, bytes_of(input));
     } catch (...) {
       // A plugin broke the no-unwinding rule: the exception is reported, the run is not lost.
       inline_attempt = nullptr;
@@ -427,10 +479,6 @@ class plugin_processor final : public engine::processor {
   }
 
  private:
-  static cascadence_bytes_t bytes(const std::string& text) {
-    return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-  }
-
   // Parks the handler until complete() or cancellation; runs on the loop.
   void wait(const std::shared_ptr<attempt>& a, completion handler) {
     auto& host = instance_->host();
@@ -488,6 +536,50 @@ class plugin_processor final : public engine::processor {
   processor_descriptor which_;
 };
 
+// A processor whose descriptor says `immediate`: the engine calls run_now() inline, like its own immediate
+// tasks, and start() completes the attempt before it returns (see immediate_attempt).
+class immediate_plugin_processor final : public engine::immediate_processor {
+ public:
+  immediate_plugin_processor(std::shared_ptr<instance_handle> instance, processor_descriptor which)
+      : instance_(std::move(instance)), which_(std::move(which)) {}
+  immediate_plugin_processor(const immediate_plugin_processor&) = delete;
+  immediate_plugin_processor& operator=(const immediate_plugin_processor&) = delete;
+  ~immediate_plugin_processor() override {
+    instance_.reset();
+    reap();
+  }
+
+  engine::outcome run_now(engine::task_context& ctx) override {
+    // One buffer a thread: an attempt's input is borrowed by start() only.
+    thread_local std::string input;
+    input.clear();
+    ctx.append_input_json(input);
+    auto& host = instance_->host();
+    immediate_attempt a;
+    a.host = &host;
+    a.run = next_run.fetch_add(1, std::memory_order_relaxed);
+    a.ctx = &ctx;
+    // Restored on every way out, a plugin's exception included.
+    struct scope final {
+      immediate_attempt* saved;
+      ~scope() { immediate_now = saved; }
+    } const restore{std::exchange(immediate_now, &a)};
+    const auto status = instance_->api().start(instance_->get(), a.run, bytes_of(input));
+    if (status != CASCADENCE_STATUS_OK) return refused_outcome(status, a.error);
+    if (!a.completed) {
+      // A later complete() from another thread names a run nobody knows: it is logged and ignored.
+      return engine::outcome::failure("plugin processor " + which_.name +
+                                      " is declared immediate, but start() returned without completing");
+    }
+    if (a.status == CASCADENCE_STATUS_OK && !a.result) return engine::outcome::success();
+    return completed_outcome(host.name(), a.status, a.result, a.error);
+  }
+
+ private:
+  std::shared_ptr<instance_handle> instance_;
+  processor_descriptor which_;
+};
+
 class in_process_provider final : public provider {
  public:
   explicit in_process_provider(std::shared_ptr<loaded> plugin) : plugin_(std::move(plugin)) {}
@@ -512,8 +604,11 @@ class in_process_provider final : public provider {
     if (status != CASCADENCE_STATUS_OK) {
       return error.empty() ? "create() refused the params with " + describe_status(status) : error;
     }
-    return std::shared_ptr<engine::processor>(
-        std::make_shared<plugin_processor>(std::make_shared<instance_handle>(plugin_, instance), which));
+    auto handle = std::make_shared<instance_handle>(plugin_, instance);
+    if (which.immediate) {
+      return std::shared_ptr<engine::processor>(std::make_shared<immediate_plugin_processor>(std::move(handle), which));
+    }
+    return std::shared_ptr<engine::processor>(std::make_shared<plugin_processor>(std::move(handle), which));
   }
 
  private:

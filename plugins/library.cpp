@@ -157,6 +157,8 @@ core::result<plugin_descriptor, std::string> parse_descriptor(
     if (!valid_processor_name(pd.name)) return where + ": name \"" + pd.name + "\" is not valid (" + name_rule + ")";
     if (auto why = optional_string(*p, "description", pd.description)) return where + ": " + *why;
     if (auto why = optional_bool(*p, "blocking", pd.blocking)) return where + ": " + *why;
+    if (auto why = optional_bool(*p, "immediate", pd.immediate)) return where + ": " + *why;
+    if (pd.blocking && pd.immediate) return where + ": \"blocking\" and \"immediate\" exclude each other";
     for (const auto& other : d.processors) {
       if (other.name == pd.name) {
         return "processors " + std::to_string(other.index) + " and " + std::to_string(i) + " are both named \"" +

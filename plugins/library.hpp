@@ -18,7 +18,8 @@ struct processor_descriptor final {
   std::uint32_t index = 0;  ///< index in the plugin's table
   std::string name;         ///< "acme.http_probe"
   std::string description;
-  bool blocking = false;  ///< the host calls start() on the pool
+  bool blocking = false;   ///< the host calls start() on the pool
+  bool immediate = false;  ///< start() completes before it returns: an in-process host runs it inline
 };
 
 /// The plugin's info JSON and its processors, checked.

@@ -43,6 +43,8 @@ scenario_result run_plugin_chain(const bench_config& config) {
   if (!provider) throw std::runtime_error(provider.error());
   auto proc = provider.value()->make_processor(provider.value()->descriptor().processors.at(0), nullptr);
   if (!proc) throw std::runtime_error(proc.error());
+  auto async_proc = provider.value()->make_processor(provider.value()->descriptor().processors.at(1), nullptr);
+  if (!async_proc) throw std::runtime_error(async_proc.error());
 
   bench_config one_thread = config;
   one_thread.threads = 0;
@@ -56,6 +58,11 @@ scenario_result run_plugin_chain(const bench_config& config) {
   const auto plugin_graph = chain_of(proc.value(), config.plugin_chain_length, result);
   run_engine(plugin_graph, one_thread, result);
 
+  scenario_result async;
+  async.tasks = config.plugin_chain_length;
+  const auto async_graph = chain_of(async_proc.value(), config.plugin_chain_length, async);
+  run_engine(async_graph, one_thread, async);
+
   const auto per_task = [](const scenario_result& r) {
     return r.seconds * 1e9 / static_cast<double>(r.tasks == 0 ? 1 : r.tasks);
   };
@@ -65,6 +72,8 @@ scenario_result run_plugin_chain(const bench_config& config) {
   result.ratio_to_baseline = builtin_ns > 0 ? plugin_ns / builtin_ns : 0.0;
   result.extra.emplace_back("builtin_ns_per_task", builtin_ns);
   result.extra.emplace_back("plugin_ns_per_task", plugin_ns);
+  // The same no-op without "immediate": a coroutine and the host's run table per attempt.
+  result.extra.emplace_back("async_plugin_ns_per_task", per_task(async));
   return result;
 }
 

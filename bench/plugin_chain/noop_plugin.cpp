@@ -1,5 +1,6 @@
-// The plugin of the plugin-chain scenario: one processor whose start() completes at once, as cheap as a
-// plugin can be, so the scenario measures the host's cost of the C ABI.
+// The plugin of the plugin-chain scenario: processors whose start() completes at once, as cheap as a plugin
+// can be, so the scenario measures the host's cost of the C ABI. bench.noop says so in its descriptor
+// ("immediate": the host runs it inline); bench.noop_async is the same code without the promise.
 #include "plugins/cascadence_plugin.h"
 
 #include <cstdint>
@@ -16,10 +17,10 @@ cascadence_bytes_t info() {
   return text(R"({"name": "bench", "version": "1", "runtime": "cpp"})");
 }
 std::uint32_t processor_count() {
-  return 1;
+  return 2;
 }
-cascadence_bytes_t processor_descriptor(std::uint32_t) {
-  return text(R"({"name": "bench.noop"})");
+cascadence_bytes_t processor_descriptor(std::uint32_t index) {
+  return text(index == 0 ? R"({"name": "bench.noop", "immediate": true})" : R"({"name": "bench.noop_async"})");
 }
 cascadence_status_t create(std::uint32_t, cascadence_bytes_t, void** instance, const cascadence_sink_t*) {
   *instance = nullptr;

@@ -61,6 +61,8 @@ class run_state final {
   [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
   // On the loop.
   [[nodiscard]] boost::json::value input_of(task_id task) const;
+  // input_of()'s text, serialized straight from the run's values (no tree is built).
+  void append_input_json(task_id task, std::string& out) const;
   void snapshot_for_pool(task_id task, detail::pool_snapshot& out) const;
   // Any thread: reads only what is fixed for the run, and `snapshot`.
   [[nodiscard]] boost::json::value input_from(task_id task, const detail::pool_snapshot& snapshot) const;

@@ -103,13 +103,16 @@ struct attempt final {
   engine::task_context* ctx = nullptr;
 };
 
-// Hands an attempt's outcome to its coroutine, on its loop.
+// Hands an attempt's outcome to its coroutine, on its loop. Called by whoever took the handler (under the
+// link's mutex), so the attempt's work guard is this caller's too: it is let go only once post() has
+// returned, so that the loop cannot run out of work, return and be destroyed while this thread is still
+// inside post() (a reader thread would then touch a dead io_context).
 void deliver(const std::shared_ptr<attempt>& a, completion handler, engine::outcome out) {
+  const auto work = std::exchange(a->work, asio::any_io_executor());
   auto loop = a->loop;
   asio::post(loop, [a, handler = std::move(handler), out = std::move(out)]() mutable {
     auto slot = asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) slot.clear();
-    a->work = {};
     std::move(handler)(std::move(out));
   });
 }
@@ -719,11 +722,15 @@ class host_link final : public std::enable_shared_from_this<host_link> {
   void output(const json::object& m) {
     const auto run = m.at("run").to_number<std::uint64_t>();
     std::shared_ptr<attempt> a;
+    // A share of the attempt's work guard, for the same reason as in deliver(): a cancellation on the loop
+    // may settle the attempt while this thread posts.
+    asio::any_io_executor work;
     {
       const std::lock_guard lock(mu_);
       const auto it = runs_.find(run);
       if (it == runs_.end()) return;
       a = it->second;
+      work = a->work;
     }
     const auto which = m.at("stream").to_number<std::int32_t>() == CASCADENCE_OUTPUT_STDERR
                            ? engine::output_stream::err
@@ -769,7 +776,8 @@ class isolated_processor final : public engine::processor {
   ~isolated_processor() override { link_->destroy(instance_, generation_); }
 
   asio::awaitable<engine::outcome> run(engine::task_context& ctx) override {
-    auto input = json::serialize(ctx.input());
+    std::string input;
+    ctx.append_input_json(input);
     auto a = std::make_shared<attempt>();
     a->run = next_run.fetch_add(1, std::memory_order_relaxed);
     a->loop = co_await asio::this_coro::executor;

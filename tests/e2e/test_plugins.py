@@ -107,8 +107,8 @@ def test_an_unknown_plugin_processor_is_a_configuration_error_with_its_position(
     assert r.returncode == 2
     assert r.stderr.strip().endswith(
         "error: cascadence.yml:4:13: tasks.t.plugin: unknown plugin processor 'good.nope' (loaded: good.blocking, "
-        "good.delay, good.echo, good.fail, good.hang, good.late, good.noop, good.refuse_start, good.throws, "
-        "good.twice, ...)")
+        "good.delay, good.echo, good.fail, good.hang, good.late, good.noop, good.quick, good.refuse_start, "
+        "good.throws, ...)")
 
 
 def test_params_the_plugin_refuses_are_a_configuration_error(plugged):

@@ -35,6 +35,8 @@ enum kind : std::uint32_t {
   late,
   blocking,
   version,
+  quick,
+  unkept,
   count
 };
 
@@ -50,6 +52,8 @@ const char* const descriptors[count] = {
     R"j({"name": "good.late", "description": "completes only after cancellation, later"})j",
     R"j({"name": "good.blocking", "description": "sleeps params.ms inside start()", "blocking": true})j",
     R"j({"name": "good.version", "description": "returns the plugin's version"})j",
+    R"j({"name": "good.quick", "description": "good.echo, declared immediate", "immediate": true})j",
+    R"j({"name": "good.unkept", "description": "good.delay, declared immediate all the same", "immediate": true})j",
 };
 
 cascadence_bytes_t bytes(const char* s) {
@@ -124,7 +128,8 @@ cascadence_status_t start(void* p, cascadence_run_t run, cascadence_bytes_t inpu
       case noop:
         host->complete(host, run, CASCADENCE_STATUS_OK);
         break;
-      case echo: {
+      case echo:
+      case quick: {
         const std::string line = "echo " + self.params;
         host->emit_output(host, run, CASCADENCE_OUTPUT_STDOUT, reinterpret_cast<const std::uint8_t*>(line.data()),
                           line.size());
@@ -134,7 +139,8 @@ cascadence_status_t start(void* p, cascadence_run_t run, cascadence_bytes_t inpu
         break;
       }
       case delay:
-      case late: {
+      case late:
+      case unkept: {
         const int ms = ms_of(self.params);
         const std::lock_guard lock(self.mu);
         self.threads.emplace_back([&self, run, ms] {

@@ -15,6 +15,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <atomic>
 #include <map>
@@ -99,6 +101,32 @@ TEST_CASE("dependencies run before their dependents and pass their outputs on" *
   CHECK(report.succeeded());
   CHECK(obs.started == std::vector<std::string>{"a", "b"});
   CHECK(report.find(*g.find("b"))->output == boost::json::value("from a"));
+}
+
+TEST_CASE("append_input_json writes the text serialize(input()) gives" * doctest::timeout(10)) {
+  fixture f;
+  f.add("a \"quoted\" \\ name", make_immediate_processor([](task_context&) {
+          return outcome::success(boost::json::parse(R"({"x": [1, 2.5, "é\t"], "y": {"z": null}})"));
+        }));
+  f.add("nothing", make_immediate_processor([](task_context&) { return outcome::success(); }));
+  std::string serialized;
+  std::string appended;
+  f.add("b",
+        make_immediate_processor([&](task_context& ctx) {
+          serialized = boost::json::serialize(ctx.input());
+          appended = "prefix ";
+          ctx.append_input_json(appended);
+          return outcome::success();
+        }),
+        {"a \"quoted\" \\ name", "nothing"});
+  auto g = f.build();
+  run_options options;
+  options.input = boost::json::parse(R"({"run": ["input", {"with": true}]})");
+  const auto report = run(g, {"b"}, std::move(options));
+  CHECK(status_of(report, g, "b") == run_status::success);
+  REQUIRE_FALSE(serialized.empty());
+  CHECK(appended == "prefix " + serialized);
+  CHECK(boost::json::parse(serialized).at("dependencies").as_object().size() == 2);
 }
 
 TEST_CASE("a failed task marks its dependents skipped while independent branches finish" * doctest::timeout(10)) {

@@ -116,7 +116,7 @@ TEST_CASE("an isolated plugin describes itself from its host process" * doctest:
   CHECK(good.p->isolation() == isolation::process);
   CHECK(good.p->descriptor().name == "good");
   CHECK(good.p->descriptor().runtime == "cpp");
-  CHECK(good.p->descriptor().processors.size() == 11);
+  CHECK(good.p->descriptor().processors.size() == 13);
   CHECK(good.p->descriptor().processors.at(9).blocking);
   // init()'s log line came through the pipe, with the plugin's name in front.
   CHECK(good.log.text().find("plugin good: info: init\n") != std::string::npos);

@@ -205,10 +205,12 @@ TEST_CASE("open reads the entry, the ABI version and the descriptors, and calls 
   CHECK(d.runtime == "cpp");
   CHECK(d.abi_major == 1);
   CHECK(d.abi_minor == 0);
-  REQUIRE(d.processors.size() == 11);
+  REQUIRE(d.processors.size() == 13);
   CHECK(d.processors[0].name == "good.noop");
   CHECK(d.processors[9].name == "good.blocking");
   CHECK(d.processors[9].blocking);
+  CHECK_FALSE(d.processors[9].immediate);
+  CHECK(d.processors[11].immediate);
   CHECK(p.value()->isolation() == isolation::in_process);
   CHECK(p.value()->file().sha256 == file->sha256);
   // init() logged before the info was read: the file's name stands in for the plugin's.

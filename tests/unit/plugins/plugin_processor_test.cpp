@@ -245,3 +245,46 @@ TEST_CASE("many concurrent attempts from plugin threads all settle" * doctest::t
   REQUIRE(report.records.size() == 200);
   for (const auto& r : report.records) CHECK(r.status == run_status::success);
 }
+
+TEST_CASE("an immediate plugin processor runs inline, and its result and output reach the run" *
+          doctest::timeout(10)) {
+  auto proc = plugin().make("quick", R"({"greeting": "hi"})");
+  // The graph sees an immediate processor: the engine runs it with no coroutine.
+  CHECK(dynamic_cast<immediate_processor*>(proc.get()) != nullptr);
+  lines_observer lines;
+  run_options opts;
+  opts.observers.push_back(&lines);
+  opts.input = boost::json::parse(R"({"n": [1, "two"]})");
+  const auto rec = run_one("quick \"one\"", proc, {}, std::move(opts));
+  CHECK(rec.status == run_status::success);
+  CHECK(rec.output == boost::json::parse(R"({"params": {"greeting": "hi"}, "input": {"task": "quick \"one\"",
+                                                    "input": {"n": [1, "two"]}, "dependencies": {}}})"));
+  CHECK(lines.lines == std::vector<std::string>{R"(out: echo {"greeting":"hi"})"});
+}
+
+TEST_CASE("an immediate plugin processor sees its dependencies' outputs in its input" * doctest::timeout(10)) {
+  graph_builder b;
+  const auto first = b.add({"first", make_immediate_processor([](task_context&) {
+                              return outcome::success(boost::json::parse(R"({"k": "v\n"})"));
+                            }),
+                            {}});
+  const auto silent = b.add({"silent", make_immediate_processor([](task_context&) { return outcome::success(); }), {}});
+  const auto last = b.add({"last", plugin().make("quick"), {}});
+  b.add_dependency(last, first);
+  b.add_dependency(last, silent);
+  auto g = std::move(b).build();
+  REQUIRE(g.has_value());
+  const auto report = run_async(run_graph(g.value(), std::span<const task_id>(&last, 1), {}));
+  REQUIRE(report.records.size() == 3);
+  const auto& rec = report.records.back();
+  CHECK(rec.status == run_status::success);
+  CHECK(rec.output.at("input") ==
+        boost::json::parse(R"({"task": "last", "input": null, "dependencies": {"first": {"k": "v\n"}, "silent": null}})"));
+}
+
+TEST_CASE("an immediate plugin processor whose start() returns without completing fails its attempt" *
+          doctest::timeout(10)) {
+  const auto rec = run_one("unkept", plugin().make("unkept", R"({"ms": 1})"));
+  CHECK(rec.status == run_status::failed);
+  CHECK(rec.error == "plugin processor good.unkept is declared immediate, but start() returned without completing");
+}
