@@ -457,7 +457,8 @@ json::object hello(const plugins::plugin_descriptor& d) {
   json::array processors;
   for (const auto& p : d.processors) {
     processors.push_back(
-        json::object{{"index", p.index}, {"name", p.name}, {"description", p.description}, {"blocking", p.blocking}});
+        json::object{{"index", p.index}, {"name", p.name}, {"description", p.description}, {"blocking", p.blocking},
+                     {"immediate", p.immediate}});
   }
   return {{"op", "hello"},
           {"pid", ::getpid()},

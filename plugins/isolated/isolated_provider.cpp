@@ -185,8 +185,14 @@ core::result<plugin_descriptor, std::string> descriptor_of_hello(const json::obj
     d.abi_minor = json::value_to<unsigned>(p.at("abi_minor"));
     for (const auto& v : hello.at("processors").as_array()) {
       const auto& o = v.as_object();
-      d.processors.push_back({json::value_to<std::uint32_t>(o.at("index")), json::value_to<std::string>(o.at("name")),
-                              json::value_to<std::string>(o.at("description")), o.at("blocking").as_bool()});
+      processor_descriptor pd;
+      pd.index = json::value_to<std::uint32_t>(o.at("index"));
+      pd.name = json::value_to<std::string>(o.at("name"));
+      pd.description = json::value_to<std::string>(o.at("description"));
+      pd.blocking = o.at("blocking").as_bool();
+      // Told for `task plugins`; a round trip over the pipe is never inline.
+      pd.immediate = o.at("immediate").as_bool();
+      d.processors.push_back(std::move(pd));
     }
     return d;
   } catch (const std::exception& e) {

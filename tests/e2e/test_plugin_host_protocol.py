@@ -58,6 +58,7 @@ def test_hello_names_the_plugin_and_its_processors(good):
     names = {p["name"]: p for p in hello["processors"]}
     assert names["good.echo"]["index"] == 1
     assert names["good.blocking"]["blocking"] is True
+    assert names["good.quick"]["immediate"] is True and names["good.echo"]["immediate"] is False
     assert good.close() == 0
 
 

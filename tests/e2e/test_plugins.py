@@ -130,13 +130,16 @@ def test_task_plugins_lists_what_loaded_and_fails_on_a_bad_plugin(plugged, tmp_p
     assert good["isolation"] == "in_process"
     assert good["path"] == str(tmp_path / "plugins" / "good.so")
     assert len(good["sha256"]) == 64
-    assert "good.delay" in [p["name"] for p in good["processors"]]
+    processors = {p["name"]: p for p in good["processors"]}
+    assert processors["good.blocking"]["blocking"] is True and processors["good.blocking"]["immediate"] is False
+    assert processors["good.quick"]["immediate"] is True
 
     install("abi_major", tmp_path / "plugins")
     install("duplicate", tmp_path / "plugins", "zz_duplicate.so")  # after good.so: the second one is refused
     r = plugged("plugins")
     assert r.returncode == 2
     assert "isolation  in_process" in r.stdout
+    assert " good.quick (immediate)" in r.stdout and " good.blocking (blocking)" in r.stdout
     assert f"error: {tmp_path}/plugins/abi_major.so: ABI major 2, this host speaks 1\n" in r.stderr
     assert (f"error: {tmp_path}/plugins/zz_duplicate.so: refused: processor \"good.noop\" is already provided by "
             f"{tmp_path}/plugins/good.so\n") in r.stderr
