@@ -93,7 +93,9 @@ class pool final {
   pool& operator=(const pool&) = delete;
   // Threads are left to _exit(): one stuck in a plugin must not hold up the exit.
   ~pool() {
-    for (auto& t : threads_) t.detach();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.detach();
+    }
   }
 
   bool submit(std::function<void()> fn) {
@@ -103,10 +105,17 @@ class pool final {
     cv_.notify_one();
     return true;
   }
+  // The threads finish once the queue is empty; detached now, so that the _exit() soon after neither waits
+  // for one stuck in a plugin nor leaves joinable threads behind.
   void stop() {
-    const std::lock_guard lock(mu_);
-    stopping_ = true;
-    cv_.notify_all();
+    {
+      const std::lock_guard lock(mu_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    for (auto& t : threads_) {
+      if (t.joinable()) t.detach();
+    }
   }
 
  private:

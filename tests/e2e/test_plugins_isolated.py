@@ -67,6 +67,7 @@ def test_task_run_runs_plugins_in_host_processes_and_leaves_none_behind(isolated
     assert 'echo | echo {"n":1}' in r.stdout
     assert "run: 3 success" in r.stdout + r.stderr
     assert host_processes(str(tmp_path)) == []
+    assert "Sanitizer" not in r.stderr
 
     listed = isolated("plugins", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -128,6 +129,8 @@ def test_serve_survives_crashing_plugins_and_restarts_their_processes(isolated, 
     finally:
         assert serve.stop() == 0
     assert wait_until(lambda: host_processes(str(tmp_path)) == [])
+    # The host processes' standard error is in the log: under the sanitizers, nothing they report.
+    assert not [l for l in serve.snapshot() if "Sanitizer" in l]
 
 
 def test_a_run_in_flight_when_serve_stops_is_cancelled_in_its_process(isolated, tmp_path):
