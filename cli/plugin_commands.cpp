@@ -35,7 +35,8 @@ void print_plugins(std::ostream& out, const plugins::registry& loaded) {
         << "  runtime    " << d.runtime << '\n'
         << "  isolation  " << plugins::to_string(p->isolation()) << '\n'
         << "  processors";
-    for (const auto& proc : d.processors) out << ' ' << proc.name << (proc.blocking ? " (blocking)" : proc.immediate ? " (immediate)" : "");
+    for (const auto& proc : d.processors)
+      out << ' ' << proc.name << (proc.blocking ? " (blocking)" : proc.immediate ? " (immediate)" : "");
     out << '\n';
   }
 }

@@ -17,9 +17,9 @@
 #include <boost/json/serializer.hpp>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <type_traits>
-#include <random>
 
 namespace cascadence::engine {
 

@@ -26,7 +26,9 @@ boost::json::value plugins_json(const plugins::registry& loaded, const std::vect
     const auto& d = p->descriptor();
     boost::json::array procs;
     for (const auto& proc : d.processors) {
-      procs.push_back({{"name", proc.name}, {"description", proc.description}, {"blocking", proc.blocking},
+      procs.push_back({{"name", proc.name},
+                       {"description", proc.description},
+                       {"blocking", proc.blocking},
                        {"immediate", proc.immediate}});
     }
     list.push_back({{"name", d.name},

@@ -465,9 +465,11 @@ class host final {
 json::object hello(const plugins::plugin_descriptor& d) {
   json::array processors;
   for (const auto& p : d.processors) {
-    processors.push_back(
-        json::object{{"index", p.index}, {"name", p.name}, {"description", p.description}, {"blocking", p.blocking},
-                     {"immediate", p.immediate}});
+    processors.push_back(json::object{{"index", p.index},
+                                      {"name", p.name},
+                                      {"description", p.description},
+                                      {"blocking", p.blocking},
+                                      {"immediate", p.immediate}});
   }
   return {{"op", "hello"},
           {"pid", ::getpid()},

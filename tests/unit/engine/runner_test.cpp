@@ -111,8 +111,7 @@ TEST_CASE("append_input_json writes the text serialize(input()) gives" * doctest
   f.add("nothing", make_immediate_processor([](task_context&) { return outcome::success(); }));
   std::string serialized;
   std::string appended;
-  f.add("b",
-        make_immediate_processor([&](task_context& ctx) {
+  f.add("b", make_immediate_processor([&](task_context& ctx) {
           serialized = boost::json::serialize(ctx.input());
           appended = "prefix ";
           ctx.append_input_json(appended);

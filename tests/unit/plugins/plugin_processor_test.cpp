@@ -246,8 +246,7 @@ TEST_CASE("many concurrent attempts from plugin threads all settle" * doctest::t
   for (const auto& r : report.records) CHECK(r.status == run_status::success);
 }
 
-TEST_CASE("an immediate plugin processor runs inline, and its result and output reach the run" *
-          doctest::timeout(10)) {
+TEST_CASE("an immediate plugin processor runs inline, and its result and output reach the run" * doctest::timeout(10)) {
   auto proc = plugin().make("quick", R"({"greeting": "hi"})");
   // The graph sees an immediate processor: the engine runs it with no coroutine.
   CHECK(dynamic_cast<immediate_processor*>(proc.get()) != nullptr);
@@ -264,10 +263,10 @@ TEST_CASE("an immediate plugin processor runs inline, and its result and output 
 
 TEST_CASE("an immediate plugin processor sees its dependencies' outputs in its input" * doctest::timeout(10)) {
   graph_builder b;
-  const auto first = b.add({"first", make_immediate_processor([](task_context&) {
-                              return outcome::success(boost::json::parse(R"({"k": "v\n"})"));
-                            }),
-                            {}});
+  const auto first = b.add(
+      {"first",
+       make_immediate_processor([](task_context&) { return outcome::success(boost::json::parse(R"({"k": "v\n"})")); }),
+       {}});
   const auto silent = b.add({"silent", make_immediate_processor([](task_context&) { return outcome::success(); }), {}});
   const auto last = b.add({"last", plugin().make("quick"), {}});
   b.add_dependency(last, first);
@@ -279,7 +278,8 @@ TEST_CASE("an immediate plugin processor sees its dependencies' outputs in its i
   const auto& rec = report.records.back();
   CHECK(rec.status == run_status::success);
   CHECK(rec.output.at("input") ==
-        boost::json::parse(R"({"task": "last", "input": null, "dependencies": {"first": {"k": "v\n"}, "silent": null}})"));
+        boost::json::parse(
+            R"({"task": "last", "input": null, "dependencies": {"first": {"k": "v\n"}, "silent": null}})"));
 }
 
 TEST_CASE("an immediate plugin processor whose start() returns without completing fails its attempt" *
