@@ -35,6 +35,19 @@ std::string task_name(std::size_t index) {
   return "task-" + std::to_string(index);
 }
 
+engine::graph tasks_of(const std::shared_ptr<engine::processor>& proc, std::size_t count, bool chained,
+                       scenario_result& result) {
+  return build_graph(
+      [&](engine::graph_builder& builder) {
+        builder.reserve(count, chained ? count : 0);
+        for (std::size_t i = 0; i < count; ++i) {
+          const auto id = builder.add({task_name(i), proc, {}});
+          if (chained && i > 0) builder.add_dependency(id, id - 1);
+        }
+      },
+      result);
+}
+
 engine::graph build_graph(const std::function<void(engine::graph_builder&)>& fill, scenario_result& result) {
   const auto before = heap_in_use_bytes();
   stopwatch clock;

@@ -28,6 +28,10 @@ namespace cascadence::bench {
 [[nodiscard]] engine::graph build_graph(const std::function<void(engine::graph_builder&)>& fill,
                                         scenario_result& result);
 
+/// `count` tasks of `proc`, each after the previous one when `chained`, else independent (build_graph()).
+[[nodiscard]] engine::graph tasks_of(const std::shared_ptr<engine::processor>& proc, std::size_t count, bool chained,
+                                     scenario_result& result);
+
 /// Runs every task of `g` (all sinks as targets) with run_graph on a
 /// one-thread io_context and records the run time and heap growth. Throws
 /// std::runtime_error unless every task succeeded.

@@ -17,22 +17,6 @@
 
 namespace cascadence::bench {
 
-namespace {
-
-engine::graph chain_of(const std::shared_ptr<engine::processor>& proc, std::size_t length, scenario_result& result) {
-  return build_graph(
-      [&](engine::graph_builder& builder) {
-        builder.reserve(length, length);
-        for (std::size_t i = 0; i < length; ++i) {
-          const auto id = builder.add({task_name(i), proc, {}});
-          if (i > 0) builder.add_dependency(id, id - 1);
-        }
-      },
-      result);
-}
-
-}  // namespace
-
 scenario_result run_plugin_chain(const bench_config& config) {
   const auto cache =
       std::filesystem::temp_directory_path() / ("cascadence-bench-plugins-" + std::to_string(::getpid()));
@@ -49,7 +33,7 @@ scenario_result run_plugin_chain(const bench_config& config) {
   bench_config one_thread = config;
   one_thread.threads = 0;
   scenario_result builtin;
-  const auto builtin_graph = chain_of(engine::make_noop_processor(), config.plugin_chain_length, builtin);
+  const auto builtin_graph = tasks_of(engine::make_noop_processor(), config.plugin_chain_length, true, builtin);
   // Once unmeasured first: the scenario starts from a trimmed heap, and whichever chain ran first would pay
   // for faulting the run's memory in.
   scenario_result warm_up;
@@ -59,12 +43,12 @@ scenario_result run_plugin_chain(const bench_config& config) {
   scenario_result result;
   result.scenario = "plugin-chain";
   result.tasks = config.plugin_chain_length;
-  const auto plugin_graph = chain_of(proc.value(), config.plugin_chain_length, result);
+  const auto plugin_graph = tasks_of(proc.value(), config.plugin_chain_length, true, result);
   run_engine(plugin_graph, one_thread, result);
 
   scenario_result async;
   async.tasks = config.plugin_chain_length;
-  const auto async_graph = chain_of(async_proc.value(), config.plugin_chain_length, async);
+  const auto async_graph = tasks_of(async_proc.value(), config.plugin_chain_length, true, async);
   run_engine(async_graph, one_thread, async);
 
   const auto per_task = [](const scenario_result& r) {

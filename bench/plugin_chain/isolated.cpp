@@ -28,19 +28,6 @@ std::shared_ptr<engine::processor> noop_of(const core::result<std::shared_ptr<pl
   return proc.value();
 }
 
-engine::graph runs_of(const std::shared_ptr<engine::processor>& proc, std::size_t count, bool chained,
-                      scenario_result& result) {
-  return build_graph(
-      [&](engine::graph_builder& builder) {
-        builder.reserve(count, chained ? count : 0);
-        for (std::size_t i = 0; i < count; ++i) {
-          const auto id = builder.add({task_name(i), proc, {}});
-          if (chained && i > 0) builder.add_dependency(id, id - 1);
-        }
-      },
-      result);
-}
-
 double ns_per_task(const scenario_result& r) {
   return r.seconds * 1e9 / static_cast<double>(r.tasks == 0 ? 1 : r.tasks);
 }
@@ -63,18 +50,18 @@ scenario_result run_plugin_isolated(const bench_config& config) {
   one_thread.max_concurrency = 0;
   scenario_result baseline;
   baseline.tasks = runs;
-  run_engine(runs_of(in_process, runs, true, baseline), one_thread, baseline);
+  run_engine(tasks_of(in_process, runs, true, baseline), one_thread, baseline);
 
   scenario_result result;
   result.scenario = "plugin-isolated";
   result.tasks = runs;
-  run_engine(runs_of(isolated, runs, true, result), one_thread, result);
+  run_engine(tasks_of(isolated, runs, true, result), one_thread, result);
 
   bench_config sixteen = one_thread;
   sixteen.max_concurrency = 16;
   scenario_result parallel;
   parallel.tasks = runs;
-  run_engine(runs_of(isolated, runs, false, parallel), sixteen, parallel);
+  run_engine(tasks_of(isolated, runs, false, parallel), sixteen, parallel);
 
   const double isolated_ns = ns_per_task(result);
   const double in_process_ns = ns_per_task(baseline);
