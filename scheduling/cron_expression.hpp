@@ -50,6 +50,19 @@ class cron_expression final {
   /// False when no calendar date can ever match (`0 0 30 2 *`).
   [[nodiscard]] bool can_fire() const noexcept { return can_fire_; }
 
+  /// The values each field matches, as bit sets (bit n: value n; weekday 0
+  /// is Sunday), for adapters that write the schedule in another system's
+  /// terms (Temporal's calendar spec).
+  [[nodiscard]] std::uint64_t second_bits() const noexcept { return seconds_; }
+  [[nodiscard]] std::uint64_t minute_bits() const noexcept { return minutes_; }
+  [[nodiscard]] std::uint32_t hour_bits() const noexcept { return hours_; }
+  [[nodiscard]] std::uint32_t day_bits() const noexcept { return days_; }
+  [[nodiscard]] std::uint16_t month_bits() const noexcept { return months_; }
+  [[nodiscard]] std::uint8_t weekday_bits() const noexcept { return weekdays_; }
+  /// True when both day fields are restricted, so a day matching either
+  /// one matches (cron's rule); false when both must match.
+  [[nodiscard]] bool either_day_matches() const noexcept { return !both_days_required_; }
+
   /// Whether a wall-clock time matches every field.
   [[nodiscard]] bool matches(std::chrono::local_seconds t) const noexcept;
   /// The first wall-clock time at or after `from` that matches, looking no
