@@ -11,6 +11,7 @@
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 #include "service/run_report_json.hpp"
+#include "service/temporal_tasks.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -40,11 +41,16 @@ struct run_request {
   bool json = false;
   std::optional<std::size_t> max_concurrency;
   boost::json::value input;
+  /// Start each target's workflow on Temporal instead of running it here.
+  bool on_temporal = false;
 };
 
 int execute(invocation& inv, const run_request& req) {
   const auto& cfg = inv.cfg();
-  const auto& graph = inv.graph();
+  // On Temporal a task is one workflow, which runs what it depends on.
+  std::optional<engine::graph> temporal_graph;
+  if (req.on_temporal) temporal_graph.emplace(service::build_temporal_graph(cfg));
+  const auto& graph = temporal_graph ? *temporal_graph : inv.graph();
   std::vector<engine::task_id> targets;
   for (const auto& name : req.targets) targets.push_back(*graph.find(inv.task(name).name));
   for (auto id : graph.closure(targets)) {
@@ -125,7 +131,9 @@ int run_targets(invocation& inv, bool manual_only) {
   options.add_options()("json", "print the run report as JSON on stdout (task output goes to stderr)")(
       "max-concurrency", po::value<std::size_t>(), "run at most N tasks at once (0: no limit)")(
       "input", po::value<std::string>(), "JSON value given to every task as `input`")(
-      "targets", po::value<std::vector<std::string>>()->multitoken(), "tasks to run");
+      "temporal", "start each task's workflow on Temporal and wait for it (temporal: in the configuration)")(
+      "local", "run here even with backend: temporal")("targets", po::value<std::vector<std::string>>()->multitoken(),
+                                                       "tasks to run");
   po::positional_options_description positional;
   positional.add("targets", manual_only ? 1 : -1);
   po::variables_map vm;
@@ -141,6 +149,10 @@ int run_targets(invocation& inv, bool manual_only) {
     req.input = boost::json::parse(vm["input"].as<std::string>(), ec);
     if (ec) throw usage_error("--input is not valid JSON (" + ec.message() + ")");
   }
+  if (vm.count("temporal") != 0U && vm.count("local") != 0U) {
+    throw usage_error("--temporal and --local exclude each other");
+  }
+  req.on_temporal = vm.count("temporal") != 0U || (inv.cfg().backend == "temporal" && vm.count("local") == 0U);
   if (manual_only) {
     const auto& task = inv.task(req.targets.front());
     if (task.settings.kind != engine::task_kind::manual && task.settings.kind != engine::task_kind::remote) {

@@ -3,6 +3,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
+#include "cli/temporal_commands.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/iso_time.hpp"
 #include "scheduling/next_fire.hpp"
@@ -27,11 +28,6 @@ namespace {
 void require_cron_backend(const config& cfg, std::string_view what) {
   if (cfg.backend == "base") {
     throw usage_error(std::string(what) + " needs the cron backend (backend 'base' keeps nothing; set backend: cron)");
-  }
-  if (cfg.backend == "temporal") {
-    throw usage_error(std::string(what) +
-                      " is not available with backend 'temporal' (the Temporal adapter is not part of this build yet; "
-                      "use backend: cron)");
   }
 }
 
@@ -152,6 +148,7 @@ int run_schedule(invocation& inv) {
   }
   // Everything is checked before anything is written.
   (void)expression_or_throw(entry.expression);
+  if (cfg.backend == "temporal") return temporal_schedule(inv, entry);
   auto active = activate(cfg, entry);
   if (!active) throw usage_error(active.error());
   const auto& a = active.value();
@@ -176,6 +173,7 @@ int run_unschedule(invocation& inv) {
   if (!parsed) return exit_ok;
   const auto& name = *parsed;
   const auto& cfg = inv.cfg();
+  if (cfg.backend == "temporal") return temporal_unschedule(inv, name);
   require_cron_backend(cfg, "task unschedule");
   bool removed = false;
   scheduling::schedule_store(cfg.storage_path).update([&](std::vector<scheduling::schedule_entry>& entries) {
@@ -204,6 +202,7 @@ int run_schedules(invocation& inv) {
     inv.err() << "note: backend 'base' keeps no schedules\n";
     return exit_ok;
   }
+  if (cfg.backend == "temporal") return temporal_schedules(inv, vm.count("json") != 0U);
   const auto eff = collect_schedules(cfg, scheduling::schedule_store(cfg.storage_path).load());
   for (const auto& w : eff.warnings) inv.err() << "warning: " << w << '\n';
   if (vm.count("json") != 0U) {
@@ -233,6 +232,7 @@ int set_paused(invocation& inv, bool paused) {
   const auto parsed = inv.parse_name();
   if (!parsed) return exit_ok;
   const auto& name = *parsed;
+  if (inv.cfg().backend == "temporal") return temporal_pause(inv, name, paused);
   edit_entry(inv, name, paused ? "pause" : "resume", [&](scheduling::schedule_entry& e) { e.paused = paused; });
   inv.out() << name << '\t' << (paused ? "paused" : "resumed") << '\n';
   return exit_ok;

@@ -93,11 +93,6 @@ int serve_main(invocation& inv, bool fire_schedules) {
     throw usage_error("--port: " + std::to_string(vm["port"].as<unsigned>()) + " is not a port (0 to 65535)");
   at.port = static_cast<std::uint16_t>(vm["port"].as<unsigned>());
   const auto& cfg = inv.cfg();
-  if (cfg.backend == "temporal") {
-    throw usage_error(
-        "backend 'temporal' is not available yet (the Temporal adapter is not part of this build; "
-        "use backend: cron or base)");
-  }
   auto grace = cfg.shutdown_grace;
   if (vm.count("grace") != 0U) {
     auto d = engine::parse_duration(vm["grace"].as<std::string>());

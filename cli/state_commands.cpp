@@ -22,6 +22,7 @@ namespace {
 std::string processor_name(const task_config& t) {
   if (const auto* p = std::get_if<service::plugin_spec>(&t.processor)) return p->name;
   if (std::holds_alternative<engine::command_spec>(t.processor)) return "command";
+  if (std::holds_alternative<service::workflow_only_spec>(t.processor)) return "workflow " + t.workflow_type();
   return std::holds_alternative<service::echo_spec>(t.processor) ? "echo" : "sleep";
 }
 

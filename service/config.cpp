@@ -4,6 +4,7 @@
 #include "engine/command_processor.hpp"
 #include "engine/duration.hpp"
 #include "engine/graph.hpp"
+#include "engine/processor.hpp"
 #include "plugins/registry.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -170,13 +171,16 @@ boost::json::value to_json(const reader& r, const YAML::Node& n, const std::stri
   return to_json(n, b, 0);
 }
 
-constexpr std::array<std::string_view, 23> task_keys{
+constexpr std::array<std::string_view, 24> task_keys{
     "command",        "echo",   "sleep",   "after", "timeout", "retries",  "retry_backoff", "retry_backoff_max",
     "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
-    "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin",   "params"};
-constexpr std::array<std::string_view, 14> top_keys{
-    "backend", "storage_path", "timezone", "max_concurrency", "kill_grace", "threads",        "shutdown_grace",
-    "http",    "webhook",      "api",      "tasks",           "cronyx",     "cronyx_refresh", "plugins"};
+    "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin",   "params",        "workflow"};
+constexpr std::array<std::string_view, 15> top_keys{
+    "backend", "storage_path", "timezone", "max_concurrency", "kill_grace",     "threads", "shutdown_grace", "http",
+    "webhook", "api",          "tasks",    "cronyx",          "cronyx_refresh", "plugins", "temporal"};
+constexpr std::array<std::string_view, 7> temporal_keys{"http_address", "address", "namespace", "task_queue",
+                                                        "api_key",      "tls",     "timeout"};
+constexpr std::array<std::string_view, 2> temporal_tls_keys{"ca_file", "verify"};
 constexpr std::array<std::string_view, 4> cronyx_keys{"base_url", "timeout", "token", "refresh"};
 constexpr std::array<std::string_view, 2> plugin_entry_keys{"path", "isolation"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
@@ -219,6 +223,46 @@ webhook_subscription parse_on(const reader& r, const std::string& path, const YA
   return sub;
 }
 constexpr std::array<std::string_view, 3> backends{"cron", "base", "temporal"};
+
+std::optional<std::string> valid_workflow_type(std::string_view name) {
+  if (name.empty()) return "the workflow type is empty";
+  if (name.size() > 1000) return "the workflow type is longer than 1000 bytes";
+  if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return "the workflow type contains a control character";
+  }
+  return std::nullopt;
+}
+
+void parse_temporal(const reader& r, const YAML::Node& v, temporal_config& t) {
+  t.location = r.where(v.Mark());
+  r.mapping(v, "temporal", temporal_keys, [&](const std::string& k, const YAML::Node& x) {
+    const auto kpath = "temporal." + k;
+    if (k == "http_address") {
+      t.http_address = r.string(x, kpath);
+    } else if (k == "address") {
+      t.address = r.string(x, kpath);
+    } else if (k == "namespace") {
+      t.ns = r.string(x, kpath);
+      if (t.ns.empty()) r.fail(x, kpath, "the namespace is empty");
+    } else if (k == "task_queue") {
+      t.task_queue = r.string(x, kpath);
+      if (t.task_queue.empty()) r.fail(x, kpath, "the task queue is empty");
+    } else if (k == "api_key") {
+      t.api_key = r.string(x, kpath);
+    } else if (k == "timeout") {
+      t.timeout = r.duration(x, kpath);
+      if (t.timeout.count() == 0) r.fail(x, kpath, "must be longer than 0");
+    } else {
+      r.mapping(x, kpath, temporal_tls_keys, [&](const std::string& tk, const YAML::Node& y) {
+        if (tk == "ca_file") {
+          t.ca_file = r.string(y, kpath + ".ca_file");
+        } else {
+          t.verify_peer = r.boolean(y, kpath + ".verify");
+        }
+      });
+    }
+  });
+}
 
 // Seconds (`600`, `0.5`) as the seed's variables took them, or a duration
 // (`10m`); more than zero.
@@ -348,10 +392,18 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
         r.fail(v, kpath, "invalid remote task id '" + id + "' (use letters, digits, '_', '-' and '.')");
       }
       set_processor(v, remote_spec{std::move(id), nullptr, false, nullptr});
+    } else if (key == "workflow") {
+      t.workflow = r.string(v, kpath);
+      if (auto why = valid_workflow_type(t.workflow)) r.fail(v, kpath, *why);
     }
     if (key == "kind") kind_given = true;
   });
-  if (!proc) r.fail(n, path, "no processor: give the task one of command, echo, sleep, remote or plugin");
+  if (!proc && !t.workflow.empty()) proc = workflow_only_spec{};
+  if (!proc) {
+    r.fail(n, path,
+           "no processor: give the task one of command, echo, sleep, remote or plugin (or workflow: for a task "
+           "that runs on Temporal only)");
+  }
   if (auto* remote = std::get_if<remote_spec>(&*proc)) {
     if (params) remote->params = to_json(r, *params, path + ".params", true);
     if (!kind_given) t.settings.kind = engine::task_kind::remote;
@@ -486,6 +538,8 @@ config parse_config(const std::string& text, const std::filesystem::path& source
         });
       } else if (key == "plugins") {
         cfg.plugins = parse_plugins(r, v, source);
+      } else if (key == "temporal") {
+        parse_temporal(r, v, cfg.temporal);
       } else if (key == "tasks") {
         if (v.IsNull()) return;
         if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");
@@ -571,6 +625,11 @@ engine::graph build_graph(const config& cfg, const plugins::registry& plugins) {
             return spec.bound;
           } else if constexpr (std::is_same_v<spec_type, plugin_spec>) {
             return make_plugin_processor(t, spec, plugins);
+          } else if constexpr (std::is_same_v<spec_type, workflow_only_spec>) {
+            return engine::make_immediate_processor([name = t.name, type = t.workflow_type()](engine::task_context&) {
+              return engine::outcome::failure("task " + name + " runs on Temporal only (workflow: " + type +
+                                              ", no local processor): run it with --temporal or backend: temporal");
+            });
           } else {
             return engine::make_sleep_processor(spec.duration);
           }
@@ -602,6 +661,28 @@ std::string webhook_secret(const config& cfg, std::string_view source) {
 std::string api_token(const config& cfg) {
   if (const char* env = std::getenv("CASCADENCE_API_TOKEN"); env != nullptr && *env != '\0') return env;
   return cfg.api_token;
+}
+
+temporal_config temporal_settings(const config& cfg) {
+  auto t = cfg.temporal;
+  const auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? v : nullptr;
+  };
+  const char* http = env("TEMPORAL_HTTP_ADDRESS");
+  if (http != nullptr) t.http_address = http;
+  if (const char* v = env("TEMPORAL_ADDRESS")) t.address = v;
+  if (const char* v = env("TEMPORAL_NAMESPACE")) t.ns = v;
+  if (const char* v = env("TEMPORAL_API_KEY")) t.api_key = v;
+  while (t.http_address.ends_with('/')) t.http_address.pop_back();
+  if (!t.http_address.starts_with("http://") && !t.http_address.starts_with("https://")) {
+    const auto where = http != nullptr
+                           ? std::string("TEMPORAL_HTTP_ADDRESS")
+                           : (t.location.empty() ? cfg.source.string() : t.location) + ": temporal.http_address";
+    throw config_error(where + ": '" + t.http_address +
+                       "' is not an http:// or https:// URL (the frontend's HTTP API, e.g. http://127.0.0.1:7243)");
+  }
+  return t;
 }
 
 std::filesystem::path state_file(const config& cfg) {

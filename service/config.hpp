@@ -62,7 +62,10 @@ struct plugin_spec final {
   /// Where the `plugin:` key's value is ("file:line:column"), for errors found when the graph is built.
   std::string location;
 };
-using processor_spec = std::variant<engine::command_spec, echo_spec, sleep_spec, remote_spec, plugin_spec>;
+/// A task with `workflow:` and no local processor: it runs on Temporal only.
+struct workflow_only_spec final {};
+using processor_spec =
+    std::variant<engine::command_spec, echo_spec, sleep_spec, remote_spec, plugin_spec, workflow_only_spec>;
 
 /// One entry of the top-level `plugins:` list: a plugin file or a directory of them.
 struct plugin_entry final {
@@ -82,6 +85,24 @@ struct cronyx_config final {
   std::optional<std::chrono::milliseconds> timeout;
   std::string token;
   std::optional<std::chrono::milliseconds> refresh;
+  /// Where the block is, for errors about it ("file:line:column").
+  std::string location;
+};
+
+/// `temporal:`: the Temporal cluster of `backend: temporal` and `task run
+/// --temporal` (docs/temporal.md). TEMPORAL_HTTP_ADDRESS, TEMPORAL_ADDRESS,
+/// TEMPORAL_NAMESPACE and TEMPORAL_API_KEY win (see temporal_settings()).
+struct temporal_config final {
+  std::string http_address = "http://127.0.0.1:7243";
+  std::string address = "127.0.0.1:7233";
+  std::string ns = "default";
+  std::string task_queue = "cascadence";
+  std::string api_key;
+  /// `tls: {ca_file, verify}`: for an https:// http_address.
+  std::string ca_file;
+  bool verify_peer = true;
+  /// Connecting and each request; how long a wait rides out a server that went away.
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   /// Where the block is, for errors about it ("file:line:column").
   std::string location;
 };
@@ -119,8 +140,14 @@ struct task_config final {
   std::optional<scheduling::schedule_entry> schedule;
   /// The webhook deliveries that start the task (`on:`), if any.
   std::optional<webhook_subscription> on;
+  /// `workflow:`: the Temporal workflow type that runs it on Temporal
+  /// (empty: the task's name; see workflow_type()).
+  std::string workflow;
   /// Where the task is defined ("file:line"), for error messages.
   std::string location;
+
+  /// The workflow type of the task on Temporal.
+  [[nodiscard]] const std::string& workflow_type() const noexcept { return workflow.empty() ? name : workflow; }
 };
 
 /// The whole configuration, defaults filled in.
@@ -144,6 +171,7 @@ struct config final {
   /// `api: {token: ...}`; CASCADENCE_API_TOKEN wins (see api_token()).
   std::string api_token;
   cronyx_config cronyx;
+  temporal_config temporal;
   std::vector<task_config> tasks;
   /// `plugins:`, in order; $CASCADENCE_PLUGIN_PATH adds its directories before them.
   std::vector<plugin_entry> plugins;
@@ -178,6 +206,11 @@ struct config final {
 
 /// The REST API bearer token: $CASCADENCE_API_TOKEN, else `api.token`.
 [[nodiscard]] std::string api_token(const config& cfg);
+
+/// `temporal:` with the TEMPORAL_* variables applied (TEMPORAL_HTTP_ADDRESS,
+/// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY win over the file).
+/// Throws config_error for an http_address that is not an http(s) URL.
+[[nodiscard]] temporal_config temporal_settings(const config& cfg);
 
 /// Where enabled/disabled state lives: $CASCADENCE_HOME/task-state.yml, else
 /// beside the schedules file.

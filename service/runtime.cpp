@@ -24,6 +24,7 @@
 #include "service/run_report_json.hpp"
 #include "service/schedules.hpp"
 #include "service/serve_log.hpp"
+#include "service/temporal_tasks.hpp"
 #include "service/webhook_subscriptions.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -125,6 +126,13 @@ struct runtime::impl final {
     return result;
   }
 
+  // With backend temporal every run started here (webhooks, the REST API)
+  // starts the task's workflow on the cluster.
+  static std::shared_ptr<const engine::graph> graph_of(const config& cfg, const plugins::registry& plugins) {
+    if (cfg.backend == "temporal") return std::make_shared<const engine::graph>(build_temporal_graph(cfg));
+    return std::make_shared<const engine::graph>(build_graph(cfg, plugins));
+  }
+
   // A plugin that does not load is logged and skipped; a task naming one of its processors then makes the
   // configuration invalid, like any unknown name.
   loaded load(config cfg, std::shared_ptr<const plugins::registry> previous) {
@@ -132,7 +140,7 @@ struct runtime::impl final {
       for (const auto& note : remote->apply(cfg)) log.info(note);
     }
     auto plugged = load_plugins_of(cfg, previous);
-    auto graph = std::make_shared<const engine::graph>(build_graph(cfg, *plugged.plugins));
+    auto graph = graph_of(cfg, *plugged.plugins);
     auto overrides = scheduling::task_state_store(state_file(cfg)).load();
     if (previous) {
       for (const auto& c : plugins::diff(*previous, *plugged.plugins)) log.info(plugins::describe(c));
@@ -158,7 +166,7 @@ struct runtime::impl final {
       auto plugged = load_plugins_of(current.cfg, current.plugins);
       r.errors = plugged.errors;
       r.changes = plugins::diff(*current.plugins, *plugged.plugins);
-      auto graph = std::make_shared<const engine::graph>(build_graph(current.cfg, *plugged.plugins));
+      auto graph = graph_of(current.cfg, *plugged.plugins);
       current.graph = std::move(graph);
       current.plugins = std::move(plugged.plugins);
       current.plugin_errors = std::move(plugged.errors);
@@ -487,7 +495,10 @@ struct runtime::impl final {
   void apply_schedules() {
     const auto& cfg = current.cfg;
     if (cfg.backend != "cron") {
-      log.info("backend " + cfg.backend + ": nothing is fired on a schedule");
+      log.info(
+          cfg.backend == "temporal"
+              ? std::string("backend temporal: the cluster's Temporal Schedules fire the tasks; nothing is fired here")
+              : "backend " + cfg.backend + ": nothing is fired on a schedule");
       return;
     }
     std::vector<scheduling::active_schedule> active;

@@ -71,3 +71,7 @@ def process_gone(pid: int) -> bool:
         return state == "Z"
     except FileNotFoundError:
         return True
+
+
+# The Temporal dev server and test worker (temporal_services.py).
+from temporal_services import temporal_server, temporal_worker  # noqa: E402,F401

@@ -1,0 +1,136 @@
+#include "cli/temporal_commands.hpp"
+
+#include "adapters/temporal/schedule_spec.hpp"
+#include "adapters/temporal/workflow_processor.hpp"
+#include "cli/cli.hpp"
+#include "cli/invocation.hpp"
+#include "engine/duration.hpp"
+#include "scheduling/cron_expression.hpp"
+#include "scheduling/time_zone.hpp"
+#include "service/temporal_tasks.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <exception>
+#include <ostream>
+
+namespace cascadence::cli {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace temporal = adapters::temporal;
+
+namespace {
+
+// Runs `call(client)` on a loop of its own and returns what it gave; a
+// client error becomes a temporal_error (not_found: a usage_error).
+template <typename T, typename Call>
+T on_temporal(invocation& inv, Call call) {
+  asio::io_context io;
+  auto& c = temporal::client_on(io.get_executor(), service::temporal_client_settings(inv.cfg()));
+  std::optional<temporal::result<T>> got;
+  std::exception_ptr failure;
+  asio::co_spawn(io, call(c), [&](const std::exception_ptr& e, temporal::result<T> r) {
+    failure = e;
+    if (!e) got.emplace(std::move(r));
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  if (!*got) {
+    const auto& e = got->error();
+    if (e.code == temporal::errc::not_found) throw usage_error(e.message);
+    throw temporal_error(e.message);
+  }
+  return std::move(got->value());
+}
+
+std::string policy_name(std::string temporal_name) {
+  for (auto& c : temporal_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return temporal_name;
+}
+
+}  // namespace
+
+int temporal_schedule(invocation& inv, const scheduling::schedule_entry& entry) {
+  const auto& cfg = inv.cfg();
+  const auto& task = inv.task(entry.task);
+  auto expr = scheduling::cron_expression::parse(entry.expression);
+  if (!expr) throw usage_error(expr.error().message);
+  auto zone = scheduling::time_zone::locate(entry.timezone.empty() ? cfg.timezone : entry.timezone);
+  if (!zone) throw usage_error(zone.error().message);
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  auto spec = temporal::calendar_spec(*expr, *zone, entry.policy.jitter, now);
+  if (!spec) throw usage_error("cannot schedule " + entry.task + " on Temporal: " + spec.error());
+
+  temporal::schedule_request req;
+  req.id = entry.task;
+  req.spec = std::move(*spec);
+  req.action.workflow_id = entry.task + "-scheduled";
+  req.action.workflow_type = task.workflow_type();
+  req.action.args.emplace_back(nullptr);
+  req.action.execution_timeout = task.settings.timeout;
+  req.action.memo = json::object{{"cascadence_task", entry.task}};
+  req.overlap = temporal::overlap_name(scheduling::to_string(entry.policy.overlap));
+  req.catchup_window = entry.policy.catchup_window;
+  req.paused = entry.paused;
+  req.note = "cascadence: " + entry.expression + " (" + zone->name() + ")";
+  (void)on_temporal<std::monostate>(inv, [&](temporal::client& c) { return c.upsert_schedule(req); });
+  auto info =
+      on_temporal<temporal::schedule_info>(inv, [&](temporal::client& c) { return c.describe_schedule(req.id); });
+  inv.out() << entry.task << '\t' << entry.expression << '\t' << zone->name() << "\ton Temporal (schedule " << req.id
+            << ", namespace " << service::temporal_client_settings(inv.cfg()).ns << ")\n";
+  for (std::size_t i = 0; i < info.next_times.size() && i < 3; ++i) inv.out() << "next: " << info.next_times[i] << '\n';
+  return exit_ok;
+}
+
+int temporal_unschedule(invocation& inv, const std::string& name) {
+  (void)inv.task(name);
+  (void)on_temporal<std::monostate>(inv, [&](temporal::client& c) { return c.delete_schedule(name); });
+  inv.out() << name << "\tunscheduled (Temporal schedule deleted)\n";
+  return exit_ok;
+}
+
+int temporal_schedules(invocation& inv, bool as_json) {
+  auto list =
+      on_temporal<std::vector<temporal::schedule_info>>(inv, [](temporal::client& c) { return c.list_schedules(); });
+  if (as_json) {
+    json::array out;
+    for (const auto& s : list) {
+      const auto* tz = s.spec.if_contains("timezoneName");
+      out.push_back(json::object{{"name", s.id},
+                                 {"schedule", temporal::describe_spec(s.spec)},
+                                 {"timezone", tz != nullptr && tz->is_string() ? tz->get_string() : "UTC"},
+                                 {"next", s.next_times.empty() ? std::string("never") : s.next_times.front()},
+                                 {"paused", s.paused},
+                                 {"overlap", policy_name(s.overlap)},
+                                 {"catchup_window", s.catchup_window},
+                                 {"workflow", s.workflow_type},
+                                 {"backend", "temporal"}});
+    }
+    inv.out() << json::serialize(out) << '\n';
+    return exit_ok;
+  }
+  for (const auto& s : list) {
+    const auto* tz = s.spec.if_contains("timezoneName");
+    inv.out() << s.id << '\t' << temporal::describe_spec(s.spec) << '\t'
+              << (tz != nullptr && tz->is_string() ? std::string(tz->get_string()) : std::string("UTC")) << '\t'
+              << (s.paused               ? std::string("paused")
+                  : s.next_times.empty() ? std::string("never")
+                                         : s.next_times.front())
+              << '\n';
+  }
+  return exit_ok;
+}
+
+int temporal_pause(invocation& inv, const std::string& name, bool paused) {
+  (void)inv.task(name);
+  const std::string note = paused ? "paused with task pause" : "resumed with task resume";
+  (void)on_temporal<std::monostate>(inv, [&](temporal::client& c) { return c.pause_schedule(name, paused, note); });
+  inv.out() << name << '\t' << (paused ? "paused" : "resumed") << '\n';
+  return exit_ok;
+}
+
+}  // namespace cascadence::cli
