@@ -20,20 +20,28 @@ using namespace std::chrono;
 namespace {
 
 // The values set in `bits` between `lo` and `hi` as Temporal's Range list
-// ({start, end, step}; end defaults to start, step to 1).
+// ({start, end, step}): from each lowest value left, the longest arithmetic
+// run of set values, so */2 stays one range and 1,2,3,9 is 1-3 and 9.
 json::array ranges(std::uint64_t bits, int lo, int hi) {
+  const auto set = [&](int v) { return v <= hi && (bits >> v & 1U) != 0; };
   json::array out;
-  int v = lo;
-  while (v <= hi) {
-    if ((bits >> v & 1U) == 0) {
-      ++v;
-      continue;
+  for (int v = lo; v <= hi; ++v) {
+    if (!set(v)) continue;
+    int best_step = 1;
+    int best_end = v;
+    int best_count = 1;
+    for (int step = 1; v + step <= hi; ++step) {
+      int end = v;
+      int count = 1;
+      for (; set(end + step); end += step) ++count;
+      if (count > best_count) {
+        best_step = step;
+        best_end = end;
+        best_count = count;
+      }
     }
-    int end = v;
-    while (end + 1 <= hi && (bits >> (end + 1) & 1U) != 0) ++end;
-    json::object r{{"start", v}, {"end", end}, {"step", 1}};
-    out.push_back(std::move(r));
-    v = end + 1;
+    out.push_back(json::object{{"start", v}, {"end", best_end}, {"step", best_step}});
+    for (int x = v; x <= best_end; x += best_step) bits &= ~(std::uint64_t{1} << x);
   }
   return out;
 }
@@ -100,7 +108,7 @@ std::string field_text(const json::value& v, int lo, int hi) {
     std::string part;
     if (start == lo && end == hi && step == 1) {
       part = "*";
-    } else if (start == lo && end == hi) {
+    } else if (start == lo && end + step > hi) {
       part = "*/" + std::to_string(step);
     } else if (start == end) {
       part = std::to_string(start);
