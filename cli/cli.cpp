@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/invocation.hpp"
+#include "cli/temporal_commands.hpp"
 #include "engine/duration.hpp"
 #include "scheduling/task_state_store.hpp"
 #include "service/initialize.hpp"
@@ -24,7 +25,7 @@ struct command {
   int (*run)(invocation&);
 };
 
-constexpr std::array<command, 15> commands{{
+constexpr std::array<command, 16> commands{{
     {"list", "list the tasks and whether they are enabled", run_list},
     {"run", "run tasks with their dependencies", run_run},
     {"trigger", "run a manual task with its dependencies", run_trigger},
@@ -39,6 +40,7 @@ constexpr std::array<command, 15> commands{{
     {"resume", "let a paused schedule fire again", run_resume},
     {"next", "print the next fire times of a cron expression", run_next},
     {"plugins", "list the loaded native plugins and their processors", run_plugins},
+    {"replay-history", "print a Temporal workflow history and check it against a task's graph", run_replay_history},
     {"reload-plugins", "ask a running `task serve` to reload its plugins, else check them all", run_reload_plugins},
 }};
 

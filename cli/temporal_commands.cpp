@@ -1,5 +1,6 @@
 #include "cli/temporal_commands.hpp"
 
+#include "adapters/temporal/history.hpp"
 #include "adapters/temporal/schedule_spec.hpp"
 #include "adapters/temporal/workflow_processor.hpp"
 #include "cli/cli.hpp"
@@ -13,14 +14,21 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/program_options.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <ostream>
+#include <set>
+#include <sstream>
 
 namespace cascadence::cli {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+namespace po = boost::program_options;
 namespace temporal = adapters::temporal;
 
 namespace {
@@ -130,6 +138,123 @@ int temporal_pause(invocation& inv, const std::string& name, bool paused) {
   const std::string note = paused ? "paused with task pause" : "resumed with task resume";
   (void)on_temporal<std::monostate>(inv, [&](temporal::client& c) { return c.pause_schedule(name, paused, note); });
   inv.out() << name << '\t' << (paused ? "paused" : "resumed") << '\n';
+  return exit_ok;
+}
+
+namespace {
+
+// `name` and every task it runs after, each with its dependencies.
+temporal::dependency_map dependencies_of(const config& cfg, const std::string& name) {
+  temporal::dependency_map out;
+  std::vector<std::string> todo{name};
+  while (!todo.empty()) {
+    auto next = std::move(todo.back());
+    todo.pop_back();
+    if (out.contains(next)) continue;
+    const auto* t = cfg.find(next);
+    if (t == nullptr) continue;
+    out.emplace(next, t->after);
+    todo.insert(todo.end(), t->after.begin(), t->after.end());
+  }
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error("cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return std::move(text).str();
+}
+
+}  // namespace
+
+int run_replay_history(invocation& inv) {
+  po::options_description options("options");
+  options.add_options()("path", po::value<std::string>(),
+                        "a history file (temporal workflow show -o json, the UI's download)")(
+      "workflow-id", po::value<std::string>(), "fetch the history of this workflow from the cluster instead")(
+      "run-id", po::value<std::string>(), "with --workflow-id: this run (default: the latest)")(
+      "task", po::value<std::string>(), "check against this task's graph (default: the workflow type)")(
+      "json", "print the timeline and the verdict as JSON");
+  po::positional_options_description positional;
+  positional.add("path", 1);
+  po::variables_map vm;
+  if (!inv.parse(options, positional, vm, "PATH | --workflow-id ID [--run-id R] [--task NAME] [--json]"))
+    return exit_ok;
+  const bool from_file = vm.count("path") != 0U;
+  if (from_file == (vm.count("workflow-id") != 0U)) {
+    throw usage_error("give a history file or --workflow-id, one of them; see 'task replay-history --help'");
+  }
+  if (from_file && vm.count("run-id") != 0U) throw usage_error("--run-id goes with --workflow-id");
+
+  std::vector<temporal::history_event> events;
+  std::string source;
+  if (from_file) {
+    source = vm["path"].as<std::string>();
+    if (auto e = temporal::read_history(read_file(source), events)) {
+      throw usage_error(source + ": " + (e->index >= 0 ? "event index " + std::to_string(e->index) + ": " : "") +
+                        e->message);
+    }
+  } else {
+    temporal::execution exec{vm["workflow-id"].as<std::string>(),
+                             vm.count("run-id") != 0U ? vm["run-id"].as<std::string>() : std::string()};
+    source = "workflow " + exec.workflow_id;
+    auto history = on_temporal<json::array>(inv, [&](temporal::client& c) { return c.history(exec); });
+    if (auto e = temporal::read_events(json::value(std::move(history)), events)) {
+      throw temporal_error(source + ": event index " + std::to_string(e->index) + ": " + e->message);
+    }
+  }
+
+  const std::string workflow_type = events.empty() ? std::string() : events.front().workflow_type;
+  const std::string task = vm.count("task") != 0U ? vm["task"].as<std::string>() : workflow_type;
+  std::optional<temporal::dependency_map> graph;
+  if (vm.count("task") != 0U) {
+    (void)inv.task(task);
+    graph = dependencies_of(inv.cfg(), task);
+  } else if (inv.cfg().find(task) != nullptr) {
+    graph = dependencies_of(inv.cfg(), task);
+  } else {
+    inv.err() << "replay: no task '" << task << "' in the configuration: the history is checked on its own\n";
+  }
+  const auto verdict = temporal::check_history(events, graph ? &*graph : nullptr);
+
+  if (vm.count("json") != 0U) {
+    json::array timeline;
+    for (const auto& ev : events) {
+      timeline.push_back(json::object{{"event_id", ev.id},
+                                      {"time", ev.time},
+                                      {"type", ev.type},
+                                      {"activity", ev.activity},
+                                      {"attempt", ev.attempt},
+                                      {"detail", ev.detail}});
+    }
+    json::object out{{"source", source},
+                     {"workflow_type", workflow_type},
+                     {"task", graph ? json::value(task) : json::value(nullptr)},
+                     {"events", std::move(timeline)},
+                     {"consistent", !verdict.has_value()}};
+    if (verdict) {
+      out["divergence"] =
+          json::object{{"event_id", verdict->event_id}, {"expected", verdict->expected}, {"found", verdict->found}};
+    }
+    inv.out() << json::serialize(out) << '\n';
+  } else {
+    for (const auto& ev : events) {
+      inv.out() << (ev.time.empty() ? std::string("-") : ev.time) << '\t' << ev.id << '\t' << ev.type;
+      if (!ev.activity.empty()) inv.out() << '\t' << ev.activity;
+      if (ev.attempt > 1) inv.out() << "\tattempt " << ev.attempt;
+      if (!ev.detail.empty()) inv.out() << '\t' << ev.detail;
+      inv.out() << '\n';
+    }
+  }
+  if (verdict) {
+    inv.err() << "replay: " << source << " diverges at event " << verdict->event_id << ": expected "
+              << verdict->expected << "; the history has " << verdict->found << '\n';
+    return exit_task_failed;
+  }
+  inv.err() << "replay: " << source << ": " << events.size() << " events, consistent"
+            << (graph ? " with the graph of task " + task : std::string(" on its own")) << '\n';
   return exit_ok;
 }
 

@@ -28,4 +28,9 @@ int temporal_unschedule(invocation& inv, const std::string& name);
 int temporal_schedules(invocation& inv, bool json);
 int temporal_pause(invocation& inv, const std::string& name, bool paused);
 
+/// `task replay-history PATH | --workflow-id ID [--run-id R] [--task NAME] [--json]`:
+/// prints a history's timeline and checks it against the graph of a task;
+/// exit 0 consistent, 1 a divergence, 2 a history that cannot be read.
+int run_replay_history(invocation& inv);
+
 }  // namespace cascadence::cli
