@@ -55,6 +55,7 @@ constexpr std::array all_scenarios{
     scenario{"cron-lateness-large", run_cron_large},
     scenario{"metrics-render", run_metrics_render},
     scenario{"remote", run_remote, false},
+    scenario{"temporal-start", run_temporal_start, false},
 };
 
 constexpr std::string_view usage_intro =
@@ -235,6 +236,14 @@ int main(int argc, char** argv) {
       ("remote-url", po::value(&config.remote_url), "remote: the plugin server's base URL (default: CRONYX_BASE_URL)")
       ("remote-task", po::value(&config.remote_task)->default_value(config.remote_task), "remote: the task to run")
       ("remote-runs", po::value(&config.remote_runs)->default_value(config.remote_runs), "remote: how many runs")
+      ("temporal-http", po::value(&config.temporal_http),
+       "temporal-start: the frontend's HTTP API (default: TEMPORAL_HTTP_ADDRESS)")
+      ("temporal-namespace", po::value(&config.temporal_namespace)->default_value(config.temporal_namespace),
+       "temporal-start: the namespace")
+      ("temporal-queue", po::value(&config.temporal_queue)->default_value(config.temporal_queue),
+       "temporal-start: the task queue a worker serves `hello` on")
+      ("temporal-runs", po::value(&config.temporal_runs)->default_value(config.temporal_runs),
+       "temporal-start: how many workflows")
       ("json-only", "print only the JSON lines (no table on stderr)")
       ("serve", po::value(&serve_name), "serve HTTP instead: http-baseline, http-webhook or remote-noop")
       ("host", po::value(&serve.host)->default_value(serve.host), "address --serve binds")
@@ -282,6 +291,9 @@ int main(int argc, char** argv) {
   if (config.remote_url.empty()) {
     if (const char* env = std::getenv("CRONYX_BASE_URL"); env != nullptr) config.remote_url = env;
   }
+  if (config.temporal_http.empty()) {
+    if (const char* env = std::getenv("TEMPORAL_HTTP_ADDRESS"); env != nullptr) config.temporal_http = env;
+  }
   config.sleep_duration = std::chrono::milliseconds(sleep_ms);
   config.cron_duration = std::chrono::milliseconds(static_cast<std::int64_t>(cron_seconds * 1000));
   const auto selected = select(scenario_names);
@@ -299,6 +311,9 @@ int main(int argc, char** argv) {
         reset_peak_rss();
         result = s.run(config);
         result.peak_rss_bytes = peak_rss_bytes();
+      } catch (const scenario_skipped& e) {
+        std::cerr << "skipped: scenario " << s.name << " (" << e.what() << ")\n";
+        continue;
       } catch (const std::exception& e) {
         std::cerr << "error: scenario " << s.name << " failed (" << e.what() << ")\n";
         status = 1;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,19 @@ struct bench_config final {
   std::string plugin_path;
   /// Runs of each shape in the plugin-isolated scenario.
   std::size_t plugin_isolated_runs = 10'000;
+  /// temporal-start: the frontend's HTTP API (--temporal-http, else
+  /// TEMPORAL_HTTP_ADDRESS), namespace, task queue and how many workflows.
+  std::string temporal_http;
+  std::string temporal_namespace = "default";
+  std::string temporal_queue = "cascadence-bench";
+  std::size_t temporal_runs = 500;
+};
+
+/// A scenario that cannot run here (a service it needs is absent): reported
+/// as skipped with its reason, not as a failure.
+class scenario_skipped final : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 /// What one run of one scenario measured. `seconds` covers the run only;
@@ -74,6 +88,8 @@ struct scenario_result final {
 /// `plugin_isolated_runs` runs of the no-op plugin under isolation: process, chained and then 16 in flight;
 /// ratio_to_baseline is the chained ns_per_task over the same chain in-process.
 [[nodiscard]] scenario_result run_plugin_isolated(const bench_config& config);
+/// `temporal_runs` `hello` workflows started and awaited through the Temporal client, max_concurrency at once.
+[[nodiscard]] scenario_result run_temporal_start(const bench_config& config);
 /// A chain of `chain_length` empty tasks, each after the previous one.
 [[nodiscard]] scenario_result run_chain(const bench_config& config);
 /// One empty task, `fan_width` after it, one after all of those.
