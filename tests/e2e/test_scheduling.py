@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import time
 
@@ -79,12 +80,19 @@ def test_the_base_backend_refuses_to_schedule_and_writes_nothing(task):
     assert not (task.cwd / "schedules.yml").exists()
 
 
-def test_the_temporal_backend_says_what_is_missing(task):
+def test_the_temporal_backend_names_the_cluster_it_cannot_reach(task):
+    # Schedules live in the cluster with backend temporal (tests/e2e/test_temporal_schedules.py):
+    # without one, the commands fail at once, saying where they looked.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     task.env["CASCADENCE_SCHEDULER"] = "temporal"
-    for args in (["serve"], ["schedule", "example", "0 12 * * *"]):
-        r = task(*args)
-        assert r.returncode == 2
-        assert "Temporal adapter is not part of this build" in r.stderr
+    task.env["TEMPORAL_HTTP_ADDRESS"] = f"http://127.0.0.1:{port}"
+    for args in (["schedule", "example", "0 12 * * *"], ["schedules"], ["unschedule", "example"]):
+        r = task(*args, timeout=30)
+        assert r.returncode == 1, r.stderr
+        assert f"temporal http://127.0.0.1:{port}:" in r.stderr
+    assert not (task.cwd / "schedules.yml").exists()
 
 
 def test_next_prints_fire_times_with_their_offset_across_dst(task):

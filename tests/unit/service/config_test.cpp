@@ -103,7 +103,7 @@ TEST_CASE("bad configuration is refused with file, line, column and reason") {
   CHECK(error_for("tasks:\n  a:\n    comand: echo\n") ==
         "test.yml:3:5: tasks.a: unknown key 'comand' (known keys: command, echo, sleep, after, timeout, retries, "
         "retry_backoff, retry_backoff_max, description, kind, enabled, env, cwd, schedule, timezone, overlap, "
-        "catchup_window, jitter, paused, on, remote, plugin, params)");
+        "catchup_window, jitter, paused, on, remote, plugin, params, workflow)");
   CHECK(error_for("bogus: 1\n").starts_with("test.yml:1:1: unknown key 'bogus'"));
   CHECK(error_for("tasks:\n  a: {command: echo, after: [nope]}\n") ==
         "test.yml:2:6: task 'a' depends on unknown task 'nope'");
