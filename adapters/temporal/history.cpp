@@ -29,7 +29,7 @@ std::int64_t integer(const json::value* v) {
   if (v->is_int64()) return v->as_int64();
   if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
   if (v->is_string()) {
-    const auto s = v->get_string();
+    const auto& s = v->get_string();
     std::int64_t out = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
     if (ec == std::errc() && end == s.data() + s.size()) return out;
