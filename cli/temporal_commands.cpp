@@ -49,7 +49,7 @@ T on_temporal(invocation& inv, Call call) {
   if (failure) std::rethrow_exception(failure);
   if (!*got) {
     const auto& e = got->error();
-    if (e.code == temporal::errc::not_found) throw usage_error(e.message);
+    if (e.code == temporal::errc::not_found || e.code == temporal::errc::invalid) throw usage_error(e.message);
     throw temporal_error(e.message);
   }
   return std::move(got->value());

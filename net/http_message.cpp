@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace cascadence::net {
 
@@ -170,6 +171,23 @@ response response::empty(unsigned status) {
   r.status = status;
   r.content_type.clear();
   return r;
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr std::string_view hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4U];
+      out += hex[u & 15U];
+    }
+  }
+  return out;
 }
 
 }  // namespace cascadence::net

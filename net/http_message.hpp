@@ -58,6 +58,10 @@ class header_map final {
 /// True when `a` and `b` are equal ignoring ASCII case (header names, schemes).
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// `text` percent-encoded for a URL path segment or query value: RFC 3986
+/// unreserved characters kept, every other byte as %XX.
+[[nodiscard]] std::string percent_encode(std::string_view text);
+
 /// A registered route: its method and its pattern (`/api/v1/runs/{id}`).
 struct route_info final {
   http_method method = http_method::get;

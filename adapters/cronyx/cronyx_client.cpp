@@ -50,23 +50,6 @@ bool lower_equal(std::string_view a, std::string_view b) {
          });
 }
 
-// A path segment percent-encoded (RFC 3986 unreserved characters kept).
-std::string segment(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4U];
-      out += hex[u & 15U];
-    }
-  }
-  return out;
-}
-
 std::string join(const std::vector<unsigned>& versions) {
   std::string out;
   for (const auto v : versions) out += (out.empty() ? "" : ", ") + std::to_string(v);
@@ -319,7 +302,7 @@ asio::awaitable<core::result<catalog, std::string>> client::discover() const {
     found.tasks.push_back(std::move(t));
   }
   for (auto& t : found.tasks) {
-    auto detail = co_await io.exchange(net::http_method::get, "/tasks/" + segment(t.id));
+    auto detail = co_await io.exchange(net::http_method::get, "/tasks/" + net::percent_encode(t.id));
     if (!detail) co_return fail(detail.error().message);
     if (!detail->body.is_object()) co_return fail("GET /tasks/" + t.id + ": the answer is not a JSON object");
     if (auto d = string_member(detail->body, "description"); !d.empty()) t.description = std::move(d);
@@ -346,7 +329,7 @@ asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const st
                                         {"timeout_ms", wait_ms}};
   net::header_map extra;
   extra.set("Idempotency-Key", ctx.id().to_string() + "-" + std::to_string(ctx.attempt()));
-  const auto start_path = "/v1/tasks/" + segment(task_id) + "/runs";
+  const auto start_path = "/v1/tasks/" + net::percent_encode(task_id) + "/runs";
   auto started = co_await io.exchange(net::http_method::post, start_path, body, extra);
   if (!started && started.error().cancelled) {
     // Cancelled before the server said which run it started: the same key
@@ -356,7 +339,8 @@ asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const st
     auto again = co_await io.exchange(net::http_method::post, start_path, body, extra);
     const auto run_id = again ? string_member(again->body, "run_id") : std::string();
     if (!run_id.empty() && !terminal_outcome(io.prefix(), task_id, again->body)) {
-      (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + segment(run_id) + "/cancel", json::object());
+      (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + net::percent_encode(run_id) + "/cancel",
+                                 json::object());
     }
     co_return fail("run of task " + task_id + " cancelled");
   }
@@ -367,7 +351,7 @@ asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const st
   const auto run_id = string_member(started->body, "run_id");
   const auto location = started->headers.get("Location");
   if (!location && run_id.empty()) co_return fail("202 without a Location or a \"run_id\" to poll");
-  auto where = io.poll_url(location ? *location : "/v1/runs/" + segment(run_id));
+  auto where = io.poll_url(location ? *location : "/v1/runs/" + net::percent_encode(run_id));
   if (!where) co_return fail(where.error().message);
   auto pause = retry_after(started->headers);
 
@@ -387,7 +371,8 @@ asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const st
   // pending would throw, hence the reset first.
   co_await asio::this_coro::reset_cancellation_state();
   if (!run_id.empty()) {
-    (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + segment(run_id) + "/cancel", json::object());
+    (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + net::percent_encode(run_id) + "/cancel",
+                               json::object());
   }
   co_return fail("run " + run_id + " of task " + task_id + " cancelled");
 }

@@ -34,25 +34,6 @@ constexpr std::chrono::seconds long_poll_timeout{70};
 constexpr std::chrono::milliseconds reconnect_first{200};
 constexpr std::chrono::milliseconds reconnect_max{std::chrono::seconds(2)};
 
-// RFC 3986 unreserved characters kept, everything else percent-encoded: a
-// path segment or a query value.
-std::string escape(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4U];
-      out += hex[u & 15U];
-    }
-  }
-  return out;
-}
-
 std::string strip_prefix(std::string text, std::string_view prefix) {
   if (text.starts_with(prefix)) text.erase(0, prefix.size());
   return text;
@@ -205,7 +186,7 @@ struct client::impl final {
         http(ex, client_options(opts, opts.timeout, 3)),
         poll(ex, client_options(opts, long_poll_timeout, 1)),
         prefix("temporal " + opts.http_address + ": "),
-        ns_path("/api/v1/namespaces/" + escape(opts.ns)) {}
+        ns_path("/api/v1/namespaces/" + net::percent_encode(opts.ns)) {}
 
   static net::client_options client_options(const settings& s, std::chrono::milliseconds request_timeout,
                                             unsigned attempts) {
@@ -223,7 +204,7 @@ struct client::impl final {
   }
 
   std::string workflow_path(const std::string& workflow_id) const {
-    return ns_path + "/workflows/" + escape(workflow_id);
+    return ns_path + "/workflows/" + net::percent_encode(workflow_id);
   }
 
   // One call: `path` below http_address, with `query` already encoded.
@@ -336,14 +317,16 @@ asio::awaitable<result<execution>> client::start(const start_request& req) {
 }
 
 asio::awaitable<result<json::object>> client::describe(const execution& e) {
+  if (auto why = refuse_workflow_id(e.workflow_id)) co_return make_error(errc::invalid, impl_->prefix + *why);
   auto path = impl_->workflow_path(e.workflow_id);
-  if (!e.run_id.empty()) path += "?execution.runId=" + escape(e.run_id);
+  if (!e.run_id.empty()) path += "?execution.runId=" + net::percent_encode(e.run_id);
   auto got = co_await impl_->call(net::http_method::get, path);
   if (!got) co_return got.error();
   co_return got->get_object();
 }
 
 asio::awaitable<result<closed>> client::await_close(execution e, bool follow) {
+  if (auto why = refuse_workflow_id(e.workflow_id)) co_return make_error(errc::invalid, impl_->prefix + *why);
   auto& io = *impl_;
   std::string token;
   auto backoff = reconnect_first;
@@ -351,8 +334,8 @@ asio::awaitable<result<closed>> client::await_close(execution e, bool follow) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     auto path = io.workflow_path(e.workflow_id) + "/history?waitNewEvent=true&historyEventFilterType=2";
-    if (!e.run_id.empty()) path += "&execution.runId=" + escape(e.run_id);
-    if (!token.empty()) path += "&nextPageToken=" + escape(token);
+    if (!e.run_id.empty()) path += "&execution.runId=" + net::percent_encode(e.run_id);
+    if (!token.empty()) path += "&nextPageToken=" + net::percent_encode(token);
     auto got = co_await io.call(net::http_method::get, path, std::nullopt, true);
     if (!got) {
       if (got.error().code != errc::unavailable) co_return got.error();
@@ -391,17 +374,19 @@ asio::awaitable<result<closed>> client::await_close(execution e, bool follow) {
 
 asio::awaitable<result<std::monostate>> client::signal(const execution& e, std::string_view name,
                                                        std::vector<json::value> args) {
+  if (auto why = refuse_workflow_id(e.workflow_id)) co_return make_error(errc::invalid, impl_->prefix + *why);
   json::object body{{"identity", impl_->opts.identity}, {"requestId", engine::run_id::random().to_string()}};
   if (!e.run_id.empty()) body["workflowExecution"] = json::object{{"workflowId", e.workflow_id}, {"runId", e.run_id}};
   if (!args.empty()) body["input"] = encode_payloads(args);
-  auto got = co_await impl_->call(net::http_method::post,
-                                  impl_->workflow_path(e.workflow_id) + "/signal/" + escape(std::string(name)),
-                                  json::value(std::move(body)));
+  auto got = co_await impl_->call(
+      net::http_method::post, impl_->workflow_path(e.workflow_id) + "/signal/" + net::percent_encode(std::string(name)),
+      json::value(std::move(body)));
   if (!got) co_return got.error();
   co_return std::monostate{};
 }
 
 asio::awaitable<result<std::monostate>> client::cancel(const execution& e, std::string_view reason) {
+  if (auto why = refuse_workflow_id(e.workflow_id)) co_return make_error(errc::invalid, impl_->prefix + *why);
   json::object body{{"identity", impl_->opts.identity},
                     {"requestId", engine::run_id::random().to_string()},
                     {"reason", std::string(reason)}};
@@ -413,6 +398,7 @@ asio::awaitable<result<std::monostate>> client::cancel(const execution& e, std::
 }
 
 asio::awaitable<result<std::monostate>> client::terminate(const execution& e, std::string_view reason) {
+  if (auto why = refuse_workflow_id(e.workflow_id)) co_return make_error(errc::invalid, impl_->prefix + *why);
   json::object body{{"identity", impl_->opts.identity}, {"reason", std::string(reason)}};
   if (!e.run_id.empty()) body["workflowExecution"] = json::object{{"workflowId", e.workflow_id}, {"runId", e.run_id}};
   auto got = co_await impl_->call(net::http_method::post, impl_->workflow_path(e.workflow_id) + "/terminate",
@@ -426,8 +412,8 @@ asio::awaitable<result<std::vector<workflow_summary>>> client::list(std::string_
   std::string token;
   do {
     auto path = impl_->ns_path + "/workflows?pageSize=" + std::to_string(std::min<std::size_t>(limit, 1000));
-    if (!query.empty()) path += "&query=" + escape(query);
-    if (!token.empty()) path += "&nextPageToken=" + escape(token);
+    if (!query.empty()) path += "&query=" + net::percent_encode(query);
+    if (!token.empty()) path += "&nextPageToken=" + net::percent_encode(token);
     auto got = co_await impl_->call(net::http_method::get, path);
     if (!got) co_return got.error();
     if (const auto* list = member(*got, "executions"); list != nullptr && list->is_array()) {
@@ -450,12 +436,13 @@ asio::awaitable<result<std::vector<workflow_summary>>> client::list(std::string_
 }
 
 asio::awaitable<result<json::array>> client::history(const execution& e) {
+  if (auto why = refuse_workflow_id(e.workflow_id)) co_return make_error(errc::invalid, impl_->prefix + *why);
   json::array events;
   std::string token;
   do {
     auto path = impl_->workflow_path(e.workflow_id) + "/history?noPayloadShorthand&maximumPageSize=1000";
-    if (!e.run_id.empty()) path += "&execution.runId=" + escape(e.run_id);
-    if (!token.empty()) path += "&nextPageToken=" + escape(token);
+    if (!e.run_id.empty()) path += "&execution.runId=" + net::percent_encode(e.run_id);
+    if (!token.empty()) path += "&nextPageToken=" + net::percent_encode(token);
     auto got = co_await impl_->call(net::http_method::get, path);
     if (!got) co_return got.error();
     if (const auto* page = member(object_at(*got, "history"), "events"); page != nullptr && page->is_array()) {
@@ -520,7 +507,7 @@ schedule_info schedule_from(std::string id, const json::value& schedule, const j
 
 asio::awaitable<result<std::monostate>> client::upsert_schedule(const schedule_request& req) {
   auto& io = *impl_;
-  const auto path = io.ns_path + "/schedules/" + escape(req.id);
+  const auto path = io.ns_path + "/schedules/" + net::percent_encode(req.id);
   auto body = schedule_body(io.opts, req, io.start_body(req.action));
   json::value request = request_envelope("schedule", json::value(std::move(body)), io.opts.identity);
   auto created = co_await io.call(net::http_method::post, path, request);
@@ -533,7 +520,7 @@ asio::awaitable<result<std::monostate>> client::upsert_schedule(const schedule_r
 }
 
 asio::awaitable<result<schedule_info>> client::describe_schedule(std::string_view id) {
-  auto got = co_await impl_->call(net::http_method::get, impl_->ns_path + "/schedules/" + escape(id));
+  auto got = co_await impl_->call(net::http_method::get, impl_->ns_path + "/schedules/" + net::percent_encode(id));
   if (!got) {
     auto e = got.error();
     if (e.code == errc::not_found) e.message = impl_->prefix + "no schedule '" + std::string(id) + "'";
@@ -548,7 +535,7 @@ asio::awaitable<result<std::vector<schedule_info>>> client::list_schedules() {
   std::string token;
   do {
     auto path = impl_->ns_path + "/schedules?maximumPageSize=1000";
-    if (!token.empty()) path += "&nextPageToken=" + escape(token);
+    if (!token.empty()) path += "&nextPageToken=" + net::percent_encode(token);
     auto got = co_await impl_->call(net::http_method::get, path);
     if (!got) co_return got.error();
     if (const auto* list = member(*got, "schedules"); list != nullptr && list->is_array()) {
@@ -570,7 +557,7 @@ asio::awaitable<result<std::vector<schedule_info>>> client::list_schedules() {
 }
 
 asio::awaitable<result<std::monostate>> client::delete_schedule(std::string_view id) {
-  auto got = co_await impl_->call(net::http_method::delete_, impl_->ns_path + "/schedules/" + escape(id));
+  auto got = co_await impl_->call(net::http_method::delete_, impl_->ns_path + "/schedules/" + net::percent_encode(id));
   if (!got) {
     auto e = got.error();
     if (e.code == errc::not_found) e.message = impl_->prefix + "no schedule '" + std::string(id) + "'";
@@ -583,8 +570,8 @@ asio::awaitable<result<std::monostate>> client::pause_schedule(std::string_view 
   json::object patch;
   patch[pause ? "pause" : "unpause"] = std::string(note);
   const json::value request = request_envelope("patch", json::value(std::move(patch)), impl_->opts.identity);
-  auto got =
-      co_await impl_->call(net::http_method::post, impl_->ns_path + "/schedules/" + escape(id) + "/patch", request);
+  auto got = co_await impl_->call(net::http_method::post,
+                                  impl_->ns_path + "/schedules/" + net::percent_encode(id) + "/patch", request);
   if (!got) {
     auto e = got.error();
     if (e.code == errc::not_found) e.message = impl_->prefix + "no schedule '" + std::string(id) + "'";

@@ -72,7 +72,7 @@ class workflow_processor final : public engine::processor {
 
     auto closed_result = co_await c.await_close(exec);
     if (!closed_result && closed_result.error().code == errc::cancelled) {
-      // Timed out or cancelled here: ask the workflow to cancel, then give
+      // The run was cancelled here: ask the workflow to cancel, then give
       // it kill_grace to close. Awaiting while cancelled would throw.
       co_await asio::this_coro::reset_cancellation_state();
       auto asked = co_await c.cancel(exec, "cancelled by cascadence (run " + ctx.id().to_string() + ")");
@@ -98,9 +98,16 @@ class workflow_processor final : public engine::processor {
                                                                             : json::serialize(closed.result));
       co_return engine::outcome::success(std::move(closed.result));
     }
-    co_return engine::outcome::failure(
-        "workflow " + exec.workflow_id + " " + std::string(to_string(closed.status)) +
-        (closed.failure.empty() || closed.failure == to_string(closed.status) ? std::string() : ": " + closed.failure));
+    // The failure text may open with the status word itself ("terminated:
+    // <reason>"): said once.
+    const std::string status(to_string(closed.status));
+    auto failure = closed.failure;
+    if (failure.starts_with(status))
+      failure.erase(0, failure.starts_with(status + ": ") ? status.size() + 2 : status.size());
+    co_return engine::outcome::failure("workflow " + exec.workflow_id + " " + status +
+                                       (failure.empty()            ? std::string()
+                                        : failure.starts_with(" ") ? failure
+                                                                   : ": " + failure));
   }
 
  private:

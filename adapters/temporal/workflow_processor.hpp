@@ -28,9 +28,10 @@ struct workflow_target final {
 /// argument, workflow id `<task>-<run id>` (`-<attempt>` from the second
 /// attempt), request id derived from it (a retried start does not start a
 /// second workflow), and waiting for its close event. Success: the workflow's
-/// result is the task's output, printed as one line. Cancellation (run
-/// cancelled, task timed out) sends RequestCancel and waits up to the
-/// attempt's kill_grace for the workflow to close. The HTTP clients are kept
+/// result is the task's output, printed as one line. A cancelled run
+/// sends RequestCancel and waits up to the attempt's kill_grace for the
+/// workflow to close; the task's timeout is the workflow's execution
+/// timeout, enforced by the cluster (service/temporal_tasks.cpp). The HTTP clients are kept
 /// per execution context, like the remote plugin client's.
 [[nodiscard]] std::shared_ptr<engine::processor> make_workflow_processor(settings s, workflow_target target);
 
