@@ -34,25 +34,6 @@ constexpr auto decoding = decoding_table();
 using detail::member;
 using detail::string_at;
 
-// An enum value without its prefix, lower-cased with spaces:
-// RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED -> "maximum attempts reached".
-std::string enum_words(std::string text, std::string_view prefix) {
-  if (text.starts_with(prefix)) text.erase(0, prefix.size());
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (text[i] == '_') {
-      out += ' ';
-    } else if (std::isupper(c) != 0 && i > 0 && std::islower(static_cast<unsigned char>(text[i - 1])) != 0) {
-      out += ' ';  // the legacy PascalCase spelling
-      out += static_cast<char>(std::tolower(c));
-    } else {
-      out += static_cast<char>(std::tolower(c));
-    }
-  }
-  return out;
-}
-
 // A standard payload: an object of exactly `metadata` and `data`, whose
 // metadata values are base64 strings.
 bool is_standard_payload(const json::value& v) {
@@ -202,5 +183,23 @@ std::string describe_failure(const json::value& failure) {
   }
   return out;
 }
+
+std::string enum_words(std::string text, std::string_view prefix) {
+  if (text.starts_with(prefix)) text.erase(0, prefix.size());
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (text[i] == '_') {
+      out += ' ';
+    } else if (std::isupper(c) != 0 && i > 0 && std::islower(static_cast<unsigned char>(text[i - 1])) != 0) {
+      out += ' ';  // the legacy PascalCase spelling
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      out += static_cast<char>(std::tolower(c));
+    }
+  }
+  return out;
+}
+
 
 }  // namespace cascadence::adapters::temporal

@@ -35,4 +35,9 @@ namespace cascadence::adapters::temporal {
 /// for its causes (at most 8 deep).
 [[nodiscard]] std::string describe_failure(const boost::json::value& failure);
 
+/// An enum value in words, without its prefix, in either spelling:
+/// RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED and MaximumAttemptsReached both give
+/// "maximum attempts reached".
+[[nodiscard]] std::string enum_words(std::string text, std::string_view prefix);
+
 }  // namespace cascadence::adapters::temporal

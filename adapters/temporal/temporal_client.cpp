@@ -99,12 +99,8 @@ constexpr std::array<close_kind, 6> close_kinds{{
 }};
 
 std::string retry_note(const json::object& attrs) {
-  const auto it = attrs.find("retryState");
-  if (it == attrs.end() || !it->value().is_string()) return {};
-  auto state = strip_prefix(std::string(it->value().get_string()), "RETRY_STATE_");
-  if (state.empty() || state == "UNSPECIFIED" || state == "Unspecified" || state == "IN_PROGRESS") return {};
-  std::transform(state.begin(), state.end(), state.begin(),
-                 [](unsigned char c) { return c == '_' ? ' ' : static_cast<char>(std::tolower(c)); });
+  const auto state = enum_words(string_at(attrs, "retryState"), "RETRY_STATE_");
+  if (state.empty() || state == "unspecified" || state == "in progress") return {};
   return " (retry state: " + state + ")";
 }
 
