@@ -4,6 +4,8 @@ server (scripts/services/temporal) and a real Python SDK worker
 termination, continue-as-new, a server that is down or goes away, and runs
 started over the REST API of `task serve`."""
 
+import hashlib
+import hmac
 import json
 import os
 import pathlib
@@ -286,3 +288,33 @@ tasks:
             except ProcessLookupError:
                 pass
             proc.wait()
+
+
+def test_a_webhook_delivery_starts_the_tasks_workflow_with_backend_temporal(task, temporal_server, temporal_worker):
+    task.write_config(config(temporal_server, temporal_worker, backend="temporal", extra="""
+  on_push:
+    workflow: hello
+    on: {webhook: github, events: [push]}
+webhook:
+  secrets: {github: gh-secret}
+"""))
+    serve = Serve(task)
+    try:
+        line = serve.wait_for(lambda l: "listening on http://" in l)
+        base = line.split("listening on ", 1)[1].strip()
+        body = json.dumps({"name": "hook"}).encode()
+        req = urllib.request.Request(base + "/webhook/github", data=body, method="POST", headers={
+            "X-GitHub-Event": "push", "Content-Type": "application/json",
+            "X-Hub-Signature-256": "sha256=" + hmac.new(b"gh-secret", body, hashlib.sha256).hexdigest()})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 202
+        line = serve.wait_for(lambda l: "temporal: started workflow on_push-" in l, timeout=30)
+        wid = line.split("temporal: started workflow ", 1)[1].split()[0]
+        serve.wait_for(lambda l: "on_push" in l and "success" in l, timeout=30)
+    finally:
+        serve.stop()
+    shown = json.loads(temporal_server.cli("workflow", "show", "-w", wid, "-o", "json"))
+    closing = shown["events"][-1]
+    assert closing["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    described = json.loads(temporal_server.cli("workflow", "result", "-w", wid, "-o", "json"))
+    assert described["result"] == {"greeting": "hello hook"}
