@@ -201,5 +201,4 @@ std::string enum_words(std::string text, std::string_view prefix) {
   return out;
 }
 
-
 }  // namespace cascadence::adapters::temporal
