@@ -38,7 +38,7 @@ namespace {
 template <typename T, typename Call>
 T on_temporal(invocation& inv, Call call) {
   asio::io_context io;
-  auto& c = temporal::client_on(io.get_executor(), service::temporal_client_settings(inv.cfg()));
+  auto& c = temporal::client_on(io.get_executor(), service::temporal_settings(inv.cfg()));
   std::optional<temporal::result<T>> got;
   std::exception_ptr failure;
   asio::co_spawn(io, call(c), [&](const std::exception_ptr& e, temporal::result<T> r) {
@@ -89,7 +89,7 @@ int temporal_schedule(invocation& inv, const scheduling::schedule_entry& entry) 
   auto info =
       on_temporal<temporal::schedule_info>(inv, [&](temporal::client& c) { return c.describe_schedule(req.id); });
   inv.out() << entry.task << '\t' << entry.expression << '\t' << zone->name() << "\ton Temporal (schedule " << req.id
-            << ", namespace " << service::temporal_client_settings(inv.cfg()).ns << ")\n";
+            << ", namespace " << service::temporal_settings(inv.cfg()).ns << ")\n";
   for (std::size_t i = 0; i < info.next_times.size() && i < 3; ++i) inv.out() << "next: " << info.next_times[i] << '\n';
   return exit_ok;
 }

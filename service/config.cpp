@@ -235,29 +235,30 @@ std::optional<std::string> valid_workflow_type(std::string_view name) {
 
 void parse_temporal(const reader& r, const YAML::Node& v, temporal_config& t) {
   t.location = r.where(v.Mark());
+  auto& c = t.cluster;
   r.mapping(v, "temporal", temporal_keys, [&](const std::string& k, const YAML::Node& x) {
     const auto kpath = "temporal." + k;
     if (k == "http_address") {
-      t.http_address = r.string(x, kpath);
+      c.http_address = r.string(x, kpath);
     } else if (k == "address") {
-      t.address = r.string(x, kpath);
+      c.address = r.string(x, kpath);
     } else if (k == "namespace") {
-      t.ns = r.string(x, kpath);
-      if (t.ns.empty()) r.fail(x, kpath, "the namespace is empty");
+      c.ns = r.string(x, kpath);
+      if (c.ns.empty()) r.fail(x, kpath, "the namespace is empty");
     } else if (k == "task_queue") {
-      t.task_queue = r.string(x, kpath);
-      if (t.task_queue.empty()) r.fail(x, kpath, "the task queue is empty");
+      c.task_queue = r.string(x, kpath);
+      if (c.task_queue.empty()) r.fail(x, kpath, "the task queue is empty");
     } else if (k == "api_key") {
-      t.api_key = r.string(x, kpath);
+      c.api_key = r.string(x, kpath);
     } else if (k == "timeout") {
-      t.timeout = r.duration(x, kpath);
-      if (t.timeout.count() == 0) r.fail(x, kpath, "must be longer than 0");
+      c.timeout = r.duration(x, kpath);
+      if (c.timeout.count() == 0) r.fail(x, kpath, "must be longer than 0");
     } else {
       r.mapping(x, kpath, temporal_tls_keys, [&](const std::string& tk, const YAML::Node& y) {
         if (tk == "ca_file") {
-          t.ca_file = r.string(y, kpath + ".ca_file");
+          c.ca_file = r.string(y, kpath + ".ca_file");
         } else {
-          t.verify_peer = r.boolean(y, kpath + ".verify");
+          c.verify_peer = r.boolean(y, kpath + ".verify");
         }
       });
     }
@@ -663,8 +664,8 @@ std::string api_token(const config& cfg) {
   return cfg.api_token;
 }
 
-temporal_config temporal_settings(const config& cfg) {
-  auto t = cfg.temporal;
+adapters::temporal::settings temporal_settings(const config& cfg) {
+  auto t = cfg.temporal.cluster;
   const auto env = [](const char* name) -> const char* {
     const char* v = std::getenv(name);
     return v != nullptr && *v != '\0' ? v : nullptr;
@@ -676,9 +677,9 @@ temporal_config temporal_settings(const config& cfg) {
   if (const char* v = env("TEMPORAL_API_KEY")) t.api_key = v;
   while (t.http_address.ends_with('/')) t.http_address.pop_back();
   if (!t.http_address.starts_with("http://") && !t.http_address.starts_with("https://")) {
-    const auto where = http != nullptr
-                           ? std::string("TEMPORAL_HTTP_ADDRESS")
-                           : (t.location.empty() ? cfg.source.string() : t.location) + ": temporal.http_address";
+    const auto where = http != nullptr ? std::string("TEMPORAL_HTTP_ADDRESS")
+                                       : (cfg.temporal.location.empty() ? cfg.source.string() : cfg.temporal.location) +
+                                             ": temporal.http_address";
     throw config_error(where + ": '" + t.http_address +
                        "' is not an http:// or https:// URL (the frontend's HTTP API, e.g. http://127.0.0.1:7243)");
   }

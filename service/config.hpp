@@ -1,5 +1,6 @@
 #pragma once
 
+#include "adapters/temporal/settings.hpp"
 #include "engine/command_processor.hpp"
 #include "engine/task.hpp"
 #include "scheduling/schedule.hpp"
@@ -93,16 +94,9 @@ struct cronyx_config final {
 /// --temporal` (docs/temporal.md). TEMPORAL_HTTP_ADDRESS, TEMPORAL_ADDRESS,
 /// TEMPORAL_NAMESPACE and TEMPORAL_API_KEY win (see temporal_settings()).
 struct temporal_config final {
-  std::string http_address = "http://127.0.0.1:7243";
-  std::string address = "127.0.0.1:7233";
-  std::string ns = "default";
-  std::string task_queue = "cascadence";
-  std::string api_key;
-  /// `tls: {ca_file, verify}`: for an https:// http_address.
-  std::string ca_file;
-  bool verify_peer = true;
-  /// Connecting and each request; how long a wait rides out a server that went away.
-  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  /// http_address, address, namespace, task_queue, api_key, `tls:
+  /// {ca_file, verify}` and timeout, as the file gives them.
+  adapters::temporal::settings cluster;
   /// Where the block is, for errors about it ("file:line:column").
   std::string location;
 };
@@ -210,7 +204,7 @@ struct config final {
 /// `temporal:` with the TEMPORAL_* variables applied (TEMPORAL_HTTP_ADDRESS,
 /// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY win over the file).
 /// Throws config_error for an http_address that is not an http(s) URL.
-[[nodiscard]] temporal_config temporal_settings(const config& cfg);
+[[nodiscard]] adapters::temporal::settings temporal_settings(const config& cfg);
 
 /// Where enabled/disabled state lives: $CASCADENCE_HOME/task-state.yml, else
 /// beside the schedules file.

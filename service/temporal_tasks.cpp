@@ -5,22 +5,8 @@
 
 namespace cascadence::service {
 
-adapters::temporal::settings temporal_client_settings(const config& cfg) {
-  const auto t = temporal_settings(cfg);
-  adapters::temporal::settings s;
-  s.http_address = t.http_address;
-  s.address = t.address;
-  s.ns = t.ns;
-  s.task_queue = t.task_queue;
-  s.api_key = t.api_key;
-  s.ca_file = t.ca_file;
-  s.verify_peer = t.verify_peer;
-  s.timeout = t.timeout;
-  return s;
-}
-
 engine::graph build_temporal_graph(const config& cfg) {
-  const auto s = temporal_client_settings(cfg);
+  const auto s = temporal_settings(cfg);
   engine::graph_builder b;
   b.reserve(cfg.tasks.size(), 0);
   for (const auto& t : cfg.tasks) {

@@ -1,9 +1,8 @@
 #pragma once
 
-// The configuration's tasks on Temporal: the client settings of `temporal:`
-// and the graph whose every task starts its workflow (docs/temporal.md).
+// The configuration's tasks on Temporal: the graph whose every task starts
+// its workflow (docs/temporal.md); the cluster is temporal_settings(cfg).
 
-#include "adapters/temporal/temporal_client.hpp"
 #include "service/config.hpp"
 
 namespace cascadence::engine {
@@ -11,9 +10,6 @@ class graph;
 }
 
 namespace cascadence::service {
-
-/// temporal_settings(cfg) as the HTTP client's settings.
-[[nodiscard]] adapters::temporal::settings temporal_client_settings(const config& cfg);
 
 /// Every task of `cfg` as one node starting its workflow on Temporal
 /// (adapters::temporal::make_workflow_processor), without edges: a task's
