@@ -100,19 +100,7 @@ asio::awaitable<discovered_and_ran> discover_then_run(std::shared_ptr<cronyx::se
   co_return out;
 }
 
-struct fixture final {
-  asio::io_context io;
-  net::router routes;
-  std::optional<net::http_server> server;
-
-  void start() {
-    server.emplace(io.get_executor(), std::move(routes));
-    REQUIRE_FALSE(server->start());
-  }
-  template <typename T>
-  T run(asio::awaitable<T> body) {
-    return run_with_server(io, *server, std::move(body));
-  }
+struct fixture final : route_server {
   engine::task_record run_task(std::string task_id, std::chrono::milliseconds timeout = 0ms,
                                cronyx::settings* custom = nullptr) {
     auto srv = std::make_shared<cronyx::server>(custom != nullptr ? *custom : settings_for(*server));

@@ -34,24 +34,12 @@ namespace json = boost::json;
 
 namespace {
 
-struct fixture final {
-  asio::io_context io;
-  net::router routes;
-  std::optional<net::http_server> server;
-
-  void start() {
-    server.emplace(io.get_executor(), std::move(routes));
-    REQUIRE_FALSE(server->start());
-  }
+struct fixture final : route_server {
   [[nodiscard]] temporal::settings settings(std::chrono::milliseconds timeout = 2s) const {
     temporal::settings s;
     s.http_address = "http://127.0.0.1:" + std::to_string(server->port());
     s.timeout = timeout;
     return s;
-  }
-  template <typename T>
-  T run(asio::awaitable<T> body) {
-    return run_with_server(io, *server, std::move(body));
   }
 };
 

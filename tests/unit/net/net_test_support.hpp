@@ -6,8 +6,10 @@
 // the io_context running forever.
 
 #include "net/http_server.hpp"
+#include "net/router.hpp"
 #include "tests/support/run_async.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -108,5 +110,22 @@ T run_with_server(asio::io_context& io, net::http_server& server, asio::awaitabl
   };
   return run_async(io, wrapped(server, std::move(body)));
 }
+
+/// Routes a test writes, served on a free loopback port once start() is
+/// called; run() runs a body against them and stops the server after it.
+struct route_server {
+  asio::io_context io;
+  net::router routes;
+  std::optional<net::http_server> server;
+
+  void start() {
+    server.emplace(io.get_executor(), std::move(routes));
+    REQUIRE_FALSE(server->start());
+  }
+  template <typename T>
+  T run(asio::awaitable<T> body) {
+    return run_with_server(io, *server, std::move(body));
+  }
+};
 
 }  // namespace cascadence::test
