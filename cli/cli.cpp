@@ -1,5 +1,7 @@
 #include "cli/cli.hpp"
 
+#include "core/text.hpp"
+
 #include "cli/invocation.hpp"
 #include "cli/temporal_commands.hpp"
 #include "engine/duration.hpp"
@@ -221,22 +223,22 @@ int main(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
     }
     throw usage_error("unknown command '" + name + "'; see 'task --help'");
   } catch (const usage_error& e) {
-    err << "error: " << e.what() << '\n';
+    err << "error: " << core::printable(e.what()) << '\n';
     return exit_usage;
   } catch (const service::config_error& e) {
-    err << "error: " << e.what() << '\n';
+    err << "error: " << core::printable(e.what()) << '\n';
     return exit_usage;
   } catch (const service::start_error& e) {
-    err << "error: " << e.what() << '\n';
+    err << "error: " << core::printable(e.what()) << '\n';
     return exit_usage;
   } catch (const scheduling::state_error& e) {
-    err << "error: " << e.what() << '\n';
+    err << "error: " << core::printable(e.what()) << '\n';
     return exit_usage;
   } catch (const refused_error& e) {
-    err << "error: " << e.what() << '\n';
+    err << "error: " << core::printable(e.what()) << '\n';
     return exit_task_failed;
   } catch (const std::exception& e) {
-    err << "error: " << e.what() << '\n';
+    err << "error: " << core::printable(e.what()) << '\n';
     return exit_task_failed;
   }
 }

@@ -1,14 +1,15 @@
 // `task plugins` and `task reload-plugins`.
 
 #include "cli/invocation.hpp"
+#include "core/text.hpp"
 #include "net/http_client.hpp"
+#include "net/json.hpp"
 #include "service/plugin_loading.hpp"
 #include "service/runtime.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
 #include <cstdlib>
@@ -90,13 +91,13 @@ int run_plugins(invocation& inv) {
   const auto& loaded = inv.plugins();
   const auto& errors = inv.plugin_errors();
   if (vm.count("json") != 0U) {
-    inv.out() << boost::json::serialize(service::plugins_json(loaded, errors)) << '\n';
+    inv.out() << net::json_text(service::plugins_json(loaded, errors)) << '\n';
   } else if (loaded.empty()) {
     inv.out() << "no plugins loaded\n";
   } else {
     print_plugins(inv.out(), loaded);
   }
-  for (const auto& e : errors) inv.err() << "error: " << e << '\n';
+  for (const auto& e : errors) inv.err() << "error: " << core::printable(e) << '\n';
   return errors.empty() ? exit_ok : exit_config;
 }
 
@@ -147,7 +148,7 @@ int run_reload_plugins(invocation& inv) {
     if (const auto* errors = o.if_contains("errors"); errors != nullptr && errors->is_array()) {
       for (const auto& e : errors->as_array()) {
         if (!e.is_string()) continue;
-        inv.err() << "error: " << e.as_string().c_str() << '\n';
+        inv.err() << "error: " << core::printable(e.as_string()) << '\n';
         failed = true;
       }
     }
@@ -156,7 +157,7 @@ int run_reload_plugins(invocation& inv) {
   }
   // No service there: load and check every plugin here.
   const auto& errors = inv.plugin_errors();
-  for (const auto& e : errors) inv.err() << "error: " << e << '\n';
+  for (const auto& e : errors) inv.err() << "error: " << core::printable(e) << '\n';
   inv.out() << "no service at " << url << ": checked " << inv.plugins().providers().size() << " plugin(s), "
             << errors.size() << " error(s)\n";
   return errors.empty() ? exit_ok : exit_failed;

@@ -10,6 +10,7 @@
 #include "cli/metrics_exposure.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
+#include "net/json.hpp"
 #include "service/run_report_json.hpp"
 #include "service/temporal_tasks.hpp"
 
@@ -20,7 +21,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
 #include <unistd.h>
@@ -121,7 +121,7 @@ int execute(invocation& inv, const run_request& req) {
 
   const bool ok = report->succeeded();
   const std::string_view status = signal_number != 0 ? "cancelled" : ok ? "success" : "failed";
-  if (req.json) inv.out() << boost::json::serialize(service::run_report_json(graph, *report, status)) << '\n';
+  if (req.json) inv.out() << net::json_text(service::run_report_json(graph, *report, status)) << '\n';
   if (signal_number != 0) return 128 + signal_number;
   return ok ? exit_ok : exit_task_failed;
 }

@@ -4,14 +4,15 @@
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
 #include "cli/temporal_commands.hpp"
+#include "core/text.hpp"
 #include "engine/duration.hpp"
+#include "net/json.hpp"
 #include "scheduling/iso_time.hpp"
 #include "scheduling/next_fire.hpp"
 #include "service/schedules.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -104,7 +105,7 @@ int run_next(invocation& inv) {
   if (count == 0 || count > 10000) throw usage_error("--count must be from 1 to 10000");
   const auto fires = scheduling::next_fires(expr, zone, from, count);
   for (auto t : fires) inv.out() << scheduling::format_iso8601(t, zone) << '\n';
-  if (fires.empty()) inv.err() << "note: \"" << expr.text() << "\" never fires after that time\n";
+  if (fires.empty()) inv.err() << "note: \"" << core::printable(expr.text()) << "\" never fires after that time\n";
   return exit_ok;
 }
 
@@ -164,7 +165,7 @@ int run_schedule(invocation& inv) {
   inv.out() << entry.task << '\t' << entry.expression << '\t' << a.zone.name() << '\n';
   const auto fires = scheduling::next_fires(a.expression, a.zone, now_seconds(), 3);
   for (auto t : fires) inv.out() << "next: " << scheduling::format_iso8601(t, a.zone) << '\n';
-  if (fires.empty()) inv.err() << "warning: \"" << entry.expression << "\" never fires\n";
+  if (fires.empty()) inv.err() << "warning: \"" << core::printable(entry.expression) << "\" never fires\n";
   return exit_ok;
 }
 
@@ -204,7 +205,7 @@ int run_schedules(invocation& inv) {
   }
   if (cfg.backend == "temporal") return temporal_schedules(inv, vm.count("json") != 0U);
   const auto eff = collect_schedules(cfg, scheduling::schedule_store(cfg.storage_path).load());
-  for (const auto& w : eff.warnings) inv.err() << "warning: " << w << '\n';
+  for (const auto& w : eff.warnings) inv.err() << "warning: " << core::printable(w) << '\n';
   if (vm.count("json") != 0U) {
     boost::json::array out;
     for (const auto& e : eff.entries) {
@@ -217,7 +218,7 @@ int run_schedules(invocation& inv) {
                                         {"catchup_window", engine::format_duration(e.policy.catchup_window)},
                                         {"jitter", engine::format_duration(e.policy.jitter)}});
     }
-    inv.out() << boost::json::serialize(out) << '\n';
+    inv.out() << net::json_text(out) << '\n';
     return exit_ok;
   }
   for (const auto& e : eff.entries) {

@@ -3,11 +3,11 @@
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
 #include "engine/task.hpp"
+#include "net/json.hpp"
 #include "scheduling/task_state_store.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
 #include <ostream>
@@ -46,7 +46,7 @@ int run_list(invocation& inv) {
                                           {"processor", processor_name(t)},
                                           {"after", std::move(after)}});
     }
-    inv.out() << boost::json::serialize(tasks) << '\n';
+    inv.out() << net::json_text(tasks) << '\n';
     return exit_ok;
   }
   for (const auto& t : cfg.tasks) inv.out() << t.name << '\t' << (inv.enabled(t) ? "enabled" : "disabled") << '\n';

@@ -5,7 +5,9 @@
 #include "adapters/temporal/workflow_processor.hpp"
 #include "cli/cli.hpp"
 #include "cli/invocation.hpp"
+#include "core/text.hpp"
 #include "engine/duration.hpp"
+#include "net/json.hpp"
 #include "scheduling/cron_expression.hpp"
 #include "scheduling/time_zone.hpp"
 #include "service/temporal_tasks.hpp"
@@ -13,7 +15,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
 #include <cerrno>
@@ -118,7 +119,7 @@ int temporal_schedules(invocation& inv, bool as_json) {
                                  {"workflow", s.workflow_type},
                                  {"backend", "temporal"}});
     }
-    inv.out() << json::serialize(out) << '\n';
+    inv.out() << net::json_text(out) << '\n';
     return exit_ok;
   }
   for (const auto& s : list) {
@@ -215,7 +216,8 @@ int run_replay_history(invocation& inv) {
   } else if (inv.cfg().find(task) != nullptr) {
     graph = dependencies_of(inv.cfg(), task);
   } else {
-    inv.err() << "replay: no task '" << task << "' in the configuration: the history is checked on its own\n";
+    inv.err() << "replay: no task '" << core::printable(task)
+              << "' in the configuration: the history is checked on its own\n";
   }
   const auto verdict = temporal::check_history(events, graph ? &*graph : nullptr);
 
@@ -238,22 +240,23 @@ int run_replay_history(invocation& inv) {
       out["divergence"] =
           json::object{{"event_id", verdict->event_id}, {"expected", verdict->expected}, {"found", verdict->found}};
     }
-    inv.out() << json::serialize(out) << '\n';
+    inv.out() << net::json_text(out) << '\n';
   } else {
     for (const auto& ev : events) {
-      inv.out() << (ev.time.empty() ? std::string("-") : ev.time) << '\t' << ev.id << '\t' << ev.type;
-      if (!ev.activity.empty()) inv.out() << '\t' << ev.activity;
+      inv.out() << (ev.time.empty() ? std::string("-") : core::printable(ev.time)) << '\t' << ev.id << '\t'
+                << core::printable(ev.type);
+      if (!ev.activity.empty()) inv.out() << '\t' << core::printable(ev.activity);
       if (ev.attempt > 1) inv.out() << "\tattempt " << ev.attempt;
-      if (!ev.detail.empty()) inv.out() << '\t' << ev.detail;
+      if (!ev.detail.empty()) inv.out() << '\t' << core::printable(ev.detail);
       inv.out() << '\n';
     }
   }
   if (verdict) {
-    inv.err() << "replay: " << source << " diverges at event " << verdict->event_id << ": expected "
-              << verdict->expected << "; the history has " << verdict->found << '\n';
+    inv.err() << "replay: " << core::printable(source) << " diverges at event " << verdict->event_id << ": expected "
+              << core::printable(verdict->expected) << "; the history has " << core::printable(verdict->found) << '\n';
     return exit_task_failed;
   }
-  inv.err() << "replay: " << source << ": " << events.size() << " events, consistent"
+  inv.err() << "replay: " << core::printable(source) << ": " << events.size() << " events, consistent"
             << (graph ? " with the graph of task " + task : std::string(" on its own")) << '\n';
   return exit_ok;
 }

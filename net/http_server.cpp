@@ -1,6 +1,7 @@
 #include "net/http_server.hpp"
 
 #include "core/describe.hpp"
+#include "core/text.hpp"
 #include "net/detail/server_state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -81,7 +82,7 @@ void limit_counts::count(limit_kind kind) noexcept {
 }
 
 void server_observer::on_error(std::string_view what) {
-  std::clog << "cascadence.net: " << what << '\n';
+  std::clog << "cascadence.net: " << core::printable(what) << '\n';
 }
 
 namespace detail {

@@ -21,7 +21,13 @@ using core::result;
 /// The content type net uses for JSON bodies.
 inline constexpr std::string_view json_content_type = "application/json";
 
-/// A response whose body is `value` serialized, typed application/json.
+/// `value` serialized, always valid UTF-8: strings and keys holding bytes
+/// that are not (a source name from a URL, a description from a file) have
+/// them replaced by U+FFFD. Every JSON document Cascadence writes goes
+/// through it.
+[[nodiscard]] std::string json_text(const boost::json::value& value);
+
+/// A response whose body is json_text(value), typed application/json.
 [[nodiscard]] response json_response(unsigned status, const boost::json::value& value);
 
 /// Parses `body` as one JSON document, allocating from `storage` (the

@@ -47,8 +47,13 @@ constexpr std::array<macro, 7> macros{{
     {"@hourly", "0 * * * *"},
 }};
 
+/// Fields are separated by spaces and tabs, as in a crontab line; any other
+/// control character is refused (an expression is one line).
 bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  return c == ' ' || c == '\t';
+}
+bool is_control(char c) noexcept {
+  return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7F;
 }
 bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
@@ -98,6 +103,12 @@ class cron_expression_parser final {
   explicit cron_expression_parser(std::string_view text) : text_(text) {}
 
   core::result<cron_expression, cron_error> run() {
+    for (std::size_t i = 0; i < text_.size(); ++i) {
+      if (is_control(text_[i])) {
+        return error({}, i,
+                     "control character at column " + std::to_string(i + 1) + " (an expression is one line of fields)");
+      }
+    }
     std::vector<token> tokens;
     for (std::size_t i = 0; i < text_.size();) {
       if (is_space(text_[i])) {

@@ -1,5 +1,6 @@
 #include "service/serve_log.hpp"
 
+#include "core/text.hpp"
 #include "core/time_text.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
@@ -22,7 +23,7 @@ std::ostream& serve_log::line() {
 }
 
 void serve_log::info(std::string_view message) {
-  line() << message << std::endl;
+  line() << core::printable(message) << std::endl;
 }
 
 void serve_log::on_fire(const std::string& task, std::chrono::sys_seconds nominal, std::chrono::nanoseconds lateness,
@@ -43,25 +44,26 @@ void serve_log::on_run_finished(const std::string& task, std::chrono::sys_second
          << " status=";
   if (report.records.empty() && !report.cancel_reason.empty()) {
     // Nothing ran (the task is disabled): not a success.
-    out_ << "skipped reason=\"" << report.cancel_reason << '"' << std::endl;
+    out_ << "skipped reason=\"" << core::printable(report.cancel_reason) << '"' << std::endl;
     return;
   }
   out_ << (report.succeeded() ? "success" : !report.cancel_reason.empty() ? "cancelled" : "failed") << std::endl;
 }
 
 void serve_log::on_error(std::string_view message) {
-  line() << "error " << message << std::endl;
+  line() << "error " << core::printable(message) << std::endl;
 }
 
 void serve_log::on_task_output(const engine::graph& g, const engine::task_record& record, engine::output_stream stream,
                                std::string_view text) {
-  line() << g.name(record.task) << (stream == engine::output_stream::out ? " | " : " ! ") << text << std::endl;
+  line() << g.name(record.task) << (stream == engine::output_stream::out ? " | " : " ! ") << core::printable(text)
+         << std::endl;
 }
 
 void serve_log::on_task_finished(const engine::graph& g, const engine::task_record& record) {
   line() << "task " << g.name(record.task) << ' ' << engine::to_string(record.status) << " in "
          << core::format_seconds(record.finished - record.started) << " run_id=" << record.id.to_string();
-  if (!record.error.empty()) out_ << " error=\"" << record.error << '"';
+  if (!record.error.empty()) out_ << " error=\"" << core::printable(record.error) << '"';
   out_ << std::endl;
 }
 

@@ -41,9 +41,8 @@ class Task:
             cwd=self.cwd,
             env=self.env,
             capture_output=True,
-            text=True,
             timeout=timeout,
-            **kwargs,
+            **{"text": True, **kwargs},
         )
 
     def popen(self, *args, **kwargs) -> subprocess.Popen:

@@ -49,6 +49,11 @@ TEST_CASE("the original text is kept for printing") {
   CHECK(parsed("@daily").text() == "@daily");
 }
 
+TEST_CASE("fields are separated by spaces and tabs") {
+  CHECK(parsed("0\t12 * *  *").minute_bits() == parsed("0 12 * * *").minute_bits());
+  CHECK(parsed(" 0 12 * * * ").hour_bits() == parsed("0 12 * * *").hour_bits());
+}
+
 TEST_CASE("lists, ranges and steps set the expected minutes") {
   const auto e = parsed("1,10-50/10,57 * * * *");
   for (int m = 0; m < 60; ++m) {
@@ -217,6 +222,10 @@ TEST_CASE("bad expressions are refused with one line naming the field") {
        "unknown macro \"@fortnightly\" (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly)",
        "", 0},
       {"@daily 0", "@daily takes no further fields", "", 7},
+      {"*/5 * * *\n2099 *", "control character at column 10 (an expression is one line of fields)", "", 9},
+      {"* * * *\r* *", "control character at column 8 (an expression is one line of fields)", "", 7},
+      {"\x1b[31m* * * * *", "control character at column 1 (an expression is one line of fields)", "", 0},
+      {"* * * * *\n", "control character at column 10 (an expression is one line of fields)", "", 9},
   };
   for (const auto& c : cases) {
     const std::string text = c.text;

@@ -1,0 +1,82 @@
+"""Hostile and careless input: what it must not do to the log, the terminal
+or the JSON a client reads (issue 13's findings, one test each)."""
+
+import json
+import socket
+
+from test_webhooks import Server
+
+
+def raw_request(port, data):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+def post(port, path, body, headers=b""):
+    return raw_request(
+        port,
+        b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + headers
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body,
+    )
+
+
+HOOK = """
+tasks:
+  hook:
+    command: printf 'colour \\033[31mred\\r\\n'
+    on: {webhook: custom}
+"""
+
+
+def test_an_event_type_with_a_newline_cannot_forge_a_log_line(task):
+    task.write_config(HOOK)
+    srv = Server(task, "webhook", "--port", "0")
+    try:
+        forged = "evt\n2099-01-01T00:00:00.000Z fire INJECTED"
+        reply = post(srv.port, b"/webhook/custom", json.dumps({"type": forged}).encode())
+        assert reply.startswith(b"HTTP/1.1 202")
+        line = srv.wait_for(lambda l: "webhook custom/" in l)
+        assert "evt\\n2099-01-01T00:00:00.000Z fire INJECTED: running hook" in line
+        # The task's own output reaches the log escaped too: no ESC, no CR.
+        out = srv.wait_for(lambda l: l.split(" ", 1)[-1].startswith("hook | "))
+        assert out.endswith("hook | colour \\x1b[31mred\\r")
+        srv.wait_for(lambda l: " task hook success" in l)
+    finally:
+        srv.stop()
+    assert not any(l.startswith("2099-") for l in srv.snapshot())
+    assert not any("\x1b" in l or "\r" in l for l in srv.snapshot())
+
+
+def test_error_messages_escape_control_characters_of_the_input(task):
+    for expr in ["*/5 * * *\n2099 *", "\x1b[31m* * * * *", "* * * *\r* *"]:
+        result = task("next", expr)
+        assert result.returncode == 2, result
+        assert result.stderr.startswith("error: ")
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "\x1b" not in result.stderr and "\r" not in result.stderr
+
+
+def test_task_list_json_is_valid_utf8_whatever_the_file_holds(task):
+    (task.cwd / "cascadence.yml").write_bytes(b"tasks:\n  bad:\n    echo: hi\n    description: \"\xff\xfe bad\"\n")
+    result = task("list", "--json", text=False)
+    assert result.returncode == 0, result
+    tasks = json.loads(result.stdout.decode("utf-8"))  # strict: raises on invalid UTF-8
+    assert tasks[0]["description"] == "\ufffd\ufffd bad"
+
+
+def test_a_webhook_source_that_is_not_utf8_is_answered_in_valid_json(task):
+    task.write_config(HOOK)
+    srv = Server(task, "webhook", "--port", "0")
+    try:
+        reply = post(srv.port, b"/webhook/%ff%fe", b"{}")
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 404")
+        assert json.loads(body.decode("utf-8"))["error"] == "unknown webhook source '\ufffd\ufffd'"
+    finally:
+        srv.stop()
+    log = "\n".join(srv.snapshot())
+    assert "\ufffd" not in log  # the log shows the bytes, escaped, if at all
