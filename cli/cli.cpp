@@ -198,7 +198,7 @@ int main(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
         metrics.port = parse_port(*port);
       } else if (auto linger = option_value(args, i, "--metrics-linger")) {
         const auto d = engine::parse_duration(*linger);
-        if (!d) throw usage_error("--metrics-linger: invalid duration '" + *linger + "' (e.g. 5s, 1m30s)");
+        if (!d) throw usage_error("--metrics-linger: " + engine::duration_error(*linger));
         metrics.linger = *d;
       } else if (auto url = option_value(args, i, "--pushgateway")) {
         if (!url->starts_with("http://") && !url->starts_with("https://")) {

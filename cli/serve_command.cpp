@@ -96,7 +96,7 @@ int serve_main(invocation& inv, bool fire_schedules) {
   auto grace = cfg.shutdown_grace;
   if (vm.count("grace") != 0U) {
     auto d = engine::parse_duration(vm["grace"].as<std::string>());
-    if (!d) throw usage_error("--grace: invalid duration '" + vm["grace"].as<std::string>() + "'");
+    if (!d) throw usage_error("--grace: " + engine::duration_error(vm["grace"].as<std::string>()));
     grace = *d;
   }
   asio::io_context io;

@@ -15,9 +15,9 @@ struct unit {
 };
 // Longest names first so "ms" is not read as "m" followed by garbage.
 constexpr std::array<unit, 5> units{{{"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}}};
-}  // namespace
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
+// parse_duration() without its maximum.
+std::optional<std::chrono::milliseconds> parse_any_duration(std::string_view text) noexcept {
   if (text.empty()) return std::nullopt;
   std::int64_t total = 0;
   while (!text.empty()) {
@@ -43,6 +43,21 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) n
     total += n * found->ms;
   }
   return std::chrono::milliseconds(total);
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
+  auto d = parse_any_duration(text);
+  if (d && *d > max_duration) return std::nullopt;
+  return d;
+}
+
+std::string duration_error(std::string_view text) {
+  if (parse_any_duration(text)) {
+    return "duration '" + std::string(text) + "' is longer than the maximum, " + format_duration(max_duration);
+  }
+  return "invalid duration '" + std::string(text) + "' (write a whole number with ms, s, m, h or d, e.g. 30s or 1h30m)";
 }
 
 std::string format_duration(std::chrono::milliseconds d) {

@@ -145,10 +145,7 @@ std::optional<std::string> set_policy(schedule_policy& policy, std::string_view 
     return std::nullopt;
   }
   const auto d = engine::parse_duration(text);
-  if (!d) {
-    return "invalid duration '" + std::string(text) +
-           "' (write a whole number with ms, s, m, h or d, e.g. 30s or 1h30m)";
-  }
+  if (!d) return engine::duration_error(text);
   (key == "jitter" ? policy.jitter : policy.catchup_window) = *d;
   return std::nullopt;
 }

@@ -70,8 +70,7 @@ class reader {
   [[nodiscard]] std::chrono::milliseconds duration(const YAML::Node& n, const std::string& path) const {
     const auto text = string(n, path);
     auto d = engine::parse_duration(text);
-    if (!d)
-      fail(n, path, "invalid duration '" + text + "' (write a whole number with ms, s, m, h or d, e.g. 30s or 1h30m)");
+    if (!d) fail(n, path, engine::duration_error(text));
     return *d;
   }
   [[nodiscard]] std::vector<std::string> strings(const YAML::Node& n, const std::string& path) const {

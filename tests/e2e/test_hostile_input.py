@@ -80,3 +80,26 @@ def test_a_webhook_source_that_is_not_utf8_is_answered_in_valid_json(task):
         srv.stop()
     log = "\n".join(srv.snapshot())
     assert "\ufffd" not in log  # the log shows the bytes, escaped, if at all
+
+
+def test_durations_beyond_the_maximum_are_refused_before_anything_runs(task):
+    for key, value in [("timeout", "1000000d"), ("retry_backoff", "1000000d")]:
+        task.write_config(f"tasks:\n  t:\n    command: touch ran\n    {key}: {value}\n")
+        result = task("run", "t")
+        assert result.returncode == 2, result
+        assert f"tasks.t.{key}: duration '{value}' is longer than the maximum, 3650d" in result.stderr
+        assert not (task.cwd / "ran").exists()
+    task.write_config("tasks:\n  t: {sleep: 1000000d}\n")
+    assert task("run", "t").returncode == 2
+    task.write_config("http: {read_timeout: 1000000d}\ntasks:\n  t: {echo: x}\n")
+    assert "http.read_timeout: duration '1000000d' is longer than the maximum" in task("list").stderr
+    task.write_config("tasks:\n  t: {echo: x}\n")
+    result = task("serve", "--port", "0", "--grace", "1000000d", timeout=10)
+    assert result.returncode == 2 and "--grace: duration '1000000d' is longer than the maximum, 3650d" in result.stderr
+
+
+def test_a_long_timeout_within_the_maximum_does_not_time_a_task_out(task):
+    task.write_config("tasks:\n  t:\n    command: sleep 0.3\n    timeout: 3650d\n")
+    result = task("run", "t")
+    assert result.returncode == 0, result
+    assert "task t: success" in result.stderr

@@ -112,6 +112,11 @@ TEST_CASE("bad configuration is refused with file, line, column and reason") {
   CHECK(error_for("tasks:\n  a: {after: [b]}\n").starts_with("test.yml:2:6: tasks.a: no processor"));
   CHECK(error_for("tasks:\n  a: {command: echo, retries: -1}\n").find("expected a whole number") != std::string::npos);
   CHECK(error_for("tasks:\n  'a b': {command: echo}\n").find("invalid task name 'a b'") != std::string::npos);
+  CHECK(error_for("tasks:\n  a: {command: echo, timeout: 1000000d}\n") ==
+        "test.yml:2:31: tasks.a.timeout: duration '1000000d' is longer than the maximum, 3650d");
+  CHECK(error_for("tasks:\n  a: {sleep: 1000000d}\n")
+            .ends_with("tasks.a.sleep: duration '1000000d' is longer than the maximum, 3650d"));
+  CHECK(error_for("http: {read_timeout: 1000000d}\n").ends_with("is longer than the maximum, 3650d"));
   CHECK(error_for("backend: nomad\n") ==
         "test.yml:1:10: backend: unknown backend 'nomad' (known backends: cron, base, temporal)");
 }
