@@ -7,6 +7,7 @@
 #include "engine/processor.hpp"
 #include "plugins/registry.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -463,6 +464,10 @@ config parse_config(const std::string& text, const std::filesystem::path& source
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message for it is "bad file".
+    r.fail_at(e.mark, "YAML nested " + std::to_string(e.depth()) +
+                          " levels deep, the parser's limit (a configuration needs a handful)");
   } catch (const YAML::ParserException& e) {
     r.fail_at(e.mark, e.msg);
   }

@@ -206,6 +206,15 @@ TEST_CASE("bad webhook, http and api keys are refused with where and why") {
   CHECK(error_for("api: {tokens: x}\n").find("api: unknown key 'tokens'") != std::string::npos);
 }
 
+TEST_CASE("YAML nested past the parser's limit is refused with what and where, not \"bad file\"") {
+  std::string deep = "tasks:\n  a:\n    echo: ";
+  for (int i = 0; i < 600; ++i) deep += '[';
+  for (int i = 0; i < 600; ++i) deep += ']';
+  const auto e = error_for(deep + "\n");
+  CHECK(e.starts_with("test.yml:3:"));
+  CHECK(e.ends_with(": YAML nested 500 levels deep, the parser's limit (a configuration needs a handful)"));
+}
+
 TEST_CASE("a YAML alias that refers to itself is refused with its position, not followed") {
   CHECK(error_for("tasks: {x: {echo: &a [*a]}}\n") ==
         "test.yml:1:19: tasks.x.echo: nested more than 64 levels deep (does a YAML alias refer to itself?)");
