@@ -222,10 +222,64 @@ void throw_if_aborted(const boost::system::error_code& ec) {
   if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
 }
 
-// Reads a pipe to its end, handing out complete lines as they arrive.
-asio::awaitable<void> pump(stream& pipe, task_context& ctx, output_stream which, std::string* keep,
-                           std::size_t keep_limit, bool& truncated, std::string& last_line) {
-  std::string pending;
+// Cuts a stream of output into lines for the observers within the limits;
+// `last` is the last line seen (shown or not), for a failure's message.
+class line_cutter final {
+ public:
+  line_cutter(task_context& ctx, output_stream which, const output_limits& limits, std::string& last)
+      : ctx_(ctx), which_(which), limits_(limits), last_(last) {}
+
+  void feed(std::string_view chunk) {
+    while (!chunk.empty()) {
+      const auto nl = chunk.find('\n');
+      const auto piece = chunk.substr(0, nl);
+      if (!cutting_) {
+        const std::size_t room = limits_.line_bytes - pending_.size();
+        pending_.append(piece.substr(0, room));
+        if (piece.size() > room) {
+          pending_ += " [line truncated at " + std::to_string(limits_.line_bytes) + " bytes]";
+          emit();
+          cutting_ = true;  // the rest of this line is dropped
+        }
+      }
+      if (nl == std::string_view::npos) return;
+      if (!cutting_) emit();
+      cutting_ = false;
+      chunk.remove_prefix(nl + 1);
+    }
+  }
+
+  void finish() {
+    if (!cutting_ && !pending_.empty()) emit();
+  }
+
+ private:
+  void emit() {
+    last_ = pending_;
+    pending_.clear();
+    if (shown_ > limits_.stream_bytes) return;
+    shown_ += last_.size() + 1;
+    if (shown_ > limits_.stream_bytes) {
+      ctx_.emit_output(which_, "[output truncated after " + std::to_string(limits_.stream_bytes) + " bytes]");
+      return;
+    }
+    ctx_.emit_output(which_, last_);
+  }
+
+  task_context& ctx_;
+  output_stream which_;
+  const output_limits& limits_;
+  std::string& last_;
+  std::string pending_;
+  bool cutting_ = false;
+  std::size_t shown_ = 0;
+};
+
+// Reads a pipe to its end, handing out lines as they arrive and keeping up
+// to `keep_limit` bytes of it in `keep` when not null.
+asio::awaitable<void> pump(stream& pipe, task_context& ctx, output_stream which, const output_limits& limits,
+                           std::string* keep, bool& truncated, std::string& last_line) {
+  line_cutter lines(ctx, which, limits, last_line);
   char buf[8192];
   for (;;) {
     auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
@@ -233,25 +287,15 @@ asio::awaitable<void> pump(stream& pipe, task_context& ctx, output_stream which,
     if (n > 0) {
       const std::string_view chunk(buf, n);
       if (keep != nullptr) {
-        const auto room = keep_limit > keep->size() ? keep_limit - keep->size() : 0;
+        const auto room = limits.keep_bytes > keep->size() ? limits.keep_bytes - keep->size() : 0;
         keep->append(chunk.substr(0, room));
         truncated = truncated || chunk.size() > room;
       }
-      pending.append(chunk);
-      std::size_t start = 0;
-      for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
-        last_line = pending.substr(start, nl - start);
-        ctx.emit_output(which, last_line);
-        start = nl + 1;
-      }
-      pending.erase(0, start);
+      lines.feed(chunk);
     }
     if (ec) break;  // end of file, or the pipe broke: either way no more output
   }
-  if (!pending.empty()) {
-    last_line = pending;
-    ctx.emit_output(which, pending);
-  }
+  lines.finish();
 }
 
 asio::awaitable<void> feed(stream& pipe, std::string data) {
@@ -318,9 +362,9 @@ class command_processor final : public processor {
     std::string last_err;
     std::exception_ptr failure;
     try {
-      co_await (pump(out_r, ctx, output_stream::out, &stdout_text, spec_.max_output_bytes, truncated, last_out) &&
-                pump(err_r, ctx, output_stream::err, nullptr, 0, truncated, last_err) && feed(in_w, stdin_text(ctx)) &&
-                wait_exit(child));
+      co_await (pump(out_r, ctx, output_stream::out, spec_.limits, &stdout_text, truncated, last_out) &&
+                pump(err_r, ctx, output_stream::err, spec_.limits, nullptr, truncated, last_err) &&
+                feed(in_w, stdin_text(ctx)) && wait_exit(child));
     } catch (...) {
       failure = std::current_exception();
     }

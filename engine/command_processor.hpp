@@ -11,6 +11,21 @@ namespace cascadence::engine {
 class processor;
 
 /// What the `command` processor runs.
+/// How much of a child's output is kept and shown, so a task that writes
+/// without end (or without a newline) costs bounded memory; the task itself
+/// is unaffected, its pipes are always read to the end.
+struct output_limits final {
+  /// A line longer than this is shown cut, with " [line truncated at N
+  /// bytes]", and the rest of it up to its newline dropped.
+  std::size_t line_bytes = 64U << 10U;
+  /// Bytes of lines shown per stream and attempt; past it one line says
+  /// "[output truncated after N bytes]" and the rest is not shown.
+  std::size_t stream_bytes = 64U << 20U;
+  /// Standard output kept as the task's output value; past it the value is
+  /// the kept text as a string (never parsed as JSON).
+  std::size_t keep_bytes = 16U << 20U;
+};
+
 struct command_spec final {
   /// The program and its arguments, run without a shell (PATH lookup).
   /// A YAML string becomes {"/bin/sh", "-c", string}.
@@ -19,9 +34,7 @@ struct command_spec final {
   std::map<std::string, std::string> env;
   /// Working directory; empty means inherit.
   std::string cwd;
-  /// Standard output kept as the task's output; the rest is streamed but
-  /// dropped from the output value, and the output says so.
-  std::size_t max_output_bytes = 16U << 20U;
+  output_limits limits{};
 };
 
 /// `command`: runs the spec as a child process in its own process group.

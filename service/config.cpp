@@ -175,9 +175,10 @@ constexpr std::array<std::string_view, 24> task_keys{
     "command",        "echo",   "sleep",   "after", "timeout", "retries",  "retry_backoff", "retry_backoff_max",
     "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
     "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin",   "params",        "workflow"};
-constexpr std::array<std::string_view, 15> top_keys{
+constexpr std::array<std::string_view, 16> top_keys{
     "backend", "storage_path", "timezone", "max_concurrency", "kill_grace",     "threads", "shutdown_grace", "http",
-    "webhook", "api",          "tasks",    "cronyx",          "cronyx_refresh", "plugins", "temporal"};
+    "webhook", "api",          "tasks",    "cronyx",          "cronyx_refresh", "plugins", "temporal",       "output"};
+constexpr std::array<std::string_view, 3> output_keys{"line_limit", "stream_limit", "keep_limit"};
 constexpr std::array<std::string_view, 7> temporal_keys{"http_address", "address", "namespace", "task_queue",
                                                         "api_key",      "tls",     "timeout"};
 constexpr std::array<std::string_view, 2> temporal_tls_keys{"ca_file", "verify"};
@@ -509,6 +510,15 @@ config parse_config(const std::string& text, const std::filesystem::path& source
             cfg.http.max_connections = r.count(x, kpath, 1'000'000);
           }
         });
+      } else if (key == "output") {
+        r.mapping(v, key, output_keys, [&](const std::string& k, const YAML::Node& x) {
+          const auto kpath = key + "." + k;
+          const std::size_t bytes = r.count(x, kpath, 999'999'999);
+          if (bytes == 0) r.fail(x, kpath, "must be more than 0 bytes");
+          (k == "line_limit"     ? cfg.output.line_bytes
+           : k == "stream_limit" ? cfg.output.stream_bytes
+                                 : cfg.output.keep_bytes) = bytes;
+        });
       } else if (key == "webhook") {
         r.mapping(v, key, webhook_keys, [&](const std::string&, const YAML::Node& x) {
           const std::string kpath = "webhook.secrets";
@@ -619,7 +629,9 @@ engine::graph build_graph(const config& cfg, const plugins::registry& plugins) {
         [&](const auto& spec) -> std::shared_ptr<engine::processor> {
           using spec_type = std::decay_t<decltype(spec)>;
           if constexpr (std::is_same_v<spec_type, engine::command_spec>) {
-            return engine::make_command_processor(spec);
+            auto limited = spec;
+            limited.limits = cfg.output;
+            return engine::make_command_processor(std::move(limited));
           } else if constexpr (std::is_same_v<spec_type, echo_spec>) {
             return engine::make_echo_processor(spec.message);
           } else if constexpr (std::is_same_v<spec_type, remote_spec>) {

@@ -159,6 +159,9 @@ struct config final {
   /// before cancelling them.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
   http_config http;
+  /// `output: {line_limit, stream_limit, keep_limit}` (bytes): what command
+  /// tasks' output may cost.
+  engine::output_limits output;
   /// `webhook: {secrets: {SOURCE: SECRET}}`; the environment variable
   /// CASCADENCE_WEBHOOK_SECRET_<SOURCE> wins (see webhook_secret()).
   std::map<std::string, std::string, std::less<>> webhook_secrets;

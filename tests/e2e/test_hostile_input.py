@@ -103,3 +103,27 @@ def test_a_long_timeout_within_the_maximum_does_not_time_a_task_out(task):
     result = task("run", "t")
     assert result.returncode == 0, result
     assert "task t: success" in result.stderr
+
+
+def test_200_mb_without_a_newline_is_read_to_the_end_in_bounded_memory(task):
+    import resource
+
+    task.write_config(
+        "output: {line_limit: 1000, keep_limit: 4096}\n"
+        "tasks:\n  big:\n    command: head -c 200000000 /dev/zero | tr '\\0' a; echo; echo after\n"
+    )
+    result = task("run", "big", timeout=120)
+    assert result.returncode == 0, result.stderr[-500:]
+    lines = result.stdout.splitlines()
+    assert lines == ["a" * 1000 + " [line truncated at 1000 bytes]", "after"]
+    # The largest child of this test process: `task` (head and tr are small).
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 100 * 1024  # KiB
+
+
+def test_output_limits_are_checked_at_load(task):
+    task.write_config("output: {line_limit: 0}\ntasks:\n  t: {echo: x}\n")
+    result = task("list")
+    assert result.returncode == 2
+    assert "cascadence.yml:1:22: output.line_limit: must be more than 0 bytes" in result.stderr
+    task.write_config("output: {line_limt: 10}\ntasks:\n  t: {echo: x}\n")
+    assert "unknown key 'line_limt'" in task("list").stderr

@@ -116,6 +116,47 @@ TEST_CASE("other standard output becomes a string, streamed line by line" * doct
   CHECK(lines.err == std::vector<std::string>{"two"});
 }
 
+TEST_CASE("a line longer than the line limit is shown cut, and the rest of it dropped" * doctest::timeout(20)) {
+  auto spec = sh("head -c 100000 /dev/zero | tr '\\0' a; echo; echo next; head -c 5000 /dev/zero | tr '\\0' b");
+  spec.limits.line_bytes = 1000;
+  output_lines lines;
+  auto report = run_one(spec, {}, &lines);
+  REQUIRE(report.succeeded());
+  REQUIRE(lines.out.size() == 3);
+  CHECK(lines.out[0] == std::string(1000, 'a') + " [line truncated at 1000 bytes]");
+  CHECK(lines.out[1] == "next");
+  CHECK(lines.out[2] == std::string(1000, 'b') + " [line truncated at 1000 bytes]");
+  // The output value keeps the text as written, within its own limit.
+  CHECK(report.records[0].output.as_string().size() == 100000 + 1 + 5 + 5000);
+}
+
+TEST_CASE("output without a newline costs the line limit, not its size" * doctest::timeout(60)) {
+  // 64 MiB in one line: read to the end at pipe speed, shown as one cut line.
+  auto spec = sh("head -c 67108864 /dev/zero | tr '\\0' a; echo done >&2");
+  spec.limits.keep_bytes = 10;
+  output_lines lines;
+  auto report = run_one(spec, {}, &lines);
+  REQUIRE(report.succeeded());
+  REQUIRE(lines.out.size() == 1);
+  CHECK(lines.out[0].size() == (64U << 10U) + std::string(" [line truncated at 65536 bytes]").size());
+  CHECK(lines.err == std::vector<std::string>{"done"});
+  CHECK(report.records[0].output == boost::json::value("aaaaaaaaaa"));
+}
+
+TEST_CASE("past the stream limit one line says so and the rest is not shown" * doctest::timeout(20)) {
+  auto spec = sh("i=0; while [ $i -lt 100 ]; do echo line$i; echo err$i >&2; i=$((i+1)); done; exit 3");
+  spec.limits.stream_bytes = 50;  // "lineN\n" is 6 bytes: 8 lines fit
+  output_lines lines;
+  auto report = run_one(spec, {}, &lines);
+  REQUIRE_FALSE(report.succeeded());
+  REQUIRE(lines.out.size() == 9);
+  CHECK(lines.out[7] == "line7");
+  CHECK(lines.out[8] == "[output truncated after 50 bytes]");
+  CHECK(lines.err.back() == "[output truncated after 50 bytes]");
+  // The failure still names the last error line written, shown or not.
+  CHECK(report.records[0].error == "exited with status 3: err99");
+}
+
 TEST_CASE("an argv command runs without a shell and reads its input JSON on stdin" * doctest::timeout(10)) {
   auto report = run_one(command_spec{{"cat"}, {}, {}}, {}, nullptr, boost::json::value("hello"));
   REQUIRE(report.succeeded());
