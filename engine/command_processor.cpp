@@ -14,13 +14,16 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -47,6 +50,37 @@ constexpr std::chrono::milliseconds exit_poll_interval{10};
 // A token for waits no cancellation may cut short (an empty slot).
 auto uncancellable() {
   return asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable));
+}
+
+// Whether a process of group `pgid` is alive (not a zombie), from /proc.
+// Only asked once a command left processes behind, so the scan is rare.
+bool group_has_live_member(pid_t pgid) noexcept {
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return true;  // cannot tell: assume it is
+  bool live = false;
+  char path[sizeof(dirent::d_name) + 16];
+  char buf[512];
+  while (!live) {
+    const dirent* e = ::readdir(dir);
+    if (e == nullptr) break;
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    const auto n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+    const char* close_paren = std::strrchr(buf, ')');
+    char state = 0;
+    int ppid = 0;
+    int pgrp = 0;
+    if (close_paren == nullptr || std::sscanf(close_paren + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) continue;
+    live = pgrp == pgid && state != 'Z' && state != 'X';
+  }
+  ::closedir(dir);
+  return live;
 }
 
 // Owns a spawned child. Its exit is awaited on the loop, never with a
@@ -130,8 +164,25 @@ class child_process final {
     }
   }
 
-  void signal_group(int sig) const noexcept {
-    if (pid_ > 0 && !reaped_) ::kill(-pid_, sig);
+  /// Signals the child's process group: the child and what it started,
+  /// also after the child itself was reaped, until the group is empty.
+  void signal_group(int sig) noexcept {
+    if (pid_ > 0 && !group_gone_ && ::kill(-pid_, sig) != 0 && errno == ESRCH && reaped_) group_gone_ = true;
+  }
+
+  /// Whether processes of the child's group are left running once the
+  /// child was reaped (a command that put work in the background and
+  /// exited). Linux keeps a pid from being reused while a process group of
+  /// that id has a member, so the group is still the task's own. Members
+  /// that are zombies awaiting a slow init do not count.
+  [[nodiscard]] bool group_left() noexcept {
+    signal_group(0);
+    if (!reaped_ || group_gone_) return false;
+    int status = 0;
+    while (::waitpid(-pid_, &status, WNOHANG) > 0) {
+    }
+    if (!group_has_live_member(pid_)) group_gone_ = true;
+    return !group_gone_;
   }
 
   /// Completes once the child has exited, leaving it to reap(); with
@@ -203,6 +254,7 @@ class child_process final {
   std::optional<stream> pidfd_;
   pid_t pid_ = -1;
   bool reaped_ = false;
+  bool group_gone_ = false;
   int status_ = 0;
   int wait_error_ = 0;
 };
@@ -275,15 +327,32 @@ class line_cutter final {
   std::size_t shown_ = 0;
 };
 
+// The pipes of one child: how many are still read, and whether the rest was
+// given up (held open by a process that left the task's process group).
+struct pipes_state final {
+  explicit pipes_state(const asio::any_io_executor& ex) : drained(ex) {}
+  int open = 3;
+  bool abandoned = false;
+  asio::steady_timer drained;  ///< cancelled once every pipe is done
+
+  void done() {
+    if (--open == 0) drained.cancel();
+  }
+  // An abort is a failure unless it is the giving up.
+  void throw_if_aborted(const boost::system::error_code& ec) const {
+    if (!abandoned) engine::throw_if_aborted(ec);
+  }
+};
+
 // Reads a pipe to its end, handing out lines as they arrive and keeping up
 // to `keep_limit` bytes of it in `keep` when not null.
 asio::awaitable<void> pump(stream& pipe, task_context& ctx, output_stream which, const output_limits& limits,
-                           std::string* keep, bool& truncated, std::string& last_line) {
+                           std::string* keep, bool& truncated, std::string& last_line, pipes_state& pipes) {
   line_cutter lines(ctx, which, limits, last_line);
   char buf[8192];
   for (;;) {
     auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-    throw_if_aborted(ec);
+    pipes.throw_if_aborted(ec);
     if (n > 0) {
       const std::string_view chunk(buf, n);
       if (keep != nullptr) {
@@ -296,19 +365,56 @@ asio::awaitable<void> pump(stream& pipe, task_context& ctx, output_stream which,
     if (ec) break;  // end of file, or the pipe broke: either way no more output
   }
   lines.finish();
+  pipes.done();
 }
 
-asio::awaitable<void> feed(stream& pipe, std::string data) {
+asio::awaitable<void> feed(stream& pipe, std::string data, pipes_state& pipes) {
   auto [ec, n] = co_await asio::async_write(pipe, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
-  throw_if_aborted(ec);
+  pipes.throw_if_aborted(ec);
   (void)n;  // a child that does not read its input closes the pipe: fine
   pipe.close();
+  pipes.done();
 }
 
-asio::awaitable<void> wait_exit(child_process& child) {
+// How long the pipes may stay open once the child and its whole process
+// group are gone: only a process that left the group (setsid) holds them.
+constexpr std::chrono::seconds abandon_pipes_after{1};
+
+// Waits for the child to exit and reaps it. Processes it left in its group
+// get SIGTERM, then SIGKILL once the kill grace is over, so nothing the task
+// started outlives it; pipes still open after that are given up.
+asio::awaitable<void> wait_exit(child_process& child, task_context& ctx, pipes_state& pipes,
+                                std::array<stream*, 3> ends) {
   const auto ec = co_await child.wait_exit();
   throw_if_aborted(ec);
   if (ec) throw boost::system::system_error(ec, "waiting for child process");
+  co_await child.reap();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  if (child.group_left()) {
+    ctx.emit_output(output_stream::err, "[the command exited leaving processes running: SIGTERM to its process group]");
+    child.signal_group(SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + ctx.kill_grace();
+    while (child.group_left() && std::chrono::steady_clock::now() < deadline) {
+      timer.expires_after(exit_poll_interval);
+      auto [wait_ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      throw_if_aborted(wait_ec);
+    }
+    child.signal_group(SIGKILL);
+  }
+  if (pipes.open == 0) co_return;
+  pipes.drained.expires_after(abandon_pipes_after);
+  co_await pipes.drained.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (pipes.open == 0) co_return;
+  // Woken by a timeout or cancellation of the task, not by the deadline:
+  // the pipes stay; the attempt is being stopped anyway.
+  const auto cancellation = co_await asio::this_coro::cancellation_state;
+  if (cancellation.cancelled() != asio::cancellation_type::none) throw_if_aborted(asio::error::operation_aborted);
+  pipes.abandoned = true;
+  ctx.emit_output(output_stream::err,
+                  "[output still held open by a process outside the task's group: not read further]");
+  for (auto* end : ends) {
+    if (end->is_open()) end->cancel();
+  }
 }
 
 std::string describe_status(int status) {
@@ -361,10 +467,11 @@ class command_processor final : public processor {
     std::string last_out;
     std::string last_err;
     std::exception_ptr failure;
+    pipes_state pipes(ex);
     try {
-      co_await (pump(out_r, ctx, output_stream::out, spec_.limits, &stdout_text, truncated, last_out) &&
-                pump(err_r, ctx, output_stream::err, spec_.limits, nullptr, truncated, last_err) &&
-                feed(in_w, stdin_text(ctx)) && wait_exit(child));
+      co_await (pump(out_r, ctx, output_stream::out, spec_.limits, &stdout_text, truncated, last_out, pipes) &&
+                pump(err_r, ctx, output_stream::err, spec_.limits, nullptr, truncated, last_err, pipes) &&
+                feed(in_w, stdin_text(ctx), pipes) && wait_exit(child, ctx, pipes, {&out_r, &err_r, &in_w}));
     } catch (...) {
       failure = std::current_exception();
     }

@@ -127,3 +127,20 @@ def test_output_limits_are_checked_at_load(task):
     assert "cascadence.yml:1:22: output.line_limit: must be more than 0 bytes" in result.stderr
     task.write_config("output: {line_limt: 10}\ntasks:\n  t: {echo: x}\n")
     assert "unknown key 'line_limt'" in task("list").stderr
+
+
+def test_no_background_process_outlives_its_task_under_serve(task):
+    from conftest import process_gone
+    from serve_helpers import Serve
+
+    task.write_config(
+        "tasks:\n  leaky:\n    command: sleep 60 & echo $! >> pids\n    schedule: '* * * * * *'\n"
+    )
+    srv = Serve(task)
+    try:
+        srv.wait_for(lambda l: len(srv.events("task", "leaky")) >= 3, timeout=20)
+    finally:
+        srv.stop()
+    pids = [int(p) for p in (task.cwd / "pids").read_text().split()]
+    assert len(pids) >= 3
+    assert [p for p in pids if not process_gone(p)] == []

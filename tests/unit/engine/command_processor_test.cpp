@@ -199,6 +199,63 @@ TEST_CASE("a timeout terminates the whole process group" * doctest::timeout(20))
   std::filesystem::remove(pidfile);
 }
 
+namespace {
+pid_t pid_in(const std::filesystem::path& pidfile) {
+  std::ifstream in(pidfile);
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+}  // namespace
+
+TEST_CASE("processes a command leaves in the background end with it, holding its output or not" *
+          doctest::timeout(20)) {
+  const auto pidfile = temp_file("background");
+  for (const char* redirect : {"", " >/dev/null 2>&1 </dev/null"}) {
+    CAPTURE(redirect);
+    output_lines lines;
+    // Without the fix the run lasted as long as the background sleep.
+    auto report = run_one(sh(std::string("sleep 43") + redirect + " & echo $! > " + pidfile.string() + "; echo ok"), {},
+                          &lines, nullptr, 5s);
+    REQUIRE(report.succeeded());
+    CHECK(lines.out == std::vector<std::string>{"ok"});
+    CHECK(lines.err ==
+          std::vector<std::string>{"[the command exited leaving processes running: SIGTERM to its process group]"});
+    const pid_t background = pid_in(pidfile);
+    REQUIRE(background > 0);
+    CHECK(process_gone(background));
+  }
+  std::filesystem::remove(pidfile);
+}
+
+TEST_CASE("a background process that ignores SIGTERM is killed once the kill grace is over" * doctest::timeout(20)) {
+  const auto pidfile = temp_file("stubborn");
+  auto report =
+      run_one(sh("sh -c 'trap \"\" TERM; while :; do sleep 1; done' >/dev/null 2>&1 & echo $! > " + pidfile.string()),
+              {}, nullptr, nullptr, 300ms);
+  REQUIRE(report.succeeded());
+  const pid_t background = pid_in(pidfile);
+  REQUIRE(background > 0);
+  CHECK(process_gone(background));
+  std::filesystem::remove(pidfile);
+}
+
+TEST_CASE("output held open by a process that left the task's group is given up, not waited for" *
+          doctest::timeout(20)) {
+  const auto pidfile = temp_file("escaped");
+  output_lines lines;
+  auto report =
+      run_one(sh("setsid sh -c 'echo $$ > " + pidfile.string() + "; exec sleep 30' & sleep 0.3; echo x"), {}, &lines);
+  REQUIRE(report.succeeded());
+  CHECK(lines.out == std::vector<std::string>{"x"});
+  CHECK(lines.err ==
+        std::vector<std::string>{"[output still held open by a process outside the task's group: not read further]"});
+  const pid_t escaped = pid_in(pidfile);
+  REQUIRE(escaped > 0);
+  ::kill(escaped, SIGKILL);  // outside the group: the task's to document, the test's to clean
+  std::filesystem::remove(pidfile);
+}
+
 TEST_CASE("an event-started run gives the child the payload alone and names the event in the environment") {
   graph_builder b;
   b.add({"cmd", make_command_processor(sh("cat; echo \"$CASCADENCE_EVENT_SOURCE/$CASCADENCE_EVENT_TYPE\"")), {}});
