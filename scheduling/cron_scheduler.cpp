@@ -101,6 +101,7 @@ struct cron_scheduler::impl : std::enable_shared_from_this<impl> {
         rng(options.jitter_seed ? *options.jitter_seed : std::random_device{}()) {
     try {
       last = store.load();
+      for (const auto& problem : store.problems()) obs->on_error("fire state: " + problem);
     } catch (const std::exception& e) {
       obs->on_error(std::string("cannot read fire state, starting without it: ") + e.what());
     }

@@ -5,7 +5,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <date/date.h>
+
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <string_view>
 
@@ -89,33 +92,77 @@ fire_state_store::times parse(const snapshot& save, const std::filesystem::path&
   return out;
 }
 
+// `file` renamed to `file.corrupt-<UTC time>` (a number added if that is
+// taken); what the report says about it. Throws state_error when it cannot
+// be moved.
+std::string set_aside(const std::filesystem::path& file, const std::string& why) {
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto stamp = date::format("%Y%m%dT%H%M%SZ", now);
+  auto aside = file;
+  aside += ".corrupt-" + stamp;
+  for (int n = 1; std::filesystem::exists(aside); ++n) {
+    aside = file;
+    aside += ".corrupt-" + stamp + "-" + std::to_string(n);
+  }
+  std::error_code ec;
+  std::filesystem::rename(file, aside, ec);
+  if (ec) {
+    throw state_error(file.string() + ": " + why + "; cannot move it aside (" + ec.message() +
+                      "), so it is neither used nor saved over");
+  }
+  return file.string() + ": " + why + "; kept as " + aside.filename().string() + ", starting without it";
+}
+
 }  // namespace
 
 fire_state_store::fire_state_store(std::filesystem::path file) : files_{file, alternate(file)} {}
 
 fire_state_store::times fire_state_store::load() {
+  problems_.clear();
+  kept_ = {false, false};
   std::array<std::optional<std::string>, 2> texts{read_file_if_exists(files_[0]), read_file_if_exists(files_[1])};
-  std::optional<std::size_t> newest;
-  std::array<snapshot, 2> saves{};
+  std::array<std::optional<snapshot>, 2> saves{};
+  std::array<std::optional<times>, 2> parsed{};
+  std::array<std::string, 2> why{};  // why an existing file is unusable
   for (std::size_t i = 0; i < 2; ++i) {
     if (!texts[i]) continue;
-    const auto save = whole_save(*texts[i]);
-    if (!save) continue;
-    saves[i] = *save;
-    if (!newest || save->generation > saves[*newest].generation) newest = i;
+    saves[i] = whole_save(*texts[i]);
+    if (!saves[i]) {
+      why[i] = "not a whole save (torn by a crash, or not written by Cascadence)";
+      continue;
+    }
+    try {
+      parsed[i] = parse(*saves[i], files_[i]);
+    } catch (const state_error& e) {
+      why[i] = e.what();
+    }
+  }
+  std::optional<std::size_t> newest;
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (parsed[i] && (!newest || saves[i]->generation > saves[*newest]->generation)) newest = i;
+  }
+  // An unusable file is moved aside before anything is saved over it,
+  // except a save of ours torn by a crash beside a whole one: recovering
+  // from exactly that is what the two files are for.
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (!texts[i] || parsed[i]) continue;
+    const bool torn_save = texts[i]->starts_with("# cascadence fire state") && !saves[i];
+    if (torn_save && newest) continue;
+    try {
+      problems_.push_back(set_aside(files_[i], why[i]));
+    } catch (const state_error& e) {
+      problems_.emplace_back(e.what());
+      kept_[i] = true;
+    }
   }
   if (!newest) {
     generation_ = 0;
     next_ = 0;
-    if (texts[0] || texts[1]) {
-      throw state_error(files_[0].string() + ": neither it nor " + files_[1].filename().string() +
-                        " holds a whole save (torn by a crash, or not written by Cascadence)");
-    }
     return {};
   }
-  generation_ = saves[*newest].generation;
+  generation_ = saves[*newest]->generation;
   next_ = 1 - *newest;
-  return parse(saves[*newest], files_[*newest]);
+  return std::move(*parsed[*newest]);
 }
 
 void fire_state_store::save(const times& state, durability d) {
@@ -142,6 +189,12 @@ void fire_state_store::save(const times& state, durability d) {
   text.append(checksum, end);
   text += '\n';
   text += body;
+  // A file that could not be moved aside is never saved over.
+  if (kept_[next_]) next_ = 1 - next_;
+  if (kept_[next_]) {
+    throw state_error(files_[0].string() + " and " + files_[1].filename().string() +
+                      " are unusable and could not be moved aside: not saving over them");
+  }
   // On failure the file may be torn: the next save tries it again, keeping
   // the other (the newest whole save) intact.
   overwrite_file(files_[next_], text, d);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace cascadence::scheduling {
 
@@ -32,9 +33,16 @@ class fire_state_store final {
   explicit fire_state_store(std::filesystem::path file);
 
   /// The newest whole save on disk (empty when there is none). Also reads
-  /// the single file earlier versions wrote. Throws state_error when files
-  /// exist but none is whole.
+  /// the single file earlier versions wrote. A file that is not usable (not
+  /// ours, hand-edited, a wrong shape or value) is renamed to
+  /// `NAME.corrupt-<UTC time>` before any save could overwrite it, and
+  /// problems() says so; a save of ours torn by a crash beside a whole one
+  /// is the one unusable file left for the next save to overwrite. One that
+  /// cannot be moved aside (a read-only directory) is never saved over.
   [[nodiscard]] times load();
+  /// What the last load() found unusable and where it put it, one sentence
+  /// per file.
+  [[nodiscard]] const std::vector<std::string>& problems() const noexcept { return problems_; }
   /// Saves `state` over the older of the two files; durable against a
   /// machine crash only with durability::synced (else call sync() later).
   void save(const times& state, durability d = durability::synced);
@@ -48,6 +56,8 @@ class fire_state_store final {
   std::array<std::filesystem::path, 2> files_;
   std::uint64_t generation_ = 0;  // of the newest save
   std::size_t next_ = 0;          // the file the next save overwrites
+  std::vector<std::string> problems_;
+  std::array<bool, 2> kept_{};  // unusable, and could not be moved aside
 };
 
 }  // namespace cascadence::scheduling

@@ -144,3 +144,21 @@ def test_no_background_process_outlives_its_task_under_serve(task):
     pids = [int(p) for p in (task.cwd / "pids").read_text().split()]
     assert len(pids) >= 3
     assert [p for p in pids if not process_gone(p)] == []
+
+
+def test_a_corrupted_fire_state_is_reported_and_kept_aside_not_overwritten(task):
+    from serve_helpers import Serve
+
+    garbage = b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe garbage"
+    (task.cwd / "fire-state.yml").write_bytes(garbage)
+    task.write_config("tasks:\n  tick:\n    echo: x\n    schedule: '* * * * * *'\n")
+    srv = Serve(task)
+    try:
+        srv.wait_for(lambda l: len(srv.events("done", "tick")) >= 3, timeout=20)
+    finally:
+        srv.stop()
+    errors = [l for l in srv.snapshot() if " error fire state: " in l]
+    assert len(errors) == 1 and "kept as fire-state.yml.corrupt-" in errors[0], srv.snapshot()
+    kept = list(task.cwd.glob("fire-state.yml.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == garbage
+    assert (task.cwd / "fire-state.yml").read_bytes().startswith(b"# cascadence fire state: generation ")

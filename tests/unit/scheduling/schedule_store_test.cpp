@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -180,30 +181,90 @@ TEST_CASE("the single fire state file of earlier versions is read, and kept unti
   CHECK(fire_state_store(main_file).load() == fired_at(200, 1));
 }
 
-TEST_CASE("fire state files that hold no whole save are refused with both names") {
+namespace {
+// The files of `dir` whose names start with `prefix`.
+std::vector<std::string> files_starting(const std::filesystem::path& dir, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().starts_with(prefix)) out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("fire state files that hold no whole save are moved aside with both names, never saved over") {
   scratch s;
   const auto main_file = s.dir / "fire-state.yml";
-  write(main_file, "# cascadence fire state: generation 3, 999 bytes, fnv1a64 0\n\"t\": 1\n");
+  const std::string torn_main = "# cascadence fire state: generation 3, 999 bytes, fnv1a64 0\n\"t\": 1\n";
+  write(main_file, torn_main);
   write(s.dir / "fire-state.alt.yml", "# cascadence fire state: gen");
   fire_state_store store(main_file);
-  try {
-    (void)store.load();
-    FAIL("load() accepted torn files");
-  } catch (const state_error& e) {
-    CHECK(std::string(e.what()).find("fire-state.yml") != std::string::npos);
-    CHECK(std::string(e.what()).find("fire-state.alt.yml") != std::string::npos);
-  }
+  CHECK(store.load().empty());
+  REQUIRE(store.problems().size() == 2);
+  CHECK(store.problems()[0].starts_with(main_file.string() + ": not a whole save"));
+  CHECK(store.problems()[1].find("fire-state.alt.yml: not a whole save") != std::string::npos);
+  CHECK(store.problems()[0].find("kept as fire-state.yml.corrupt-") != std::string::npos);
+  const auto aside = files_starting(s.dir, "fire-state.yml.corrupt-");
+  REQUIRE(aside.size() == 1);
+  CHECK(*read_file_if_exists(s.dir / aside[0]) == torn_main);
+  CHECK(files_starting(s.dir, "fire-state.alt.yml.corrupt-").size() == 1);
   // The scheduler then starts without the state, and its saves make it whole again.
   store.save(fired_at(100, 1));
   CHECK(fire_state_store(main_file).load() == fired_at(100, 1));
 }
 
-TEST_CASE("a fire state file with a bad entry is an error that names the line") {
+TEST_CASE("a hand-corrupted fire state file is kept aside before a save could overwrite it") {
+  struct bad final {
+    const char* what;
+    std::string text;
+    const char* reason;
+  };
+  const bad cases[] = {
+      {"binary garbage",
+       std::string("\x7f"
+                   "ELF\x02\x01\x01\0\0\xff\xfe",
+                   12),
+       "fire-state.yml:1:"},
+      {"wrong shape", "- a\n- b\n", "fire-state.yml:1:1: expected a mapping of task names to Unix seconds"},
+      {"wrong value", "\"a\": 1\n\"b\": soon\n", "fire-state.yml:2:6: expected Unix seconds"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    scratch s;
+    const auto main_file = s.dir / "fire-state.yml";
+    write(main_file, c.text);
+    fire_state_store store(main_file);
+    CHECK(store.load().empty());
+    REQUIRE(store.problems().size() == 1);
+    CHECK(store.problems()[0].find(c.reason) != std::string::npos);
+    // Saves after it, as many as the scheduler makes, never touch the kept copy.
+    for (int i = 0; i < 4; ++i) store.save(fired_at(100 + i, 1));
+    const auto aside = files_starting(s.dir, "fire-state.yml.corrupt-");
+    REQUIRE(aside.size() == 1);
+    CHECK(*read_file_if_exists(s.dir / aside[0]) == c.text);
+    CHECK(fire_state_store(main_file).load() == fired_at(103, 1));
+  }
+}
+
+TEST_CASE("a corrupted file beside a whole save is kept aside, and the whole save used") {
   scratch s;
   const auto main_file = s.dir / "fire-state.yml";
-  write(main_file, "\"a\": 1\n\"b\": soon\n");
   fire_state_store store(main_file);
-  CHECK_THROWS_WITH_AS((void)store.load(), doctest::Contains("fire-state.yml:2:"), state_error);
+  store.save(fired_at(100, 1));
+  store.save(fired_at(200, 1));  // the alternate file, the newest
+  write(s.dir / "fire-state.alt.yml", "\"task-0\": [not, a, time]\n");
+  fire_state_store restarted(main_file);
+  CHECK(restarted.load() == fired_at(100, 1));
+  REQUIRE(restarted.problems().size() == 1);
+  CHECK(restarted.problems()[0].find("fire-state.alt.yml:1:11: expected Unix seconds") != std::string::npos);
+  CHECK(files_starting(s.dir, "fire-state.alt.yml.corrupt-").size() == 1);
+  // A save of ours torn by a crash beside a whole one is not a problem.
+  restarted.save(fired_at(300, 1));
+  write(s.dir / "fire-state.alt.yml", read_file_if_exists(s.dir / "fire-state.alt.yml")->substr(0, 30));
+  fire_state_store again(main_file);
+  CHECK(again.load() == fired_at(100, 1));
+  CHECK(again.problems().empty());
 }
 
 TEST_CASE("set_policy decodes the policy keys as every caller spells them, and refuses bad text unchanged") {
