@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <random>
 #include <system_error>
 
@@ -45,6 +47,23 @@ void sync_directory_of(const std::filesystem::path& path) {
   if (dirfd.fd < 0 || ::fsync(dirfd.fd) != 0) fail("cannot fsync directory", dir);
 }
 
+// Temporary files of `path` left by writers that died before their rename
+// (`.NAME.tmp.PID.RANDOM` whose PID no longer runs) are removed; those of
+// live processes are theirs. Best effort: a failure here is no write error.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    std::string_view rest(name);
+    rest.remove_prefix(prefix.size());
+    pid_t pid = 0;
+    const auto [ptr, parse_ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+    if (parse_ec != std::errc{} || ptr == rest.data() || *ptr != '.' || pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
+}
+
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
@@ -61,8 +80,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   const auto dir = directory_of(path);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  const auto tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(std::random_device{}()));
+  const std::string prefix = "." + path.filename().string() + ".tmp.";
+  remove_stale_temporaries(dir, prefix);
+  const auto tmp = dir / (prefix + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}()));
   {
     fd_guard file{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
     if (file.fd < 0) fail("cannot create", tmp);

@@ -162,3 +162,31 @@ def test_a_corrupted_fire_state_is_reported_and_kept_aside_not_overwritten(task)
     kept = list(task.cwd.glob("fire-state.yml.corrupt-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == garbage
     assert (task.cwd / "fire-state.yml").read_bytes().startswith(b"# cascadence fire state: generation ")
+
+
+def test_temporaries_of_killed_writers_are_cleaned_at_the_next_write(task):
+    import random
+    import signal
+    import subprocess
+    import time
+
+    tasks = "".join(f"  t{i}:\n    echo: x\n" for i in range(2000))
+    task.write_config("tasks:\n" + tasks)
+    # A big schedules file, so that a kill lands inside a write now and then.
+    (task.cwd / "schedules.yml").write_text("".join(f't{i}: "{i % 60} * * * *"\n' for i in range(2000)))
+    rng = random.Random(7)
+    for i in range(60):
+        proc = task.popen("schedule", f"t{i}", "*/5 * * * *")
+        time.sleep(rng.uniform(0.0, 0.03))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+    # Stand in for a kill that did land between create and rename, whatever the dice said.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (task.cwd / f".schedules.yml.tmp.{dead.pid}.1").write_text("x" * 485_000)
+    result = task("schedule", "t1999", "0 12 * * *")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in task.cwd.glob(".schedules.yml.tmp.*")) == []
+    assert 't1999: "0 12 * * *"' in (task.cwd / "schedules.yml").read_text()

@@ -3,9 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 using namespace cascadence::scheduling;
 
@@ -26,6 +28,27 @@ TEST_CASE("an atomic write replaces the file and leaves no temporary behind") {
   write_file_atomically(file, "two\n");
   CHECK(read_file_if_exists(file) == "two\n");
   CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("temporaries left by writers that died are removed at the next write, a live writer's kept") {
+  const auto dir = make_scratch();
+  const auto file = dir / "schedules.yml";
+  // A pid that no longer runs: a child that exited and was reaped.
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  REQUIRE(dead > 0);
+  int status = 0;
+  REQUIRE(::waitpid(dead, &status, 0) == dead);
+  const auto stale = dir / (".schedules.yml.tmp." + std::to_string(dead) + ".12345");
+  const auto live = dir / (".schedules.yml.tmp." + std::to_string(::getppid()) + ".678");
+  const auto other = dir / (".other.yml.tmp." + std::to_string(dead) + ".9");
+  for (const auto& p : {stale, live, other}) std::ofstream(p) << std::string(1000, 'x');
+  write_file_atomically(file, "a: 1\n");
+  CHECK_FALSE(std::filesystem::exists(stale));
+  CHECK(std::filesystem::exists(live));   // its writer may still rename it
+  CHECK(std::filesystem::exists(other));  // another file's, removed by its own next write
+  CHECK(read_file_if_exists(file) == "a: 1\n");
   std::filesystem::remove_all(dir);
 }
 
