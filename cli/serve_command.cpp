@@ -58,7 +58,7 @@ asio::awaitable<void> serve_until_signalled(service::runtime& rt, asio::signal_s
     if (ec) break;
     if (sig == SIGHUP) {
       service::serve_log(log).info("SIGHUP: reloading the configuration, the schedules and the webhook subscriptions");
-      (void)rt.reload();
+      (void)co_await rt.reload_off_loop();
       continue;
     }
     service::serve_log(log).info(signal_name(sig) + ": no more fires or requests; waiting up to " +

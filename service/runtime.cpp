@@ -29,9 +29,11 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/system/system_error.hpp>
@@ -606,6 +608,27 @@ bool runtime::reload() {
 
 bool runtime::reload(config next) {
   return impl_->reload(std::move(next));
+}
+
+namespace {
+asio::awaitable<config> load_config_here(std::optional<std::filesystem::path> source) {
+  co_return load_config(source);
+}
+}  // namespace
+
+asio::awaitable<bool> runtime::reload_off_loop() {
+  std::optional<std::filesystem::path> source;
+  if (!impl_->current.cfg.source.empty()) source = impl_->current.cfg.source;
+  try {
+    // Named, not temporaries inside the co_await: GCC 12 mishandles those.
+    auto parse = load_config_here(std::move(source));
+    auto on_pool = asio::co_spawn(impl_->pool, std::move(parse), asio::use_awaitable);
+    config next = co_await std::move(on_pool);
+    co_return impl_->reload(std::move(next));
+  } catch (const std::exception& e) {
+    impl_->log.on_error(std::string("reload refused, keeping the previous configuration: ") + e.what());
+    co_return false;
+  }
 }
 
 asio::awaitable<void> runtime::stop(std::chrono::milliseconds grace, std::string reason) {

@@ -86,6 +86,10 @@ class runtime final {
   bool reload();
   /// The same with a configuration the host loaded itself.
   bool reload(config next);
+  /// reload() with the file read and parsed on the pool (SIGHUP in `task
+  /// serve`): a big or hostile file never holds up the loop, which keeps
+  /// firing and answering meanwhile. Swaps on the executor's thread.
+  [[nodiscard]] boost::asio::awaitable<bool> reload_off_loop();
 
   /// Stages and loads the plugins again (what a change in a watched plugin directory does after 200 ms of
   /// quiet, and `POST /api/v1/plugins/reload`), and swaps them and the graph built with them in whole: runs in

@@ -190,3 +190,33 @@ def test_temporaries_of_killed_writers_are_cleaned_at_the_next_write(task):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in task.cwd.glob(".schedules.yml.tmp.*")) == []
     assert 't1999: "0 12 * * *"' in (task.cwd / "schedules.yml").read_text()
+
+
+def test_a_slow_reload_is_parsed_off_the_loop_and_healthz_keeps_answering(task):
+    import http.client
+    import signal
+    import time
+
+    task.write_config("tasks:\n  a: {echo: x}\n")
+    srv = Server(task, "webhook", "--port", "0")
+    try:
+        port = srv.port
+        # About 2.5 s of YAML parsing on this kind of machine.
+        task.write_config("tasks:\n" + "".join(f"  t{i}: {{echo: x}}\n" for i in range(300_000)))
+        srv.proc.send_signal(signal.SIGHUP)
+        slowest = 0.0
+        answered = 0
+        while not any("configuration reloaded: 300000 tasks" in l for l in srv.snapshot()):
+            assert srv.proc.poll() is None
+            started = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().status == 200
+            conn.close()
+            slowest = max(slowest, time.monotonic() - started)
+            answered += 1
+            time.sleep(0.05)
+        # On the loop the parse held /healthz for its whole length (2-3 s here).
+        assert answered >= 5 and slowest < 1.0, (answered, slowest)
+    finally:
+        srv.stop()
