@@ -108,7 +108,8 @@ constexpr std::string_view usage_intro =
     "The sleep scenario is async by nature and ignores --threads.\n"
     "\n"
     "HTTP servers: --serve http-baseline (a bare Beast coroutine server) or\n"
-    "--serve http-webhook (the webhook routes on Cascadence's HTTP server) serves\n"
+    "--serve http-webhook (the webhook routes on Cascadence's HTTP server; with\n"
+    "http-webhook-journal each 202 also waits for the webhook journal's commit) serves\n"
     "on --host:--port (0: a free port) on one thread, prints `listening on\n"
     "http://HOST:PORT`, and after SIGINT/SIGTERM one JSON line of counters. They\n"
     "run no scenario: scripts/bench-http starts both and loads them with wrk.\n"
@@ -245,7 +246,7 @@ int main(int argc, char** argv) {
       ("temporal-runs", po::value(&config.temporal_runs)->default_value(config.temporal_runs),
        "temporal-start: how many workflows")
       ("json-only", "print only the JSON lines (no table on stderr)")
-      ("serve", po::value(&serve_name), "serve HTTP instead: http-baseline, http-webhook or remote-noop")
+      ("serve", po::value(&serve_name), "serve HTTP instead: http-baseline, http-webhook, http-webhook-journal or remote-noop")
       ("host", po::value(&serve.host)->default_value(serve.host), "address --serve binds")
       ("port", po::value(&serve_port)->default_value(serve_port), "port --serve binds; 0 picks a free one")
       ("secret", po::value(&serve.secret)->default_value(serve.secret),
@@ -273,13 +274,14 @@ int main(int argc, char** argv) {
     try {
       if (serve_name == "http-baseline") return serve_http_baseline(serve);
       if (serve_name == "http-webhook") return serve_http_webhook(serve);
+      if (serve_name == "http-webhook-journal") return serve_http_webhook(serve, true);
       if (serve_name == "remote-noop") return serve_remote_noop(serve);
     } catch (const std::exception& e) {
       std::cerr << "error: --serve " << serve_name << " failed (" << e.what() << ")\n";
       return 1;
     }
     std::cerr << "error: bad command line (--serve: unknown server '" << serve_name
-              << "', expected http-baseline, http-webhook or remote-noop)\n";
+              << "', expected http-baseline, http-webhook, http-webhook-journal or remote-noop)\n";
     return 2;
   }
   if (vm["scenario"].defaulted() || scenario_names.empty()) scenario_names = {"all"};

@@ -512,6 +512,7 @@ class command_processor final : public processor {
     if (const auto* e = ctx.event()) {
       env.push_back("CASCADENCE_EVENT_SOURCE=" + e->source);
       env.push_back("CASCADENCE_EVENT_TYPE=" + e->type);
+      if (!e->delivery_id.empty()) env.push_back("CASCADENCE_DELIVERY_ID=" + e->delivery_id);
     }
     return env;
   }

@@ -14,6 +14,9 @@ struct run_event final {
   std::string source;
   /// What happened, as the source names it (`push`, `BOOKING_CREATED`).
   std::string type;
+  /// The delivery's id (CASCADENCE_DELIVERY_ID), the same on every attempt
+  /// to deliver the event; empty when it did not come through the journal.
+  std::string delivery_id{};
 };
 
 }  // namespace cascadence::engine

@@ -187,7 +187,7 @@ constexpr std::array<std::string_view, 2> plugin_entry_keys{"path", "isolation"}
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
 constexpr std::array<std::string_view, 5> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections",
                                                     "max_runs"};
-constexpr std::array<std::string_view, 1> webhook_keys{"secrets"};
+constexpr std::array<std::string_view, 4> webhook_keys{"secrets", "journal", "journal_limit", "dedupe_window"};
 constexpr std::array<std::string_view, 1> api_keys{"token"};
 
 // Webhook source names appear in URLs and environment variable names.
@@ -520,7 +520,22 @@ config parse_config(const std::string& text, const std::filesystem::path& source
                                  : cfg.output.keep_bytes) = bytes;
         });
       } else if (key == "webhook") {
-        r.mapping(v, key, webhook_keys, [&](const std::string&, const YAML::Node& x) {
+        r.mapping(v, key, webhook_keys, [&](const std::string& k, const YAML::Node& x) {
+          if (k == "journal") {
+            cfg.webhook_journal.enabled = r.boolean(x, "webhook.journal");
+            return;
+          }
+          if (k == "journal_limit") {
+            cfg.webhook_journal.max_bytes = r.count(x, "webhook.journal_limit", 999'999'999);
+            if (cfg.webhook_journal.max_bytes < 65536)
+              r.fail(x, "webhook.journal_limit", "must be at least 65536 bytes");
+            return;
+          }
+          if (k == "dedupe_window") {
+            cfg.webhook_journal.dedupe_window =
+                std::chrono::duration_cast<std::chrono::seconds>(r.duration(x, "webhook.dedupe_window"));
+            return;
+          }
           const std::string kpath = "webhook.secrets";
           if (!x.IsMap()) r.fail(x, kpath, "expected a mapping of webhook sources to secrets");
           for (const auto& e : x) {

@@ -123,6 +123,14 @@ struct http_config final {
   std::size_t max_runs = 256;
 };
 
+/// `webhook: {journal, journal_limit, dedupe_window}`: the journal that
+/// keeps accepted deliveries until their runs settled.
+struct webhook_journal_config final {
+  bool enabled = true;
+  std::uint64_t max_bytes = 64U << 20U;
+  std::chrono::seconds dedupe_window{std::chrono::hours(24)};
+};
+
 /// One entry of `tasks:`.
 struct task_config final {
   std::string name;
@@ -165,6 +173,7 @@ struct config final {
   /// `webhook: {secrets: {SOURCE: SECRET}}`; the environment variable
   /// CASCADENCE_WEBHOOK_SECRET_<SOURCE> wins (see webhook_secret()).
   std::map<std::string, std::string, std::less<>> webhook_secrets;
+  webhook_journal_config webhook_journal;
   /// `api: {token: ...}`; CASCADENCE_API_TOKEN wins (see api_token()).
   std::string api_token;
   cronyx_config cronyx;

@@ -5,6 +5,7 @@
 #include "adapters/metrics/metrics.hpp"
 #include "adapters/metrics/metrics_route.hpp"
 #include "adapters/metrics/webhook_metrics.hpp"
+#include "adapters/webhooks/webhook_journal.hpp"
 #include "adapters/webhooks/webhook_routes.hpp"
 #include "core/async_event.hpp"
 #include "core/concurrency_limit.hpp"
@@ -105,6 +106,13 @@ struct runtime::impl final {
         api(std::make_shared<adapters::api::api_service>(ex, std::make_shared<api_bridge>(*this),
                                                          api_options(current.cfg))) {
     metrics.set_http_runs_limit(http_runs.limit());
+    if (current.cfg.webhook_journal.enabled) {
+      const auto& j = current.cfg.webhook_journal;
+      journal = std::make_unique<adapters::webhooks::webhook_journal>(
+          ex, pool,
+          adapters::webhooks::journal_options{state_file(current.cfg).parent_path() / "webhook-journal", j.max_bytes,
+                                              j.dedupe_window});
+    }
     if (options.serve_http) {
       net::router routes;
       add_routes(routes);
@@ -268,6 +276,14 @@ struct runtime::impl final {
   }
 
   void start() {
+    std::vector<adapters::webhooks::journaled_event> undelivered;
+    if (journal) {
+      try {
+        undelivered = journal->open();
+      } catch (const std::exception& e) {
+        throw start_error(std::string("cannot use the webhook journal: ") + e.what());
+      }
+    }
     if (remote) {
       refresher.emplace(
           ex, remote, [this] { (void)reload(current.cfg); }, [this](const std::string& m) { log.info(m); },
@@ -283,6 +299,7 @@ struct runtime::impl final {
       const bool v6 = host.find(':') != std::string::npos;
       log.info("listening on http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(http->port()));
     }
+    redeliver(std::move(undelivered));
     if (!options.fire_schedules) {
       watch_plugins();
       log.info("webhook mode: " + std::to_string(current.graph->size()) + " tasks; nothing is fired on a schedule");
@@ -435,7 +452,7 @@ struct runtime::impl final {
     // and deliveries in flight keep the one they started with.
     adapters::webhooks::add_webhook_routes(
         routes, ex, [this] { return webhooks; }, [this](std::string_view m) { log.on_error(m); }, &webhook_metrics,
-        &http_runs);
+        &http_runs, journal.get());
   }
 
   // The sources, secrets and subscriptions of `cfg`; each subscribed task
@@ -447,6 +464,23 @@ struct runtime::impl final {
           const auto id = engine::run_id::random();
           (void)co_await launch_adhoc(std::move(task), id, std::move(payload), std::move(event));
         });
+  }
+
+  // The events a previous process accepted (202) and did not see through,
+  // delivered again, each with its delivery id, to today's subscribers.
+  void redeliver(std::vector<adapters::webhooks::journaled_event> events) {
+    if (events.empty()) return;
+    log.info("webhook journal: delivering " + std::to_string(events.size()) +
+             " event(s) accepted before the restart and not delivered");
+    for (auto& e : events) {
+      adapters::webhooks::delivery_context context{[this](std::string_view m) { log.on_error(m); },
+                                                   &webhook_metrics,
+                                                   &http_runs,
+                                                   journal.get(),
+                                                   e.id,
+                                                   e.delivery_id};
+      (void)adapters::webhooks::deliver_event(ex, *webhooks, std::move(e.event), context);
+    }
   }
 
   asio::awaitable<void> watch() {
@@ -574,6 +608,7 @@ struct runtime::impl final {
   std::set<engine::run_canceller*> adhoc_cancellers;
   // The webhook registry in force; replaced whole by a reload.
   std::shared_ptr<const adapters::webhooks::webhook_registry> webhooks;
+  std::unique_ptr<adapters::webhooks::webhook_journal> journal;
   std::shared_ptr<adapters::api::api_service> api;
   std::optional<net::http_server> http;
   std::optional<scheduling::file_watcher> watcher;

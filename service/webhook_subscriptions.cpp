@@ -13,10 +13,15 @@ class configured_task final : public adapters::webhooks::webhook_task {
 
   boost::asio::awaitable<void> handle_event(std::string source, std::string event_type,
                                             boost::json::value payload) override {
+    return deliver(std::move(source), std::move(event_type), std::move(payload), {});
+  }
+
+  boost::asio::awaitable<void> deliver(std::string source, std::string event_type, boost::json::value payload,
+                                       std::string delivery_id) override {
     // Named locals rather than temporaries in the co_await expression: GCC 12
     // mis-handles the lifetime of such temporaries in coroutines (ASan caught
     // a string of one freed from inside the coroutine frame).
-    engine::run_event event{std::move(source), std::move(event_type)};
+    engine::run_event event{std::move(source), std::move(event_type), std::move(delivery_id)};
     auto run = launch_(name_, std::move(event), std::move(payload));
     co_await std::move(run);
   }

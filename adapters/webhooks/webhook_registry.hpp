@@ -24,6 +24,15 @@ class webhook_task {
   /// to be); an exception is logged and goes no further.
   [[nodiscard]] virtual boost::asio::awaitable<void> handle_event(std::string source, std::string event_type,
                                                                   boost::json::value payload) = 0;
+  /// handle_event() with the delivery's id (the sender's, like GitHub's
+  /// `X-GitHub-Delivery`, else one of ours), the same for every attempt to
+  /// deliver the event: a task that must not act twice deduplicates on it.
+  /// By default the id is not used.
+  [[nodiscard]] virtual boost::asio::awaitable<void> deliver(std::string source, std::string event_type,
+                                                             boost::json::value payload, std::string delivery_id) {
+    (void)delivery_id;
+    return handle_event(std::move(source), std::move(event_type), std::move(payload));
+  }
 };
 
 /// A webhook_task from a coroutine function.

@@ -1,7 +1,9 @@
 #include "adapters/webhooks/webhook_routes.hpp"
 
 #include "adapters/run_limit_reply.hpp"
+#include "adapters/webhooks/webhook_journal.hpp"
 #include "core/describe.hpp"
+#include "engine/run_id.hpp"
 #include "net/hmac.hpp"
 #include "net/json.hpp"
 #include "net/router.hpp"
@@ -50,6 +52,14 @@ std::string signature_problem(const net::request& req, std::string_view source, 
   return {};
 }
 
+// An event's deliveries still running; the last to end marks the event
+// done in the journal.
+struct event_settle final {
+  webhook_journal* journal;
+  std::string id;
+  std::size_t remaining;
+};
+
 // The end of one detached delivery: reports its failure, if any, and holds
 // its subscriber until then, since a reload may replace (and free) the
 // registry that named it while the delivery is suspended.
@@ -61,12 +71,20 @@ struct delivery_end final {
   std::string type;
   // Its place under http.max_runs, given back when the delivery ends.
   std::optional<core::concurrency_limit::permit> permit;
+  std::shared_ptr<event_settle> settle;
 
   void operator()(std::exception_ptr p) const {
+    if (settle && --settle->remaining == 0) settle->journal->mark_done(settle->id);
     if (!p || !on_error) return;
     on_error("webhook " + source + "/" + type + " to " + name + " failed: " + core::describe(p));
   }
 };
+
+net::response unavailable(std::string why) {
+  auto reply = error_reply(503, std::move(why));
+  reply.headers.set("Retry-After", "5");
+  return reply;
+}
 
 net::response accepted_reply() {
   // Built whole: a default response would first allocate its text/plain type.
@@ -111,11 +129,49 @@ delivery_decision handle_delivery(const net::request& req, std::string_view sour
   return {accepted_reply(), std::move(event)};
 }
 
+std::size_t deliver_event(const asio::any_io_executor& ex, const webhook_registry& registry, webhook_event e,
+                          const delivery_context& context) {
+  std::size_t wanted = 0;
+  registry.for_each_subscriber(e.source, e.type, [&](const webhook_registry::subscriber&, bool) { ++wanted; });
+  std::shared_ptr<event_settle> settle;
+  if (context.journal != nullptr) {
+    if (wanted == 0) {
+      context.journal->mark_done(context.journal_id);
+      return 0;
+    }
+    settle = std::make_shared<event_settle>(event_settle{context.journal, context.journal_id, wanted});
+  }
+  registry.for_each_subscriber(e.source, e.type, [&](const webhook_registry::subscriber& sub, bool last) {
+    if (context.observer != nullptr) context.observer->on_delivery(e.source, sub.name);
+    // Each delivery runs detached: its failure is reported, never thrown
+    // into the server (which has long answered the sender). The last
+    // subscriber gets the payload itself, the others a copy.
+    auto payload = last ? std::move(e.payload) : boost::json::value(e.payload);
+    delivery_end end{context.on_error, sub.task, sub.name, e.source, e.type, {}, settle};
+    if (context.limit != nullptr) end.permit = context.limit->try_acquire();  // the caller made room
+    // Started here rather than inside a wrapping coroutine, which would
+    // cost a frame per delivery; a task that throws before it returns
+    // its awaitable is reported like one that fails later.
+    std::optional<asio::awaitable<void>> delivery;
+    try {
+      delivery.emplace(sub.task->deliver(e.source, e.type, std::move(payload), context.delivery_id));
+    } catch (...) {
+      end(std::current_exception());
+      return;
+    }
+    asio::co_spawn(ex, std::move(*delivery), std::move(end));
+  });
+  return wanted;
+}
+
 void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_source registry,
-                        delivery_error_sink on_error, webhook_observer* observer, core::concurrency_limit* limit) {
-  auto handler = [ex, registry = std::move(registry), on_error, observer, limit](std::string_view source,
-                                                                                 net::request& req) {
-    const auto current = registry();  // this request's view, whatever a reload does meanwhile
+                        delivery_error_sink on_error, webhook_observer* observer, core::concurrency_limit* limit,
+                        webhook_journal* journal) {
+  // Everything up to the decision to deliver: the reply when there is
+  // nothing to deliver, else the event with the registry that routes it.
+  auto decide = [registry = std::move(registry), observer, limit](std::string_view source, net::request& req,
+                                                                  std::shared_ptr<const webhook_registry>& current) {
+    current = registry();  // this request's view, whatever a reload does meanwhile
     auto decision = handle_delivery(req, source, *current);
     if (decision.event && limit != nullptr) {
       // Every delivery of the event needs a place, or none is made: the
@@ -128,44 +184,73 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_
         decision = {run_limit_reply(*limit), std::nullopt};
       }
     }
-    if (observer != nullptr) {
-      observer->on_request(current->knows(source) ? source : unknown_source, decision.reply.status);
-    }
-    if (!decision.event) return std::move(decision.reply);
-    auto& e = *decision.event;
-    current->for_each_subscriber(e.source, e.type, [&](const webhook_registry::subscriber& sub, bool last) {
-      if (observer != nullptr) observer->on_delivery(e.source, sub.name);
-      // Each delivery runs detached: its failure is reported, never thrown
-      // into the server (which has long answered the sender). The last
-      // subscriber gets the payload itself, the others a copy.
-      auto payload = last ? std::move(e.payload) : boost::json::value(e.payload);
-      delivery_end end{on_error, sub.task, sub.name, e.source, e.type, {}};
-      if (limit != nullptr) end.permit = limit->try_acquire();  // has_room() said there is
-      // Started here rather than inside a wrapping coroutine, which would
-      // cost a frame per delivery; a task that throws before it returns
-      // its awaitable is reported like one that fails later.
-      std::optional<asio::awaitable<void>> delivery;
-      try {
-        delivery.emplace(sub.task->handle_event(e.source, e.type, std::move(payload)));
-      } catch (...) {
-        end(std::current_exception());
-        return;
+    return decision;
+  };
+  const auto answered = [observer](const webhook_registry& current, std::string_view source, unsigned status) {
+    if (observer != nullptr) observer->on_request(current.knows(source) ? source : unknown_source, status);
+  };
+  if (journal == nullptr) {
+    auto handler = [ex, decide, answered, on_error, observer, limit](std::string_view source, net::request& req) {
+      std::shared_ptr<const webhook_registry> current;
+      auto decision = decide(source, req, current);
+      answered(*current, source, decision.reply.status);
+      if (decision.event) {
+        (void)deliver_event(ex, *current, std::move(*decision.event), {on_error, observer, limit, nullptr, {}, {}});
       }
-      asio::co_spawn(ex, std::move(*delivery), std::move(end));
-    });
-    return std::move(decision.reply);
+      return std::move(decision.reply);
+    };
+    routes.post("/webhook/github", [handler](net::request& req) { return handler("github", req); });
+    routes.post("/webhook/calcom", [handler](net::request& req) { return handler("calcom", req); });
+    routes.post("/webhook/{source}",
+                [handler](net::request& req) { return handler(req.param("source").value_or(""), req); });
+    return;
+  }
+  // With the journal, 202 is sent once the event is on disk.
+  auto handler = [ex, decide, answered, on_error, observer, limit, journal](
+                     std::string source, net::request& req) -> asio::awaitable<net::response> {
+    std::shared_ptr<const webhook_registry> current;
+    auto decision = decide(source, req, current);
+    if (decision.event) {
+      auto key = delivery_key(req);
+      switch (journal->admit(key, req.body.size())) {
+        case webhook_journal::admission::duplicate:
+          decision = {net::json_response(202, boost::json::object{{"status", "duplicate"}}), std::nullopt};
+          break;
+        case webhook_journal::admission::full:
+          decision = {unavailable("webhook journal full (webhook.journal_limit is " + std::to_string(journal->bytes()) +
+                                  " bytes in use); retry later"),
+                      std::nullopt};
+          break;
+        case webhook_journal::admission::accept: {
+          auto id = engine::run_id::random().to_string();
+          const std::string delivery_id = key.empty() ? id : key;
+          auto kept = journal->append(id, std::move(key), *decision.event, req.body);
+          if (auto error = co_await std::move(kept); !error.empty()) {
+            decision = {unavailable("cannot keep the delivery: " + error), std::nullopt};
+            break;
+          }
+          (void)deliver_event(ex, *current, std::move(*decision.event),
+                              {on_error, observer, limit, journal, std::move(id), delivery_id});
+          decision.event.reset();
+          break;
+        }
+      }
+    }
+    answered(*current, source, decision.reply.status);
+    co_return std::move(decision.reply);
   };
   routes.post("/webhook/github", [handler](net::request& req) { return handler("github", req); });
   routes.post("/webhook/calcom", [handler](net::request& req) { return handler("calcom", req); });
   routes.post("/webhook/{source}",
-              [handler](net::request& req) { return handler(req.param("source").value_or(""), req); });
+              [handler](net::request& req) { return handler(std::string(req.param("source").value_or("")), req); });
 }
 
 void add_webhook_routes(net::router& routes, asio::any_io_executor ex, std::shared_ptr<const webhook_registry> registry,
-                        delivery_error_sink on_error, webhook_observer* observer, core::concurrency_limit* limit) {
+                        delivery_error_sink on_error, webhook_observer* observer, core::concurrency_limit* limit,
+                        webhook_journal* journal) {
   add_webhook_routes(
       routes, std::move(ex), [registry = std::move(registry)] { return registry; }, std::move(on_error), observer,
-      limit);
+      limit, journal);
 }
 
 }  // namespace cascadence::adapters::webhooks

@@ -20,6 +20,8 @@ class router;
 
 namespace cascadence::adapters::webhooks {
 
+class webhook_journal;
+
 /// An authenticated, parsed webhook delivery.
 struct webhook_event final {
   std::string source;
@@ -64,13 +66,40 @@ using registry_source = std::function<std::shared_ptr<const webhook_registry>()>
 /// With `limit` (optional, not owned, must outlive every delivery), each
 /// delivery holds one of its permits while it runs, and an event whose
 /// deliveries do not all fit is refused whole: 503 with `Retry-After`.
+/// With `journal` (optional, not owned, must outlive every delivery), an
+/// accepted event is answered 202 only once the journal has it on disk, a
+/// redelivery (the same `X-GitHub-Delivery` or `Idempotency-Key` within the
+/// window) is answered 202 `{"status":"duplicate"}` and not delivered, and
+/// when the journal is full or cannot be written the answer is 503 with
+/// `Retry-After`; each event is marked done once all its deliveries ended.
 void add_webhook_routes(net::router& routes, boost::asio::any_io_executor ex, registry_source registry,
                         delivery_error_sink on_error, webhook_observer* observer = nullptr,
-                        core::concurrency_limit* limit = nullptr);
+                        core::concurrency_limit* limit = nullptr, webhook_journal* journal = nullptr);
 
 /// The same with one registry for the routes' whole life.
 void add_webhook_routes(net::router& routes, boost::asio::any_io_executor ex,
                         std::shared_ptr<const webhook_registry> registry, delivery_error_sink on_error,
-                        webhook_observer* observer = nullptr, core::concurrency_limit* limit = nullptr);
+                        webhook_observer* observer = nullptr, core::concurrency_limit* limit = nullptr,
+                        webhook_journal* journal = nullptr);
+
+/// How deliver_event() hands an event over.
+struct delivery_context final {
+  delivery_error_sink on_error;
+  webhook_observer* observer = nullptr;
+  /// Each delivery takes one of its permits (the caller checked for room).
+  core::concurrency_limit* limit = nullptr;
+  /// Marks `journal_id` done once every delivery ended (null: no journal).
+  webhook_journal* journal = nullptr;
+  std::string journal_id;
+  /// What the tasks see as the delivery's id.
+  std::string delivery_id;
+};
+
+/// Hands `e` to each of its subscribers in `registry`, each delivery in its
+/// own coroutine on `ex`; returns how many. What the routes do with an
+/// accepted event, and what a restarted server does with the journal's
+/// undelivered ones.
+std::size_t deliver_event(const boost::asio::any_io_executor& ex, const webhook_registry& registry, webhook_event e,
+                          const delivery_context& context);
 
 }  // namespace cascadence::adapters::webhooks

@@ -9,6 +9,7 @@
 
 #include "adapters/api/api_service.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/webhooks/webhook_journal.hpp"
 #include "adapters/webhooks/webhook_registry.hpp"
 #include "adapters/webhooks/webhook_routes.hpp"
 #include "bench/http/serve.hpp"
@@ -18,7 +19,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <stdlib.h>
 #include <boost/asio/signal_set.hpp>
+#include <filesystem>
+#include <optional>
 
 #include <csignal>
 #include <cstdint>
@@ -59,8 +65,21 @@ class no_tasks final : public adapters::api::api_backend {
 
 }  // namespace
 
-int serve_http_webhook(const serve_config& config) {
+int serve_http_webhook(const serve_config& config, bool journaled) {
   asio::io_context io;  // as `task serve` and `task webhook` make theirs
+  // With the journal, as `task webhook` runs by default: each 202 waits for
+  // its event's group commit (write + fdatasync on the pool) in a scratch
+  // directory on the temporary file system's disk.
+  asio::thread_pool pool(1);
+  std::optional<webhooks::webhook_journal> journal;
+  std::filesystem::path journal_dir;
+  if (journaled) {
+    auto templ = (std::filesystem::temp_directory_path() / "cascadence-bench-journal-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("cannot make a scratch directory");
+    journal_dir = templ;
+    journal.emplace(io.get_executor(), pool, webhooks::journal_options{journal_dir, 1U << 30U, std::chrono::hours(24)});
+    (void)journal->open();
+  }
   auto counter = std::make_shared<counting_task>();
   auto registry = std::make_shared<webhooks::webhook_registry>();
   registry->set_secret("github", config.secret);
@@ -78,8 +97,9 @@ int serve_http_webhook(const serve_config& config) {
     res.body = metrics.render();
     return res;
   });
-  webhooks::add_webhook_routes(routes, io.get_executor(), registry,
-                               [](std::string_view message) { std::cerr << message << '\n'; });
+  webhooks::add_webhook_routes(
+      routes, io.get_executor(), registry, [](std::string_view message) { std::cerr << message << '\n'; }, nullptr,
+      nullptr, journal ? &*journal : nullptr);
 
   net::server_options options;
   options.host = config.host;
@@ -96,10 +116,13 @@ int serve_http_webhook(const serve_config& config) {
   io.run();
 
   const auto stats = server.stats();
-  std::cout << R"({"server":"http-webhook","connections":)" << stats.connections_accepted << R"(,"responses":)"
-            << stats.responses.total() << R"(,"responses_2xx":)" << stats.responses.success << R"(,"responses_4xx":)"
-            << stats.responses.client_error << R"(,"responses_5xx":)" << stats.responses.server_error
-            << R"(,"deliveries":)" << counter->events() << '}' << std::endl;
+  pool.join();
+  if (journaled) std::filesystem::remove_all(journal_dir);
+  std::cout << R"({"server":")" << (journaled ? "http-webhook-journal" : "http-webhook") << R"(","connections":)"
+            << stats.connections_accepted << R"(,"responses":)" << stats.responses.total() << R"(,"responses_2xx":)"
+            << stats.responses.success << R"(,"responses_4xx":)" << stats.responses.client_error
+            << R"(,"responses_5xx":)" << stats.responses.server_error << R"(,"deliveries":)" << counter->events() << '}'
+            << std::endl;
   return 0;
 }
 

@@ -31,7 +31,7 @@ struct serve_config final {
 /// table of `task webhook` (/healthz, /metrics, /api/v1, /webhook/...), the
 /// GitHub source signed with `config.secret`, and one built-in subscriber
 /// that counts the `push` events delivered to it.
-[[nodiscard]] int serve_http_webhook(const serve_config& config);
+[[nodiscard]] int serve_http_webhook(const serve_config& config, bool journaled = false);
 
 /// A remote plugin server (protocol v1) whose one task, `noop`, succeeds at
 /// once (bench/remote/noop_server.cpp), for the client side of `remote`.
