@@ -116,8 +116,10 @@ def test_200_mb_without_a_newline_is_read_to_the_end_in_bounded_memory(task):
     assert result.returncode == 0, result.stderr[-500:]
     lines = result.stdout.splitlines()
     assert lines == ["a" * 1000 + " [line truncated at 1000 bytes]", "after"]
-    # The largest child of this test process: `task` (head and tr are small).
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 100 * 1024  # KiB
+    # The largest child of this test process: `task` (head and tr are small):
+    # 41 MB in release, 110 MB under ASan; before the limits it held the whole
+    # 200 MB line, and more.
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 180 * 1024  # KiB
 
 
 def test_output_limits_are_checked_at_load(task):
