@@ -169,8 +169,8 @@ void add_webhook_routes(net::router& routes, asio::any_io_executor ex, registry_
                         webhook_journal* journal) {
   // Everything up to the decision to deliver: the reply when there is
   // nothing to deliver, else the event with the registry that routes it.
-  auto decide = [registry = std::move(registry), observer, limit](std::string_view source, net::request& req,
-                                                                  std::shared_ptr<const webhook_registry>& current) {
+  auto decide = [registry = std::move(registry), limit](std::string_view source, net::request& req,
+                                                        std::shared_ptr<const webhook_registry>& current) {
     current = registry();  // this request's view, whatever a reload does meanwhile
     auto decision = handle_delivery(req, source, *current);
     if (decision.event && limit != nullptr) {
