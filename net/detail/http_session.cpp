@@ -121,7 +121,9 @@ asio::awaitable<error_code> read_until(Stream& stream, beast::flat_buffer& buffe
 
 // Says goodbye: TLS close_notify, or half-close and drain what the client
 // still sends, so that the kernel does not answer its unread bytes with a
-// reset that could destroy the response before the client read it.
+// reset that could destroy the response before the client read it. The
+// drain ends at the client's EOF, after close_timeout, or after
+// header_limit + body_limit bytes, whichever comes first.
 template <typename Stream>
 asio::awaitable<void> close_connection(server_state& st, Stream& stream, io_deadline& deadline, bool drain) {
   auto& tcp_layer = beast::get_lowest_layer(stream);
@@ -162,6 +164,13 @@ asio::awaitable<void> refuse(server_state& st, Stream& stream, io_deadline& dead
   st.count_response(response_event{std::nullopt, nullptr, status, {}});
   if (ec) co_return;  // the client is gone; nothing more to do
   co_await close_connection(st, stream, deadline, /*drain=*/true);
+}
+
+// True when the client sent bytes the session has not read from the socket.
+template <typename Stream>
+bool has_unread_input(Stream& stream) {
+  error_code ec;
+  return beast::get_lowest_layer(stream).available(ec) != 0 && !ec;
 }
 
 struct handler_outcome final {
@@ -332,7 +341,8 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
     }
 
     // Decide about keep-alive after the handler: stop() may have begun.
-    bool keep_alive = parser.keep_alive() && !st.stopping;
+    const bool client_keeps_alive = parser.keep_alive();
+    bool keep_alive = client_keeps_alive && !st.stopping;
     if (keep_alive && served + 1 >= o.max_requests_per_connection) {
       st.hit(limit_kind::requests_per_connection);
       keep_alive = false;
@@ -358,7 +368,13 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
         response_event{method, method ? req.route : nullptr, res->status, std::chrono::steady_clock::now() - started});
     if (write_ec) co_return;  // timed out, reset or force-closed: the connection is over
     if (!keep_alive) {
-      co_await close_connection(st, stream, deadline, /*drain=*/false);
+      // Lingering close, as nginx does it: a client that did not ask to
+      // close may be sending its next requests (pipelined, or on their way),
+      // and requests already here are never read; closing with unread input
+      // makes the kernel reset the connection and drop the answers still in
+      // our send queue. So drain first, unless nothing can be coming.
+      const bool drain = client_keeps_alive || buffer.size() != 0 || has_unread_input(stream);
+      co_await close_connection(st, stream, deadline, drain);
       co_return;
     }
   }

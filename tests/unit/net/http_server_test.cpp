@@ -2,6 +2,8 @@
 #include "tests/unit/net/net_test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -39,6 +41,93 @@ struct recording_observer final : server_observer {
   void on_limit(limit_kind k) override { limits.push_back(k); }
   void on_error(std::string_view what) override { errors.emplace_back(what); }
 };
+
+// One response of a stream of them: its head and its body.
+struct parsed_response final {
+  std::string head;
+  std::string body;
+};
+
+// Splits what a connection received into responses (Content-Length bodies
+// only, which is all the test routes send); an incomplete tail is dropped.
+std::vector<parsed_response> split_responses(std::string_view data) {
+  std::vector<parsed_response> out;
+  for (;;) {
+    const auto head_end = data.find("\r\n\r\n");
+    if (head_end == std::string_view::npos) return out;
+    parsed_response r{std::string(data.substr(0, head_end + 4)), {}};
+    const auto length_at = r.head.find("Content-Length: ");
+    const std::size_t length = length_at == std::string::npos
+                                   ? 0
+                                   : std::stoul(r.head.substr(length_at + std::string_view("Content-Length: ").size()));
+    if (data.size() < head_end + 4 + length) return out;
+    r.body = std::string(data.substr(head_end + 4, length));
+    out.push_back(std::move(r));
+    data.remove_prefix(head_end + 4 + length);
+  }
+}
+
+// "GET /n/first" ... "GET /n/last-1", each a complete request.
+std::string numbered_requests(std::size_t first, std::size_t last) {
+  std::string out;
+  for (std::size_t i = first; i < last; ++i) out += "GET /n/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  return out;
+}
+
+// Sends `requests` in one write on one connection, and reads what comes
+// back until the server closes. Reading starts once `answered()` holds (at
+// once without one), concurrently with the write, so neither side can stall
+// the other. The client's receive window is small, as a slow reader's is:
+// answers the server has written but the client not yet received then wait
+// in the server's send queue, which a reset destroys.
+asio::awaitable<received> pipeline(std::uint16_t port, std::string requests, std::function<bool()> answered = nullptr) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::socket socket(ex);
+  socket.open(tcp::v4());
+  socket.set_option(asio::socket_base::receive_buffer_size(4096));
+  co_await socket.async_connect(loopback(port), asio::use_awaitable);
+  auto write_all = [](tcp::socket& s, std::string bytes) -> asio::awaitable<void> {
+    // A server that stops reading resets the connection: the read says so.
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
+    (void)ec, (void)n;
+  };
+  auto read_all = [](tcp::socket& s, std::function<bool()> ready) -> asio::awaitable<received> {
+    if (ready) co_await eventually(std::move(ready));
+    co_return co_await read_to_end(s);
+  };
+  auto [order, write_error, read_error, got] =
+      co_await asio::experimental::make_parallel_group(
+          asio::co_spawn(ex, write_all(socket, std::move(requests)), asio::deferred),
+          asio::co_spawn(ex, read_all(socket, std::move(answered)), asio::deferred))
+          .async_wait(asio::experimental::wait_for_all(), asio::deferred);
+  (void)order;
+  if (write_error) std::rethrow_exception(write_error);
+  if (read_error) std::rethrow_exception(read_error);
+  co_return got;
+}
+
+// GET /n/{i} answers i, then a line of padding: answers large enough to
+// fill a slow reader's receive window.
+router numbered_router() {
+  router r;
+  r.get("/n/{i}",
+        [](request& req) { return response::text(200, std::string(*req.param("i")) + "\n" + std::string(2000, '.')); });
+  return r;
+}
+
+// The number each answer carries, in the order the answers came.
+std::vector<std::string> numbers_of(const std::vector<parsed_response>& responses) {
+  std::vector<std::string> out;
+  out.reserve(responses.size());
+  for (const auto& r : responses) out.push_back(r.body.substr(0, r.body.find('\n')));
+  return out;
+}
+
+std::vector<std::string> numbers(std::size_t first, std::size_t last) {
+  std::vector<std::string> out;
+  for (std::size_t i = first; i < last; ++i) out.push_back(std::to_string(i));
+  return out;
+}
 
 }  // namespace
 
@@ -94,6 +183,64 @@ TEST_CASE("several requests are served on one keep-alive connection, pipelined o
   CHECK(reply.find("\r\n\r\nabc") != std::string::npos);
   CHECK(count_of(reply, "Connection: close") == 1);
   CHECK(server.stats().connections_accepted == 1);
+}
+
+TEST_CASE(
+    "pipelined requests past the per-connection limit get exactly the limit's answers, in order, then a "
+    "clean close" *
+    doctest::timeout(30)) {
+  asio::io_context io;
+  server_options o;
+  o.max_requests_per_connection = 5;
+  http_server server(io.get_executor(), numbered_router(), o);
+  REQUIRE_FALSE(server.start());
+  // Far more than one read of the server's takes: most of it is still unread
+  // in the kernel when the fifth answer is written.
+  // The client reads once all five answers are written: most of them are
+  // still in the server's send queue when it closes.
+  const auto got = run_with_server(io, server, pipeline(server.port(), numbered_requests(0, 3000), [&server] {
+                                     return server.stats().responses.total() == 5;
+                                   }));
+  const auto responses = split_responses(got.data);
+  CHECK(numbers_of(responses) == numbers(0, 5));
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    CHECK(starts_with(responses[i].head, "HTTP/1.1 200 OK\r\n"));
+    CHECK((responses[i].head.find("Connection: close") != std::string::npos) == (i == 4));
+  }
+  CHECK(got.end == asio::error::eof);  // FIN after the last answer, not RST
+  CHECK(server.stats().limits.requests_per_connection == 1);
+  CHECK(server.stats().responses.total() == 5);
+}
+
+TEST_CASE("1500 pipelined requests in one write get the default limit's 1000 answers and a clean close" *
+          doctest::timeout(60)) {
+  asio::io_context io;
+  http_server server(io.get_executor(), numbered_router());
+  REQUIRE_FALSE(server.start());
+  const auto got = run_with_server(io, server, pipeline(server.port(), numbered_requests(0, 1500)));
+  const auto responses = split_responses(got.data);
+  CHECK(count_of(got.data, "HTTP/1.1 200 OK") == 1000);
+  CHECK(numbers_of(responses) == numbers(0, 1000));
+  REQUIRE_FALSE(responses.empty());
+  CHECK(responses.back().head.find("Connection: close") != std::string::npos);
+  CHECK(count_of(got.data, "Connection: close") == 1);
+  CHECK(got.end == asio::error::eof);
+}
+
+TEST_CASE("requests pipelined behind one that asks to close are not answered, and the close is clean" *
+          doctest::timeout(30)) {
+  asio::io_context io;
+  http_server server(io.get_executor(), numbered_router());
+  REQUIRE_FALSE(server.start());
+  const auto requests = numbered_requests(0, 3) + "GET /n/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" +
+                        numbered_requests(4, 3000);
+  const auto got = run_with_server(
+      io, server, pipeline(server.port(), requests, [&server] { return server.stats().responses.total() == 4; }));
+  const auto responses = split_responses(got.data);
+  CHECK(numbers_of(responses) == numbers(0, 4));
+  REQUIRE(responses.size() == 4);
+  CHECK(responses[3].head.find("Connection: close") != std::string::npos);
+  CHECK(got.end == asio::error::eof);
 }
 
 TEST_CASE("a header over the limit is answered 431 and the connection closed" * doctest::timeout(20)) {
