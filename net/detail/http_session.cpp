@@ -230,13 +230,15 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
   request req;
   std::string head;
   for (std::size_t served = 0;; ++served) {
-    if (st.stopping || entry.force_closed) co_return;
+    if (st.stopping || entry.force_closed || entry.shed) co_return;
 
     // Idle: wait for the first byte of the next request. Closing here loses
-    // nothing, so stop() may do it at once.
+    // nothing, so stop() may do it at once, and so may a new connection
+    // needing room (as it may until the request's head is complete).
     if (buffer.size() == 0) {
       deadline.expires_after(served == 0 ? o.read_timeout : o.keep_alive_timeout);
       entry.idle = true;
+      st.mark_waiting(entry, shed_reason::idle);
       auto [ec, n] =
           co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, max_read_size)), use_tuple);
       entry.idle = false;
@@ -256,8 +258,10 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
     parser.body_limit(o.body_limit);
     parser.eager(false);  // stop after the header, to look at it before the body
     const auto header_done = [](const request_parser& p) { return p.is_header_done(); };
+    st.mark_waiting(entry, shed_reason::incomplete_request);
     auto read_ec = parse_buffered(buffer, parser, header_done);
     if (read_ec == http::error::need_more) read_ec = co_await read_until(stream, buffer, parser, header_done);
+    st.unmark_waiting(entry);
     // RFC 9112 section 6.3: a request whose transfer coding does not end in
     // chunked has no determinable length (Beast would read it as empty);
     // answer 400 and close rather than risk request smuggling.
@@ -382,10 +386,11 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
 
 }  // namespace
 
-asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp::socket socket) {
+asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp::socket socket,
+                                       asio::ip::address client) {
   auto& st = *state;
   session_entry entry;
-  session_registration registration(st, entry);
+  session_registration registration(st, entry, client);
   if (st.stopping) co_return;
 
   error_code ec;
@@ -400,7 +405,9 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp:
     entry.close_stream = &close_stream<tls_stream>;
     deadline.expires_after(st.options.read_timeout);
     entry.idle = true;
+    st.mark_waiting(entry, shed_reason::incomplete_request);
     auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    st.unmark_waiting(entry);
     entry.idle = false;
     if (handshake_ec) {
       // Scanners, plain HTTP on the TLS port, untrusted clients: expected.

@@ -36,11 +36,30 @@ router hello_router() {
 struct recording_observer final : server_observer {
   std::vector<unsigned> statuses;
   std::vector<limit_kind> limits;
+  std::vector<shed_reason> sheds;
   std::vector<std::string> errors;
   void on_response(const response_event& e) override { statuses.push_back(e.status); }
   void on_limit(limit_kind k) override { limits.push_back(k); }
+  void on_shed(shed_reason r) override { sheds.push_back(r); }
   void on_error(std::string_view what) override { errors.emplace_back(what); }
 };
+
+// Opens a connection to 127.0.0.1:port from `source`, another loopback
+// address (all of 127.0.0.0/8 is loopback on Linux): another client.
+asio::awaitable<tcp::socket> connect_from(std::string_view source, std::uint16_t port) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  socket.open(tcp::v4());
+  socket.bind({asio::ip::make_address(source), 0});
+  co_await socket.async_connect(loopback(port), asio::use_awaitable);
+  co_return socket;
+}
+
+// Sends one keep-alive GET /hello and reads its answer.
+asio::awaitable<std::string> hello_on(tcp::socket& socket) {
+  const std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  co_await asio::async_write(socket, asio::buffer(req), asio::use_awaitable);
+  co_return co_await read_until_contains(socket, "hello");
+}
 
 // One response of a stream of them: its head and its body.
 struct parsed_response final {
@@ -447,37 +466,169 @@ TEST_CASE("HEAD gets the GET route's headers without a body" * doctest::timeout(
   CHECK(reply.substr(reply.size() - 4) == "\r\n\r\n");
 }
 
-TEST_CASE("connections beyond the limit are accepted and closed at once" * doctest::timeout(20)) {
+TEST_CASE("at max_connections with every connection busy, a new connection is accepted and closed at once" *
+          doctest::timeout(20)) {
   asio::io_context io;
+  asio::steady_timer gate(io, asio::steady_timer::time_point::max());
+  bool waiting = false;
+  router r = hello_router();
+  r.get("/wait", [&](request&) -> asio::awaitable<response> {
+    waiting = true;
+    auto [ec] = co_await gate.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;  // cancelled by the test: the signal to answer
+    co_return response::text(200, "released");
+  });
   server_options o;
   o.max_connections = 1;
-  http_server server(io.get_executor(), hello_router(), o);
+  http_server server(io.get_executor(), std::move(r), o);
   REQUIRE_FALSE(server.start());
   struct outcome {
     std::string held_reply;
     std::string rejected_reply;
     std::string later_reply;
   };
-  const auto got = run_with_server(io, server, [](http_server& srv) -> asio::awaitable<outcome> {
+  auto test = [](http_server& srv, asio::steady_timer& g, bool& in_handler) -> asio::awaitable<outcome> {
     outcome out;
     const auto port = srv.port();
     {
       auto held = co_await connect_raw(port);
-      const std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+      const std::string req = "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n";
       co_await asio::async_write(held, asio::buffer(req), asio::use_awaitable);
-      out.held_reply = co_await read_until_contains(held, "hello");
+      co_await eventually([&] { return in_handler; });
       auto rejected = co_await connect_raw(port);
       out.rejected_reply = co_await read_until_closed(rejected);
+      g.cancel();
+      out.held_reply = co_await read_until_contains(held, "released");
     }
     co_await eventually([&] { return srv.stats().connections_active == 0; });
     out.later_reply = co_await raw_exchange(port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
     co_return out;
-  }(server));
+  };
+  const auto got = run_with_server(io, server, test(server, gate, waiting));
   CHECK(got.held_reply.find("200 OK") != std::string::npos);
   CHECK(got.rejected_reply.empty());
   CHECK(starts_with(got.later_reply, "HTTP/1.1 200 OK"));
   CHECK(server.stats().limits.connections == 1);
   CHECK(server.stats().connections_accepted == 2);
+  CHECK(server.stats().connections_shed.total() == 0);
+}
+
+TEST_CASE("at max_connections the connection that has waited longest for a request makes room for a new one" *
+          doctest::timeout(30)) {
+  asio::io_context io;
+  recording_observer obs;
+  server_options o;
+  o.max_connections = 3;
+  o.max_connections_per_client = 0;
+  // Longer than the test runs: a connection wrongly left open is not closed
+  // by a timeout, and one wrongly shed shows as a failed request.
+  o.read_timeout = 60s;
+  o.keep_alive_timeout = 60s;
+  o.observer = &obs;
+  http_server server(io.get_executor(), hello_router(), o);
+  REQUIRE_FALSE(server.start());
+  struct outcome {
+    std::string silent;   // connected, never sent a byte: shed first
+    std::string partial;  // half a request head: shed second
+    std::string kept;     // served once, then idle: shed third
+    std::vector<std::string> newcomers;
+  };
+  auto test = [](http_server& srv) -> asio::awaitable<outcome> {
+    outcome out;
+    const auto port = srv.port();
+    const auto waiting = [&srv](std::uint64_t idle, std::uint64_t incomplete) {
+      return [&srv, idle, incomplete] {
+        const auto w = srv.stats().connections_waiting;
+        return w.idle == idle && w.incomplete_request == incomplete;
+      };
+    };
+
+    auto silent = co_await connect_raw(port);
+    co_await eventually(waiting(1, 0));
+    auto partial = co_await connect_raw(port);
+    const std::string half = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+    co_await asio::async_write(partial, asio::buffer(half), asio::use_awaitable);
+    co_await eventually(waiting(1, 1));
+    auto kept = co_await connect_raw(port);
+    out.newcomers.push_back(co_await hello_on(kept));
+    co_await eventually(waiting(2, 1));
+
+    // Three open: each newcomer takes the place of the one waiting longest,
+    // and is served, keeping its connection.
+    auto first = co_await connect_raw(port);
+    out.newcomers.push_back(co_await hello_on(first));
+    if (!starts_with(out.newcomers.back(), "HTTP/1.1 200 OK")) co_return out;  // refused: nobody was shed
+    out.silent = co_await read_until_closed(silent);
+    auto second = co_await connect_raw(port);
+    out.newcomers.push_back(co_await hello_on(second));
+    if (!starts_with(out.newcomers.back(), "HTTP/1.1 200 OK")) co_return out;  // refused: nobody was shed
+    out.partial = co_await read_until_closed(partial);
+    auto third = co_await connect_raw(port);
+    out.newcomers.push_back(co_await hello_on(third));
+    if (!starts_with(out.newcomers.back(), "HTTP/1.1 200 OK")) co_return out;  // refused: nobody was shed
+    out.kept = co_await read_until_closed(kept);
+    // The newcomers were not shed in their place.
+    out.newcomers.push_back(co_await hello_on(first));
+    out.newcomers.push_back(co_await hello_on(second));
+    co_return out;
+  };
+  const auto got = run_with_server(io, server, test(server));
+  CHECK(got.silent.empty());
+  CHECK(got.partial.empty());
+  CHECK(got.kept.empty());
+  REQUIRE(got.newcomers.size() == 6);
+  for (const auto& reply : got.newcomers) CHECK(starts_with(reply, "HTTP/1.1 200 OK"));
+  const auto stats = server.stats();
+  CHECK(stats.connections_shed.idle == 2);
+  CHECK(stats.connections_shed.incomplete_request == 1);
+  CHECK(stats.limits.connections == 0);
+  CHECK(stats.connections_accepted == 6);
+  CHECK(stats.limits.read_timeout == 0);
+  CHECK(obs.sheds == std::vector<shed_reason>{shed_reason::idle, shed_reason::incomplete_request, shed_reason::idle});
+}
+
+TEST_CASE("connections from one address beyond max_connections_per_client are refused, other addresses served" *
+          doctest::timeout(30)) {
+  asio::io_context io;
+  recording_observer obs;
+  server_options o;
+  o.max_connections_per_client = 2;
+  o.observer = &obs;
+  http_server server(io.get_executor(), hello_router(), o);
+  REQUIRE_FALSE(server.start());
+  struct outcome {
+    std::string refused;
+    std::string other_address;
+    std::string after_one_left;
+  };
+  auto test = [](http_server& srv) -> asio::awaitable<outcome> {
+    outcome out;
+    const auto port = srv.port();
+    auto a1 = co_await connect_raw(port);
+    auto a2 = co_await connect_raw(port);
+    co_await eventually([&] { return srv.stats().connections_accepted == 2; });
+    {
+      auto a3 = co_await connect_raw(port);
+      out.refused = co_await hello_on(a3);  // closed at once: no answer
+    }
+    CHECK(srv.stats().limits.connections_per_client == 1);
+    auto b1 = co_await connect_from("127.0.0.2", port);
+    out.other_address = co_await hello_on(b1);
+    a1.close();
+    co_await eventually([&] { return srv.stats().connections_active == 2; });  // a2 and b1
+    auto a4 = co_await connect_raw(port);
+    out.after_one_left = co_await hello_on(a4);
+    co_return out;
+  };
+  const auto got = run_with_server(io, server, test(server));
+  CHECK(got.refused.empty());
+  CHECK(starts_with(got.other_address, "HTTP/1.1 200 OK"));
+  CHECK(starts_with(got.after_one_left, "HTTP/1.1 200 OK"));
+  const auto stats = server.stats();
+  CHECK(stats.limits.connections_per_client == 1);
+  CHECK(stats.connections_accepted == 4);
+  CHECK(stats.connections_shed.total() == 0);
+  CHECK(obs.limits == std::vector<limit_kind>{limit_kind::connections_per_client});
 }
 
 TEST_CASE("stop() lets a request in flight finish, closes idle connections and refuses new ones" *
