@@ -2,6 +2,7 @@
 
 #include "core/describe.hpp"
 #include "core/text.hpp"
+#include "net/detail/client_key.hpp"
 #include "net/detail/server_state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -54,8 +55,31 @@ std::string_view to_string(limit_kind kind) noexcept {
       return "connections";
     case limit_kind::requests_per_connection:
       return "requests_per_connection";
+    case limit_kind::connections_per_client:
+      return "connections_per_client";
   }
   return "unknown";
+}
+
+std::string_view to_string(shed_reason reason) noexcept {
+  switch (reason) {
+    case shed_reason::idle:
+      return "idle";
+    case shed_reason::incomplete_request:
+      return "incomplete_request";
+  }
+  return "unknown";
+}
+
+void shed_counts::count(shed_reason reason) noexcept {
+  switch (reason) {
+    case shed_reason::idle:
+      ++idle;
+      break;
+    case shed_reason::incomplete_request:
+      ++incomplete_request;
+      break;
+  }
 }
 
 void limit_counts::count(limit_kind kind) noexcept {
@@ -77,6 +101,9 @@ void limit_counts::count(limit_kind kind) noexcept {
       break;
     case limit_kind::requests_per_connection:
       ++requests_per_connection;
+      break;
+    case limit_kind::connections_per_client:
+      ++connections_per_client;
       break;
   }
 }
@@ -141,6 +168,30 @@ void server_state::force_close_all() {
   }
 }
 
+void server_state::mark_waiting(session_entry& entry, shed_reason reason) noexcept {
+  if (entry.shed) return;
+  entry.waiting_for = reason;
+  if (!entry.waiting_hook.is_linked()) waiting.push_back(entry);
+}
+
+void server_state::unmark_waiting(session_entry& entry) noexcept {
+  if (entry.waiting_hook.is_linked()) waiting.erase(waiting.iterator_to(entry));
+}
+
+bool server_state::shed_oldest() {
+  if (waiting.empty()) return false;
+  auto& entry = waiting.front();
+  waiting.pop_front();
+  entry.shed = true;
+  --connections_open;
+  stats.connections_shed.count(entry.waiting_for);
+  observer->on_shed(entry.waiting_for);
+  // Its pending read or handshake fails and the session ends; nothing it
+  // had begun is lost, as it had no complete request head.
+  entry.close();
+  return true;
+}
+
 void server_state::check_stopped() {
   if (!stopping || stopped || accept_loop_running || stats.connections_active != 0) return;
   stopped = true;
@@ -148,12 +199,17 @@ void server_state::check_stopped() {
   stopped_event.set();
 }
 
-session_registration::session_registration(server_state& state, session_entry& entry) : state_(state), entry_(entry) {
+session_registration::session_registration(server_state& state, session_entry& entry, asio::ip::address client)
+    : state_(state), entry_(entry), client_(client) {
   entry_.position = state_.sessions.insert(state_.sessions.end(), &entry_);
 }
 
 session_registration::~session_registration() {
   state_.sessions.erase(entry_.position);
+  state_.unmark_waiting(entry_);
+  if (!entry_.shed) --state_.connections_open;  // a shed one gave its place up already
+  const auto it = state_.per_client.find(client_);
+  if (it != state_.per_client.end() && --it->second == 0) state_.per_client.erase(it);
 }
 
 namespace {
@@ -176,7 +232,25 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server_state> st) {
       continue;
     }
     backoff = st->options.accept_backoff;
-    if (st->stats.connections_active >= st->options.max_connections) {
+    // A peer already gone has no address; the session ends at its first read.
+    boost::system::error_code endpoint_ec;
+    const auto client = client_key(socket.remote_endpoint(endpoint_ec).address());
+    // One client may not take every place: past its own limit it is refused
+    // before anyone else's connection would be shed for it.
+    const auto per_client = st->options.max_connections_per_client;
+    if (per_client != 0) {
+      const auto it = st->per_client.find(client);
+      if (it != st->per_client.end() && it->second >= per_client) {
+        st->hit(limit_kind::connections_per_client);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+    }
+    // Full: the connection that has waited longest for a request makes room
+    // (slow clients that never finish a request head cannot keep a new
+    // client out); refused only when every connection is busy with one.
+    if (st->connections_open >= st->options.max_connections && !st->shed_oldest()) {
       st->hit(limit_kind::connections);
       boost::system::error_code ignored;
       socket.close(ignored);
@@ -184,7 +258,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server_state> st) {
     }
     ++st->stats.connections_accepted;
     ++st->stats.connections_active;
-    asio::co_spawn(st->ex, serve_connection(st, std::move(socket)), [st](std::exception_ptr e) {
+    ++st->connections_open;
+    ++st->per_client[client];
+    asio::co_spawn(st->ex, serve_connection(st, std::move(socket), client), [st](std::exception_ptr e) {
       if (e) {
         ++st->stats.session_errors;
         st->report_error("session ended unexpectedly: " + core::describe(e));
@@ -284,7 +360,9 @@ asio::awaitable<void> http_server::wait_stopped() const {
 }
 
 server_stats http_server::stats() const {
-  return state_->stats;
+  auto out = state_->stats;
+  for (const auto& entry : state_->waiting) out.connections_waiting.count(entry.waiting_for);
+  return out;
 }
 
 }  // namespace cascadence::net

@@ -46,8 +46,16 @@ struct server_options final {
   /// How long a closing connection may take to say goodbye (TLS
   /// close_notify, draining an unread request body after 4xx).
   std::chrono::milliseconds close_timeout{std::chrono::seconds(2)};
-  /// Open connections. A connection beyond it is accepted and closed at once.
+  /// Open connections. At the limit, a new connection takes the place of the
+  /// one that has waited longest for a request (keep-alive between requests,
+  /// or no complete request head yet), which is closed; with none waiting it
+  /// is accepted and closed at once.
   std::size_t max_connections = 1024;
+  /// Open connections from one client address (an IPv6 client's /64). A
+  /// connection beyond it is accepted and closed at once, without shedding
+  /// anyone's. 0 = no limit. Behind a reverse proxy every client has the
+  /// proxy's address: raise it to max_connections there.
+  std::size_t max_connections_per_client = 64;
   /// Requests served on one keep-alive connection before it is closed.
   std::size_t max_requests_per_connection = 1000;
   /// First and longest pause after a failed accept() (doubling in between).

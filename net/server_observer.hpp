@@ -35,8 +35,9 @@ enum class limit_kind : std::uint8_t {
   body_size,                ///< request body over body_limit: 413, connection closed
   read_timeout,             ///< request not read within read_timeout: connection dropped
   handler_timeout,          ///< handler over handler_timeout: cancelled, 503
-  connections,              ///< max_connections reached: new connection closed at once
+  connections,              ///< max_connections reached, none to shed: new connection closed at once
   requests_per_connection,  ///< max_requests_per_connection served: connection closed
+  connections_per_client,   ///< max_connections_per_client reached: new connection closed at once
 };
 
 /// The name of a limit, for logs and metric labels ("header_size", ...).
@@ -50,9 +51,32 @@ struct limit_counts final {
   std::uint64_t handler_timeout = 0;
   std::uint64_t connections = 0;
   std::uint64_t requests_per_connection = 0;
+  std::uint64_t connections_per_client = 0;
 
   /// Adds one hit of `kind`.
   void count(limit_kind kind) noexcept;
+};
+
+/// What a connection closed to make room for a new one at max_connections
+/// was doing.
+enum class shed_reason : std::uint8_t {
+  idle,                ///< waiting for a request's first byte (a new connection, or keep-alive between requests)
+  incomplete_request,  ///< in its TLS handshake, or part of a request head received
+};
+
+/// The name of a shed reason, for logs and metric labels ("idle", ...).
+[[nodiscard]] std::string_view to_string(shed_reason reason) noexcept;
+
+/// Connections counted by what they wait for (the reason they would be, or
+/// were, shed for).
+struct shed_counts final {
+  std::uint64_t idle = 0;
+  std::uint64_t incomplete_request = 0;
+
+  /// Adds one connection shed for `reason`.
+  void count(shed_reason reason) noexcept;
+  /// All connections shed.
+  [[nodiscard]] std::uint64_t total() const noexcept { return idle + incomplete_request; }
 };
 
 /// Responses of one registered route.
@@ -71,6 +95,11 @@ struct server_stats final {
   std::uint64_t connections_accepted = 0;
   /// Connections currently open (sessions not yet ended).
   std::uint64_t connections_active = 0;
+  /// Open connections waiting for a request or the rest of its head: the
+  /// ones max_connections may shed.
+  shed_counts connections_waiting;
+  /// Connections closed to make room for new ones at max_connections.
+  shed_counts connections_shed;
   /// Requests refused by the parser (400), before any handler ran.
   std::uint64_t malformed_requests = 0;
   /// Failed accept() calls, each followed by a back-off.
@@ -103,6 +132,8 @@ class server_observer {
   virtual void on_response(const response_event& event) { (void)event; }
   /// A limit was hit.
   virtual void on_limit(limit_kind kind) { (void)kind; }
+  /// A connection was closed to make room for a new one at max_connections.
+  virtual void on_shed(shed_reason reason) { (void)reason; }
   /// An unexpected error: a handler or session threw, accept() failed. The
   /// default writes one line to std::clog.
   virtual void on_error(std::string_view what);

@@ -185,8 +185,8 @@ constexpr std::array<std::string_view, 2> temporal_tls_keys{"ca_file", "verify"}
 constexpr std::array<std::string_view, 4> cronyx_keys{"base_url", "timeout", "token", "refresh"};
 constexpr std::array<std::string_view, 2> plugin_entry_keys{"path", "isolation"};
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
-constexpr std::array<std::string_view, 5> http_keys{"body_limit", "header_limit", "read_timeout", "max_connections",
-                                                    "max_runs"};
+constexpr std::array<std::string_view, 6> http_keys{
+    "body_limit", "header_limit", "read_timeout", "max_connections", "max_connections_per_client", "max_runs"};
 constexpr std::array<std::string_view, 4> webhook_keys{"secrets", "journal", "journal_limit", "dedupe_window"};
 constexpr std::array<std::string_view, 1> api_keys{"token"};
 
@@ -506,6 +506,8 @@ config parse_config(const std::string& text, const std::filesystem::path& source
             if (cfg.http.read_timeout.count() == 0) r.fail(x, kpath, "must be longer than 0");
           } else if (k == "max_runs") {
             cfg.http.max_runs = r.count(x, kpath, 1'000'000);
+          } else if (k == "max_connections_per_client") {
+            cfg.http.max_connections_per_client = r.count(x, kpath, 1'000'000);
           } else {
             cfg.http.max_connections = r.count(x, kpath, 1'000'000);
           }

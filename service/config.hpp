@@ -118,6 +118,9 @@ struct http_config final {
   std::size_t header_limit = 8 * 1024;
   std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};
   std::size_t max_connections = 1024;
+  /// Connections from one client address (an IPv6 client's /64); 0 = no
+  /// limit. Behind a reverse proxy, raise it to max_connections.
+  std::size_t max_connections_per_client = 64;
   /// Runs started over HTTP (webhook deliveries, REST API) going at once;
   /// past it requests are refused with 503 and Retry-After. 0 = no limit.
   std::size_t max_runs = 256;

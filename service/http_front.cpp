@@ -22,6 +22,7 @@ net::server_options server_options_of(const config& cfg, const listen_address& a
   o.header_limit = cfg.http.header_limit;
   o.read_timeout = cfg.http.read_timeout;
   o.max_connections = cfg.http.max_connections;
+  o.max_connections_per_client = cfg.http.max_connections_per_client;
   return o;
 }
 

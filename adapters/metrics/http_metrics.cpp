@@ -11,4 +11,12 @@ void http_metrics::on_response(const net::response_event& event) {
                                 std::chrono::duration_cast<std::chrono::nanoseconds>(event.elapsed));
 }
 
+void http_metrics::on_limit(net::limit_kind kind) {
+  registry_.record_http_limit(net::to_string(kind));
+}
+
+void http_metrics::on_shed(net::shed_reason reason) {
+  registry_.record_http_connection_shed(net::to_string(reason));
+}
+
 }  // namespace cascadence::adapters::metrics

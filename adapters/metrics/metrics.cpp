@@ -59,6 +59,11 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
                                          "Time to answer HTTP requests, by route and method.", http_buckets};
   series_family<Counter> http_requests{"cascadence_http_requests_total",
                                        "HTTP requests by route, method and status code."};
+  series_family<Counter> http_limits{"cascadence_http_limit_hits_total",
+                                     "Times an HTTP server limit was hit, by limit (header_size, connections, ...)."};
+  series_family<Counter> http_shed{"cascadence_http_connections_shed_total",
+                                   "HTTP connections closed to make room for new ones at http.max_connections, by what "
+                                   "they were waiting for (idle, incomplete_request)."};
   series_family<Gauge> http_runs{"cascadence_http_runs_in_flight",
                                  "Runs started over HTTP (webhook deliveries, REST API) going now."};
   series_family<Gauge> http_runs_limit{"cascadence_http_runs_limit",
@@ -174,6 +179,14 @@ void metrics::record_http_request(std::string_view route, std::string_view metho
   impl_->http_requests.get({{"route", route}, {"method", method}, {"code", code}}).Increment();
 }
 
+void metrics::record_http_limit(std::string_view limit) {
+  impl_->http_limits.get({{"limit", limit}}).Increment();
+}
+
+void metrics::record_http_connection_shed(std::string_view reason) {
+  impl_->http_shed.get({{"reason", reason}}).Increment();
+}
+
 void metrics::set_http_runs_in_flight(std::size_t in_flight) {
   impl_->http_runs_series();
   impl_->http_runs_now->Set(static_cast<double>(in_flight));
@@ -212,6 +225,8 @@ std::string metrics::render() const {
   m.webhook_deliveries.render(out);
   m.http_duration.render(out);
   m.http_requests.render(out);
+  m.http_limits.render(out);
+  m.http_shed.render(out);
   m.http_runs.render(out);
   m.http_runs_limit.render(out);
   m.http_runs_refused.render(out);

@@ -30,7 +30,11 @@ namespace cascadence::adapters::metrics {
 /// - cascadence_webhook_requests_total{source,code},
 ///   cascadence_webhook_deliveries_total{source,task_name},
 ///   cascadence_http_request_duration_seconds{route,method} (histogram),
-///   cascadence_http_requests_total{route,method,code};
+///   cascadence_http_requests_total{route,method,code},
+///   cascadence_http_limit_hits_total{limit} (net::limit_kind names),
+///   cascadence_http_connections_shed_total{reason} (net::shed_reason names:
+///   idle, incomplete_request), connections closed to make room for new
+///   ones at `http.max_connections`;
 /// - cascadence_http_runs_in_flight, cascadence_http_runs_limit (gauges) and
 ///   cascadence_http_runs_refused_total: runs started over HTTP and the
 ///   requests refused at `http.max_runs`;
@@ -52,6 +56,11 @@ class metrics final {
   void record_webhook_delivery(std::string_view source, std::string_view task);
   void record_http_request(std::string_view route, std::string_view method, unsigned status,
                            std::chrono::nanoseconds duration);
+  /// An HTTP server limit was hit (`limit`: a net::limit_kind name).
+  void record_http_limit(std::string_view limit);
+  /// A connection was closed to make room for a new one (`reason`: a
+  /// net::shed_reason name).
+  void record_http_connection_shed(std::string_view reason);
 
   /// Runs started over HTTP going now.
   void set_http_runs_in_flight(std::size_t in_flight);

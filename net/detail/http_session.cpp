@@ -121,7 +121,9 @@ asio::awaitable<error_code> read_until(Stream& stream, beast::flat_buffer& buffe
 
 // Says goodbye: TLS close_notify, or half-close and drain what the client
 // still sends, so that the kernel does not answer its unread bytes with a
-// reset that could destroy the response before the client read it.
+// reset that could destroy the response before the client read it. The
+// drain ends at the client's EOF, after close_timeout, or after
+// header_limit + body_limit bytes, whichever comes first.
 template <typename Stream>
 asio::awaitable<void> close_connection(server_state& st, Stream& stream, io_deadline& deadline, bool drain) {
   auto& tcp_layer = beast::get_lowest_layer(stream);
@@ -162,6 +164,13 @@ asio::awaitable<void> refuse(server_state& st, Stream& stream, io_deadline& dead
   st.count_response(response_event{std::nullopt, nullptr, status, {}});
   if (ec) co_return;  // the client is gone; nothing more to do
   co_await close_connection(st, stream, deadline, /*drain=*/true);
+}
+
+// True when the client sent bytes the session has not read from the socket.
+template <typename Stream>
+bool has_unread_input(Stream& stream) {
+  error_code ec;
+  return beast::get_lowest_layer(stream).available(ec) != 0 && !ec;
 }
 
 struct handler_outcome final {
@@ -221,13 +230,15 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
   request req;
   std::string head;
   for (std::size_t served = 0;; ++served) {
-    if (st.stopping || entry.force_closed) co_return;
+    if (st.stopping || entry.force_closed || entry.shed) co_return;
 
     // Idle: wait for the first byte of the next request. Closing here loses
-    // nothing, so stop() may do it at once.
+    // nothing, so stop() may do it at once, and so may a new connection
+    // needing room (as it may until the request's head is complete).
     if (buffer.size() == 0) {
       deadline.expires_after(served == 0 ? o.read_timeout : o.keep_alive_timeout);
       entry.idle = true;
+      st.mark_waiting(entry, shed_reason::idle);
       auto [ec, n] =
           co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, max_read_size)), use_tuple);
       entry.idle = false;
@@ -247,8 +258,10 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
     parser.body_limit(o.body_limit);
     parser.eager(false);  // stop after the header, to look at it before the body
     const auto header_done = [](const request_parser& p) { return p.is_header_done(); };
+    st.mark_waiting(entry, shed_reason::incomplete_request);
     auto read_ec = parse_buffered(buffer, parser, header_done);
     if (read_ec == http::error::need_more) read_ec = co_await read_until(stream, buffer, parser, header_done);
+    st.unmark_waiting(entry);
     // RFC 9112 section 6.3: a request whose transfer coding does not end in
     // chunked has no determinable length (Beast would read it as empty);
     // answer 400 and close rather than risk request smuggling.
@@ -332,7 +345,8 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
     }
 
     // Decide about keep-alive after the handler: stop() may have begun.
-    bool keep_alive = parser.keep_alive() && !st.stopping;
+    const bool client_keeps_alive = parser.keep_alive();
+    bool keep_alive = client_keeps_alive && !st.stopping;
     if (keep_alive && served + 1 >= o.max_requests_per_connection) {
       st.hit(limit_kind::requests_per_connection);
       keep_alive = false;
@@ -358,7 +372,13 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
         response_event{method, method ? req.route : nullptr, res->status, std::chrono::steady_clock::now() - started});
     if (write_ec) co_return;  // timed out, reset or force-closed: the connection is over
     if (!keep_alive) {
-      co_await close_connection(st, stream, deadline, /*drain=*/false);
+      // Lingering close, as nginx does it: a client that did not ask to
+      // close may be sending its next requests (pipelined, or on their way),
+      // and requests already here are never read; closing with unread input
+      // makes the kernel reset the connection and drop the answers still in
+      // our send queue. So drain first, unless nothing can be coming.
+      const bool drain = client_keeps_alive || buffer.size() != 0 || has_unread_input(stream);
+      co_await close_connection(st, stream, deadline, drain);
       co_return;
     }
   }
@@ -366,10 +386,11 @@ asio::awaitable<void> run_session(server_state& st, Stream& stream, io_deadline&
 
 }  // namespace
 
-asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp::socket socket) {
+asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp::socket socket,
+                                       asio::ip::address client) {
   auto& st = *state;
   session_entry entry;
-  session_registration registration(st, entry);
+  session_registration registration(st, entry, client);
   if (st.stopping) co_return;
 
   error_code ec;
@@ -384,7 +405,9 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp:
     entry.close_stream = &close_stream<tls_stream>;
     deadline.expires_after(st.options.read_timeout);
     entry.idle = true;
+    st.mark_waiting(entry, shed_reason::incomplete_request);
     auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    st.unmark_waiting(entry);
     entry.idle = false;
     if (handshake_ec) {
       // Scanners, plain HTTP on the TLS port, untrusted clients: expected.

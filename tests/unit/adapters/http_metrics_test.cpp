@@ -96,3 +96,20 @@ TEST_CASE("the time a response took lands in the duration histogram") {
       text,
       R"m(cascadence_http_request_duration_seconds_bucket{method="POST",route="/webhook/{source}",le="0.05"} 1)m"));
 }
+
+TEST_CASE("limit hits and shed connections are counted by limit and by reason") {
+  metrics registry;
+  http_metrics observer(registry);
+  observer.on_limit(net::limit_kind::connections_per_client);
+  observer.on_limit(net::limit_kind::connections_per_client);
+  observer.on_limit(net::limit_kind::header_size);
+  observer.on_shed(net::shed_reason::incomplete_request);
+  observer.on_shed(net::shed_reason::idle);
+  observer.on_shed(net::shed_reason::incomplete_request);
+  const auto text = registry.render();
+  CHECK(has_line(text, R"m(cascadence_http_limit_hits_total{limit="connections_per_client"} 2)m"));
+  CHECK(has_line(text, R"m(cascadence_http_limit_hits_total{limit="header_size"} 1)m"));
+  CHECK(has_line(text, R"m(cascadence_http_connections_shed_total{reason="incomplete_request"} 2)m"));
+  CHECK(has_line(text, R"m(cascadence_http_connections_shed_total{reason="idle"} 1)m"));
+  CHECK(has_line(text, "# TYPE cascadence_http_connections_shed_total counter"));
+}

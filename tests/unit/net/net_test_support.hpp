@@ -47,6 +47,29 @@ inline asio::awaitable<std::string> read_until_closed(tcp::socket& socket) {
   }
 }
 
+/// Everything a connection received until it ended, and how it ended:
+/// asio::error::eof is a clean close (FIN), connection_reset a reset (RST),
+/// which may have destroyed data the kernel had received but not yet
+/// handed over.
+struct received final {
+  std::string data;
+  boost::system::error_code end;
+};
+
+/// Reads until the peer closes (or resets) the connection, and says which.
+inline asio::awaitable<received> read_to_end(tcp::socket& socket) {
+  received out;
+  std::array<char, 4096> buf{};
+  for (;;) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    out.data.append(buf.data(), n);
+    if (ec) {
+      out.end = ec;
+      co_return out;
+    }
+  }
+}
+
 /// Reads until `marker` has arrived (or the peer closed).
 inline asio::awaitable<std::string> read_until_contains(tcp::socket& socket, std::string_view marker) {
   std::string out;

@@ -171,7 +171,7 @@ TEST_CASE("a task subscribes to webhook events with on:") {
 
 TEST_CASE("http limits, webhook secrets and the api token are read") {
   const auto cfg = parse_config(R"(http: {body_limit: 2048, header_limit: 1024, read_timeout: 3s, max_connections: 7,
-       max_runs: 5}
+       max_connections_per_client: 3, max_runs: 5}
 webhook: {secrets: {github: s1, calcom: s2}}
 api: {token: t0k}
 )",
@@ -180,6 +180,8 @@ api: {token: t0k}
   CHECK(cfg.http.header_limit == 1024);
   CHECK(cfg.http.read_timeout == std::chrono::seconds(3));
   CHECK(cfg.http.max_connections == 7);
+  CHECK(cfg.http.max_connections_per_client == 3);
+  CHECK(parse_config("tasks: {a: {echo: 1}}\n", "test.yml").http.max_connections_per_client == 64);
   CHECK(cfg.http.max_runs == 5);
   CHECK(parse_config("tasks: {a: {echo: 1}}\n", "test.yml").http.max_runs == 256);
   CHECK(webhook_secret(cfg, "github") == "s1");
