@@ -138,7 +138,9 @@ std::chrono::milliseconds retry_after(const net::header_map& headers) {
   const auto* end = v->data() + v->size();
   const auto [ptr, ec] = std::from_chars(v->data(), end, seconds);
   if (ec != std::errc() || ptr != end || !std::isfinite(seconds)) return default_poll;
-  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(seconds, 3600.0) * 1000));
+  // Bounded before the conversion: a double beyond int64's range (-1e300)
+  // does not convert (undefined behaviour).
+  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(std::clamp(seconds, 0.0, 3600.0) * 1000));
   return std::clamp(ms, min_poll, max_poll);
 }
 
