@@ -206,6 +206,21 @@ TEST_CASE("a fire state file with a bad entry is an error that names the line") 
   CHECK_THROWS_WITH_AS((void)store.load(), doctest::Contains("fire-state.yml:2:"), state_error);
 }
 
+TEST_CASE("names that need escapes, or longer than a YAML key may be, survive a fire state save") {
+  // Found by fuzz_fire_state_store: names read from an edited file were
+  // written back unescaped, or as keys over YAML's 1024 characters, and the
+  // next load refused the file.
+  scratch s;
+  fire_state_store store(s.dir / "fire-state.yml");
+  const fire_state_store::times t{{"a\"b", std::chrono::sys_seconds(1s)},
+                                  {"back\\slash", std::chrono::sys_seconds(2s)},
+                                  {"tab\tand\x05", std::chrono::sys_seconds(3s)},
+                                  {std::string(300, '\x01'), std::chrono::sys_seconds(4s)},
+                                  {std::string(2000, 'n'), std::chrono::sys_seconds(5s)}};
+  store.save(t);
+  CHECK(fire_state_store(s.dir / "fire-state.yml").load() == t);
+}
+
 TEST_CASE("set_policy decodes the policy keys as every caller spells them, and refuses bad text unchanged") {
   using cascadence::scheduling::schedule_policy;
   schedule_policy p;
