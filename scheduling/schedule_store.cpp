@@ -58,9 +58,8 @@ std::optional<std::string> decode(const std::filesystem::path& file, const std::
   return std::nullopt;
 }
 
-decoded read(const std::filesystem::path& file) {
+decoded decode_file(const std::filesystem::path& file, const std::optional<std::string>& text) {
   decoded d;
-  const auto text = read_file_if_exists(file);
   if (!text) return d;
   YAML::Node root;
   try {
@@ -156,12 +155,14 @@ std::optional<std::string> set_policy(schedule_policy& policy, std::string_view 
 schedule_store::schedule_store(std::filesystem::path file) : file_(std::move(file)) {}
 
 schedule_file schedule_store::load() const {
-  return read(file_).file;
+  return decode_file(file_, read_file_if_exists(file_)).file;
 }
 
 void schedule_store::update(const std::function<void(std::vector<schedule_entry>&)>& change) {
   const file_lock lock(file_);
-  auto d = read(file_);
+  const auto text = read_file_if_exists(file_);
+  if (text) require_utf8(file_, *text);
+  auto d = decode_file(file_, text);
   change(d.file.entries);
   // A decodable entry written under the key of an undecodable one replaces it.
   std::erase_if(d.raw, [&](const auto& raw) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 using namespace cascadence::scheduling;
 using namespace std::chrono_literals;
@@ -219,6 +220,35 @@ TEST_CASE("names that need escapes, or longer than a YAML key may be, survive a 
                                   {std::string(2000, 'n'), std::chrono::sys_seconds(5s)}};
   store.save(t);
   CHECK(fire_state_store(s.dir / "fire-state.yml").load() == t);
+}
+
+TEST_CASE("a schedules file that is not UTF-8 is read, but never rewritten") {
+  // Found by fuzz_schedule_store: yaml-cpp writes U+FFFD for bytes that are
+  // not UTF-8, so the rewrite changed an entry it promises to keep.
+  scratch s;
+  const auto file = s.dir / "schedules.yml";
+  const std::string text = "ok: \"@daily\"\n\"caf\xe9\": [1]\n";
+  write(file, text);
+  schedule_store store(file);
+  const auto read = store.load();
+  CHECK(read.entries.size() == 1);
+  REQUIRE(read.undecodable.size() == 1);
+  CHECK(read.undecodable[0].key == "caf\xe9");
+  CHECK_THROWS_WITH_AS(store.update([](auto& entries) { entries.push_back(entry("x", "* * * * *")); }),
+                       doctest::Contains("schedules.yml:2:5: not UTF-8 text"), state_error);
+  CHECK(read_file_if_exists(file) == text);
+}
+
+TEST_CASE("a task state file that is not UTF-8 is read, but never rewritten") {
+  scratch s;
+  const auto file = s.dir / "task-state.yml";
+  const std::string text = "enabled:\n  caf\xe9: false\n";
+  write(file, text);
+  task_state_store store(file);
+  CHECK(store.load() == std::map<std::string, bool>{{"caf\xe9", false}});
+  CHECK_THROWS_WITH_AS(store.set_enabled("example", false), doctest::Contains("task-state.yml:2:6: not UTF-8"),
+                       state_error);
+  CHECK(read_file_if_exists(file) == text);
 }
 
 TEST_CASE("set_policy decodes the policy keys as every caller spells them, and refuses bad text unchanged") {
