@@ -2,6 +2,7 @@
 
 #include "engine/duration.hpp"
 #include "scheduling/atomic_file.hpp"
+#include "scheduling/detail/yaml_keys.hpp"
 #include "scheduling/task_state_store.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -90,7 +91,7 @@ std::string render(const std::vector<schedule_entry>& entries,
   YAML::Emitter out;
   out << YAML::BeginMap;
   for (const auto& e : entries) {
-    out << YAML::Key << e.task << YAML::Value;
+    out << detail::key_format(e.task) << YAML::Key << e.task << YAML::Value;
     if (e.is_plain()) {
       out << YAML::DoubleQuoted << e.expression;
       continue;
@@ -110,7 +111,7 @@ std::string render(const std::vector<schedule_entry>& entries,
     if (e.paused) out << YAML::Key << "paused" << YAML::Value << true;
     out << YAML::EndMap;
   }
-  for (const auto& [key, node] : raw) out << YAML::Key << key << YAML::Value << node;
+  for (const auto& [key, node] : raw) out << detail::key_format(key) << YAML::Key << key << YAML::Value << node;
   out << YAML::EndMap;
   if (entries.empty() && raw.empty()) return "{}\n";
   return std::string(out.c_str()) + "\n";
@@ -169,7 +170,16 @@ void schedule_store::update(const std::function<void(std::vector<schedule_entry>
     return std::any_of(d.file.entries.begin(), d.file.entries.end(),
                        [&](const schedule_entry& e) { return e.task == raw.first; });
   });
-  write_file_atomically(file_, render(d.file.entries, d.raw));
+  // Never write what cannot be read back: yaml-cpp writes some nodes it
+  // reads (an undecodable entry's long nested key) in a form it refuses.
+  const auto rendered = render(d.file.entries, d.raw);
+  try {
+    (void)YAML::Load(rendered);
+  } catch (const YAML::Exception& e) {
+    throw state_error(file_.string() + ": rewriting it would give a file that does not read back (" + e.msg +
+                      "; the file is left as it is)");
+  }
+  write_file_atomically(file_, rendered);
 }
 
 }  // namespace cascadence::scheduling

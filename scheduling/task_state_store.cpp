@@ -2,6 +2,7 @@
 
 #include "core/utf8.hpp"
 #include "scheduling/atomic_file.hpp"
+#include "scheduling/detail/yaml_keys.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -43,7 +44,8 @@ std::map<std::string, bool> parse(const std::filesystem::path& file, const std::
 std::string render(const std::map<std::string, bool>& state) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "enabled" << YAML::Value << YAML::BeginMap;
-  for (const auto& [task, enabled] : state) out << YAML::Key << task << YAML::Value << enabled;
+  for (const auto& [task, enabled] : state)
+    out << detail::key_format(task) << YAML::Key << task << YAML::Value << enabled;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -251,6 +251,41 @@ TEST_CASE("a task state file that is not UTF-8 is read, but never rewritten") {
   CHECK(read_file_if_exists(file) == text);
 }
 
+TEST_CASE("names longer than a YAML key may be are written as explicit keys and read back") {
+  // Found by fuzz_task_state_store: yaml-cpp writes a key of more than 1024
+  // characters as an implicit key, which its reader refuses.
+  scratch s;
+  const std::string name(1100, 'n');
+  task_state_store states(s.dir / "task-state.yml");
+  states.set_enabled(name, false);
+  states.set_enabled("example", true);
+  CHECK(states.load() == std::map<std::string, bool>{{"example", true}, {name, false}});
+  CHECK(read_file_if_exists(s.dir / "task-state.yml")->starts_with("enabled:\n  example: true\n  ? "));
+
+  schedule_store schedules(s.dir / "schedules.yml");
+  write(s.dir / "schedules.yml", "\"" + std::string(300, '\x01') + "\": [1]\n");
+  schedules.update([&](auto& entries) { entries.push_back(entry(name, "@daily")); });
+  const auto back = schedules.load();
+  REQUIRE(back.entries.size() == 1);
+  CHECK(back.entries[0].task == name);
+  REQUIRE(back.undecodable.size() == 1);
+  CHECK(back.undecodable[0].key == std::string(300, '\x01'));
+}
+
+TEST_CASE("an update that would write a schedules file that does not read back is refused") {
+  // An undecodable entry is written back as yaml-cpp emits it, and it emits
+  // a long key nested in it in a form it does not read.
+  scratch s;
+  const auto file = s.dir / "schedules.yml";
+  const std::string text = "odd: {? \"" + std::string(1100, 'k') + "\"\n: 1}\n";
+  write(file, text);
+  schedule_store store(file);
+  REQUIRE(store.load().undecodable.size() == 1);
+  CHECK_THROWS_WITH_AS(store.update([](auto& entries) { entries.push_back(entry("x", "@daily")); }),
+                       doctest::Contains("does not read back"), state_error);
+  CHECK(read_file_if_exists(file) == text);
+}
+
 TEST_CASE("set_policy decodes the policy keys as every caller spells them, and refuses bad text unchanged") {
   using cascadence::scheduling::schedule_policy;
   schedule_policy p;
