@@ -170,14 +170,24 @@ void schedule_store::update(const std::function<void(std::vector<schedule_entry>
     return std::any_of(d.file.entries.begin(), d.file.entries.end(),
                        [&](const schedule_entry& e) { return e.task == raw.first; });
   });
-  // Never write what cannot be read back: yaml-cpp writes some nodes it
-  // reads (an undecodable entry's long nested key) in a form it refuses.
+  // Never write what does not read back the same: yaml-cpp writes some
+  // values it reads in a form it refuses (a long key nested in an
+  // undecodable entry) or reads otherwise (a plain scalar ending in CR).
   const auto rendered = render(d.file.entries, d.raw);
-  try {
-    (void)YAML::Load(rendered);
-  } catch (const YAML::Exception& e) {
-    throw state_error(file_.string() + ": rewriting it would give a file that does not read back (" + e.msg +
+  const auto refuse = [this](const std::string& why) {
+    throw state_error(file_.string() + ": rewriting it would give a file that does not read back the same (" + why +
                       "; the file is left as it is)");
+  };
+  decoded back;
+  try {
+    back = decode_file(file_, rendered);
+  } catch (const state_error& e) {
+    refuse(e.what());
+  }
+  if (back.file.entries != d.file.entries || back.raw.size() != d.raw.size() ||
+      !std::equal(back.raw.begin(), back.raw.end(), d.raw.begin(),
+                  [](const auto& x, const auto& y) { return x.first == y.first; })) {
+    refuse("an entry would change");
   }
   write_file_atomically(file_, rendered);
 }

@@ -76,7 +76,21 @@ void task_state_store::set_enabled(const std::string& task, bool enabled) {
   if (text) require_utf8(file_, *text);
   auto state = text ? parse(file_, *text) : std::map<std::string, bool>{};
   state[task] = enabled;
-  write_file_atomically(file_, render(state));
+  // Never write what does not read back the same (yaml-cpp writes some
+  // names it reads in a form it reads otherwise).
+  const auto rendered = render(state);
+  const auto refuse = [this](const std::string& why) {
+    throw state_error(file_.string() + ": rewriting it would give a file that does not read back the same (" + why +
+                      "; the file is left as it is)");
+  };
+  std::map<std::string, bool> back;
+  try {
+    back = parse(file_, rendered);
+  } catch (const state_error& e) {
+    refuse(e.what());
+  }
+  if (back != state) refuse("a name would change");
+  write_file_atomically(file_, rendered);
 }
 
 }  // namespace cascadence::scheduling

@@ -282,8 +282,35 @@ TEST_CASE("an update that would write a schedules file that does not read back i
   schedule_store store(file);
   REQUIRE(store.load().undecodable.size() == 1);
   CHECK_THROWS_WITH_AS(store.update([](auto& entries) { entries.push_back(entry("x", "@daily")); }),
-                       doctest::Contains("does not read back"), state_error);
+                       doctest::Contains("does not read back the same"), state_error);
   CHECK(read_file_if_exists(file) == text);
+}
+
+TEST_CASE("an update whose file would read back different is refused and leaves the file") {
+  // Found by fuzz_schedule_store and fuzz_task_state_store: yaml-cpp writes a
+  // plain scalar ending in CR (read from a file whose last line ends in a
+  // bare CR), and names with control characters and NUL read from a plain
+  // scalar, in forms that read back otherwise.
+  scratch s;
+  const auto schedules_file = s.dir / "schedules.yml";
+  const std::string schedules_text = "report:\n  schedule: \"0 7 * * *\"\n  timezone: Europe/Paris\r";
+  write(schedules_file, schedules_text);
+  schedule_store schedules(schedules_file);
+  CHECK_THROWS_WITH_AS(schedules.update([](auto& entries) { entries.push_back(entry("x", "@daily")); }),
+                       doctest::Contains("does not read back the same"), state_error);
+  CHECK(read_file_if_exists(schedules_file) == schedules_text);
+
+  const auto states_file = s.dir / "task-state.yml";
+  const std::string states_text(
+      "enabled:\n \x17"
+      "e\0Nt: false",
+      22);
+  write(states_file, states_text);
+  task_state_store states(states_file);
+  CHECK(states.load().size() == 1);
+  CHECK_THROWS_WITH_AS(states.set_enabled("example", true), doctest::Contains("does not read back the same"),
+                       state_error);
+  CHECK(read_file_if_exists(states_file) == states_text);
 }
 
 TEST_CASE("set_policy decodes the policy keys as every caller spells them, and refuses bad text unchanged") {
