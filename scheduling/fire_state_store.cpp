@@ -17,6 +17,9 @@ namespace cascadence::scheduling {
 namespace {
 
 constexpr std::string_view header_start = "# cascadence fire state: generation ";
+// YAML allows an implicit key ("key": value) of 1024 characters at most;
+// longer ones are written as explicit keys ("? key" then ": value").
+constexpr std::size_t max_implicit_key = 1000;
 
 std::uint64_t fnv1a64(std::string_view data) noexcept {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -40,6 +43,25 @@ bool take_number(std::string_view& text, std::uint64_t& value, std::string_view 
   if (!text.starts_with(suffix)) return false;
   text.remove_prefix(suffix.size());
   return true;
+}
+
+// `text` inside a YAML double-quoted scalar: double quotes, backslashes
+// and control characters escaped.
+void append_quoted(std::string& out, std::string_view text) {
+  static constexpr std::string_view hex = "0123456789abcdef";
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += hex[u >> 4U];
+      out += hex[u & 15U];
+    } else {
+      out += c;
+    }
+  }
 }
 
 struct snapshot {
@@ -166,15 +188,22 @@ fire_state_store::times fire_state_store::load() {
 }
 
 void fire_state_store::save(const times& state, durability d) {
-  // Written by hand: this runs before every batch of fires, and task names
-  // are plain scalars (letters, digits, '_', '-', '.'), quoted so none reads
-  // as a number or boolean.
+  // Written by hand: this runs before every batch of fires. Names are
+  // double-quoted so none reads as a number or boolean; the task names of a
+  // configuration need no escapes, but names read from an older or edited
+  // file may hold any character.
   std::string body;
   body.reserve(state.size() * 40);
   for (const auto& [task, t] : state) {
+    const auto key_start = body.size();
     body += '"';
-    body += task;
-    body += "\": ";
+    append_quoted(body, task);
+    if (body.size() - key_start < max_implicit_key) {
+      body += "\": ";
+    } else {
+      body.insert(key_start, "? ");
+      body += "\"\n: ";
+    }
     body += std::to_string(t.time_since_epoch().count());
     body += '\n';
   }

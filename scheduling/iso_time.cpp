@@ -162,20 +162,27 @@ core::result<sys_seconds, iso_time_error> parse_iso8601(std::string_view text, c
       const auto oh = in.digits(2);
       if (!oh) return fail(std::string(expected_form));
       int om = 0;
+      int os = 0;
       if (in.accept(':')) {
         const auto v = in.digits(2);
         if (!v) return fail(std::string(expected_form));
         om = *v;
+        // Seconds, as format_iso8601() writes a historical offset (-04:56:02).
+        if (in.accept(':')) {
+          const auto s = in.digits(2);
+          if (!s) return fail(std::string(expected_form));
+          os = *s;
+        }
       } else if (is_digit(in.peek())) {
         const auto v = in.digits(2);
         if (!v) return fail(std::string(expected_form));
         om = *v;
       }
-      if (*oh > 23 || om > 59) {
+      if (*oh > 23 || om > 59 || os > 59) {
         return fail("UTC offset " + std::string(negative ? "-" : "+") + two_digits(*oh) + ":" + two_digits(om) +
-                    " out of range (at most 23:59)");
+                    (os != 0 ? ":" + two_digits(os) : std::string()) + " out of range (at most 23:59)");
       }
-      offset = seconds{(negative ? -1 : 1) * (*oh * 3600 + om * 60)};
+      offset = seconds{(negative ? -1 : 1) * (*oh * 3600 + om * 60 + os)};
     }
   }
   if (!in.at_end()) {

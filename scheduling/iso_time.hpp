@@ -20,7 +20,8 @@ struct iso_time_error final {
 /// with seconds prints them: `-04:56:02`).
 [[nodiscard]] std::string format_iso8601(std::chrono::sys_seconds t, const time_zone& zone);
 
-/// Reads `YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|±HH:MM|±HHMM|±HH]`.
+/// Reads `YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|±HH:MM[:SS]|±HHMM|±HH]`
+/// (an offset with seconds as format_iso8601() writes it reads back).
 /// With an offset or `Z` the text names one instant; without one it is a
 /// wall-clock time in `zone` (see time_zone::to_sys() for repeated and
 /// skipped times). A date alone means its midnight. Fractions of a second

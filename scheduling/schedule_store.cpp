@@ -2,6 +2,7 @@
 
 #include "engine/duration.hpp"
 #include "scheduling/atomic_file.hpp"
+#include "scheduling/detail/yaml_keys.hpp"
 #include "scheduling/task_state_store.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -58,9 +59,8 @@ std::optional<std::string> decode(const std::filesystem::path& file, const std::
   return std::nullopt;
 }
 
-decoded read(const std::filesystem::path& file) {
+decoded decode_file(const std::filesystem::path& file, const std::optional<std::string>& text) {
   decoded d;
-  const auto text = read_file_if_exists(file);
   if (!text) return d;
   YAML::Node root;
   try {
@@ -91,7 +91,7 @@ std::string render(const std::vector<schedule_entry>& entries,
   YAML::Emitter out;
   out << YAML::BeginMap;
   for (const auto& e : entries) {
-    out << YAML::Key << e.task << YAML::Value;
+    out << detail::key_format(e.task) << YAML::Key << e.task << YAML::Value;
     if (e.is_plain()) {
       out << YAML::DoubleQuoted << e.expression;
       continue;
@@ -111,7 +111,7 @@ std::string render(const std::vector<schedule_entry>& entries,
     if (e.paused) out << YAML::Key << "paused" << YAML::Value << true;
     out << YAML::EndMap;
   }
-  for (const auto& [key, node] : raw) out << YAML::Key << key << YAML::Value << node;
+  for (const auto& [key, node] : raw) out << detail::key_format(key) << YAML::Key << key << YAML::Value << node;
   out << YAML::EndMap;
   if (entries.empty() && raw.empty()) return "{}\n";
   return std::string(out.c_str()) + "\n";
@@ -153,19 +153,40 @@ std::optional<std::string> set_policy(schedule_policy& policy, std::string_view 
 schedule_store::schedule_store(std::filesystem::path file) : file_(std::move(file)) {}
 
 schedule_file schedule_store::load() const {
-  return read(file_).file;
+  return decode_file(file_, read_file_if_exists(file_)).file;
 }
 
 void schedule_store::update(const std::function<void(std::vector<schedule_entry>&)>& change) {
   const file_lock lock(file_);
-  auto d = read(file_);
+  const auto text = read_file_if_exists(file_);
+  if (text) require_utf8(file_, *text);
+  auto d = decode_file(file_, text);
   change(d.file.entries);
   // A decodable entry written under the key of an undecodable one replaces it.
   std::erase_if(d.raw, [&](const auto& raw) {
     return std::any_of(d.file.entries.begin(), d.file.entries.end(),
                        [&](const schedule_entry& e) { return e.task == raw.first; });
   });
-  write_file_atomically(file_, render(d.file.entries, d.raw));
+  // Never write what does not read back the same: yaml-cpp writes some
+  // values it reads in a form it refuses (a long key nested in an
+  // undecodable entry) or reads otherwise (a plain scalar ending in CR).
+  const auto rendered = render(d.file.entries, d.raw);
+  const auto refuse = [this](const std::string& why) {
+    throw state_error(file_.string() + ": rewriting it would give a file that does not read back the same (" + why +
+                      "; the file is left as it is)");
+  };
+  decoded back;
+  try {
+    back = decode_file(file_, rendered);
+  } catch (const state_error& e) {
+    refuse(e.what());
+  }
+  if (back.file.entries != d.file.entries || back.raw.size() != d.raw.size() ||
+      !std::equal(back.raw.begin(), back.raw.end(), d.raw.begin(),
+                  [](const auto& x, const auto& y) { return x.first == y.first; })) {
+    refuse("an entry would change");
+  }
+  write_file_atomically(file_, rendered);
 }
 
 }  // namespace cascadence::scheduling

@@ -1,8 +1,12 @@
 #include "scheduling/task_state_store.hpp"
 
+#include "core/utf8.hpp"
 #include "scheduling/atomic_file.hpp"
+#include "scheduling/detail/yaml_keys.hpp"
 
 #include <yaml-cpp/yaml.h>
+
+#include <algorithm>
 
 namespace cascadence::scheduling {
 
@@ -40,12 +44,24 @@ std::map<std::string, bool> parse(const std::filesystem::path& file, const std::
 std::string render(const std::map<std::string, bool>& state) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "enabled" << YAML::Value << YAML::BeginMap;
-  for (const auto& [task, enabled] : state) out << YAML::Key << task << YAML::Value << enabled;
+  for (const auto& [task, enabled] : state)
+    out << detail::key_format(task) << YAML::Key << task << YAML::Value << enabled;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace
+
+void require_utf8(const std::filesystem::path& file, std::string_view text) {
+  const auto bad = core::invalid_utf8_at(text);
+  if (!bad) return;
+  const auto before = text.substr(0, *bad);
+  const auto line = std::count(before.begin(), before.end(), '\n');
+  const auto line_start = before.rfind('\n');
+  const auto column = line_start == std::string_view::npos ? *bad : *bad - line_start - 1;
+  throw state_error(file.string() + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
+                    ": not UTF-8 text, which cannot be rewritten unchanged (the file is left as it is)");
+}
 
 task_state_store::task_state_store(std::filesystem::path file) : file_(std::move(file)) {}
 
@@ -56,9 +72,25 @@ std::map<std::string, bool> task_state_store::load() const {
 
 void task_state_store::set_enabled(const std::string& task, bool enabled) {
   const file_lock lock(file_);
-  auto state = load();
+  const auto text = read_file_if_exists(file_);
+  if (text) require_utf8(file_, *text);
+  auto state = text ? parse(file_, *text) : std::map<std::string, bool>{};
   state[task] = enabled;
-  write_file_atomically(file_, render(state));
+  // Never write what does not read back the same (yaml-cpp writes some
+  // names it reads in a form it reads otherwise).
+  const auto rendered = render(state);
+  const auto refuse = [this](const std::string& why) {
+    throw state_error(file_.string() + ": rewriting it would give a file that does not read back the same (" + why +
+                      "; the file is left as it is)");
+  };
+  std::map<std::string, bool> back;
+  try {
+    back = parse(file_, rendered);
+  } catch (const state_error& e) {
+    refuse(e.what());
+  }
+  if (back != state) refuse("a name would change");
+  write_file_atomically(file_, rendered);
 }
 
 }  // namespace cascadence::scheduling

@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace cascadence::scheduling {
 
@@ -12,6 +13,12 @@ class state_error final : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// Throws state_error naming the line and column when `text`, the contents
+/// of `file`, is not UTF-8. yaml-cpp reads such bytes as they are but writes
+/// U+FFFD in their place, so a state file that is not UTF-8 cannot be
+/// rewritten unchanged: updates refuse it, never overwrite it.
+void require_utf8(const std::filesystem::path& file, std::string_view text);
 
 /// Persists per-task enabled/disabled overrides across processes, as a YAML
 /// file `enabled: {NAME: true|false}`. Updates lock the file, re-read it and

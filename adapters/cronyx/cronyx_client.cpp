@@ -1,5 +1,6 @@
 #include "adapters/cronyx/cronyx_client.hpp"
 
+#include "adapters/cronyx/detail/answers.hpp"
 #include "adapters/cronyx/detail/client_pool.hpp"
 #include "engine/duration.hpp"
 #include "engine/processor.hpp"
@@ -16,9 +17,6 @@
 #include <boost/json/string.hpp>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
-#include <cmath>
 #include <optional>
 
 namespace cascadence::adapters::cronyx {
@@ -30,40 +28,12 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Retry-After bounds of the protocol (docs/plugins.md, "Runs").
-constexpr std::chrono::milliseconds min_poll{50};
-constexpr std::chrono::milliseconds max_poll{std::chrono::seconds(5)};
-constexpr std::chrono::milliseconds default_poll{500};
 constexpr std::chrono::milliseconds max_sync_wait{1000};
-
-// The part of an absolute URL before its path: `scheme://authority`.
-std::string_view origin_of(std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
-  const auto path = url.find('/', scheme_end + 3);
-  return path == std::string_view::npos ? url : url.substr(0, path);
-}
-
-bool lower_equal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string join(const std::vector<unsigned>& versions) {
   std::string out;
   for (const auto v : versions) out += (out.empty() ? "" : ", ") + std::to_string(v);
   return out.empty() ? "none" : out;
-}
-
-const json::value* member(const json::value& v, std::string_view key) {
-  const auto* o = v.if_object();
-  return o == nullptr ? nullptr : o->if_contains(key);
-}
-
-std::string string_member(const json::value& v, std::string_view key) {
-  const auto* m = member(v, key);
-  return m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string();
 }
 
 // What one exchange with the server gave: a JSON answer, or why not.
@@ -77,14 +47,6 @@ struct failure final {
   bool cancelled = false;
 };
 using exchange_result = core::result<answer, failure>;
-
-// "title: detail" of a problem document (RFC 9457) or of a run's error.
-std::string problem_text(const json::value& doc) {
-  auto title = string_member(doc, "title");
-  auto detail = string_member(doc, "detail");
-  if (title.empty()) return detail;
-  return detail.empty() ? title : title + ": " + detail;
-}
 
 class session final {
  public:
@@ -140,7 +102,7 @@ class session final {
       doc = std::move(parsed).value();
     }
     if (!res.ok()) {
-      auto text = problem_text(doc);
+      auto text = detail::problem_text(doc);
       co_return failure{std::to_string(res.status) + " " + (text.empty() ? what + " failed" : text) +
                         attempts_note(res.attempts)};
     }
@@ -149,12 +111,7 @@ class session final {
 
   // Where a 202 says to poll, or why it is refused: only this server.
   [[nodiscard]] core::result<std::string, url_refusal> poll_url(std::string_view location) const {
-    if (location.starts_with("/")) return std::string(origin_of(s_.base_url)) + std::string(location);
-    if (location.find("://") != std::string_view::npos) {
-      if (lower_equal(origin_of(location), origin_of(s_.base_url))) return std::string(location);
-      return url_refusal{"Location " + std::string(location) + " is not on this server (not followed)"};
-    }
-    return s_.base_url + "/" + std::string(location);
+    return detail::poll_url(s_.base_url, location);
   }
 
  private:
@@ -162,59 +119,17 @@ class session final {
     return attempts > 1 ? " (after " + std::to_string(attempts) + " attempts)" : std::string();
   }
   [[nodiscard]] std::string path_of(std::string_view url) const {
-    return std::string(url.substr(origin_of(url).size()));
+    return std::string(url.substr(detail::origin_of(url).size()));
   }
 
   const settings& s_;
   net::http_client& http_;
 };
 
-std::chrono::milliseconds retry_after(const net::header_map& headers) {
-  const auto v = headers.get("Retry-After");
-  if (!v) return default_poll;
-  double seconds = 0;
-  const auto* end = v->data() + v->size();
-  const auto [ptr, ec] = std::from_chars(v->data(), end, seconds);
-  if (ec != std::errc() || ptr != end || !std::isfinite(seconds)) return default_poll;
-  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(seconds, 3600.0) * 1000));
-  return std::clamp(ms, min_poll, max_poll);
-}
-
-// The outcome of a terminal run document, or nothing while it goes on.
-std::optional<engine::outcome> terminal_outcome(const std::string& prefix, const std::string& task_id,
-                                                const json::value& doc) {
-  const auto* state = member(doc, "state");
-  if (state == nullptr || !state->is_string()) {
-    return engine::outcome::failure(prefix + "the answer for task " + task_id +
-                                    " is not a run document (no \"state\")");
-  }
-  const std::string_view s = state->get_string();
-  if (s == "queued" || s == "running") return std::nullopt;
-  if (s == "succeeded") {
-    const auto* result = member(doc, "result");
-    return engine::outcome::success(result != nullptr ? *result : json::value(nullptr));
-  }
-  std::string why;
-  if (const auto* error = member(doc, "error"); error != nullptr && error->is_object()) why = problem_text(*error);
-  const auto with = [&](std::string what) {
-    return engine::outcome::failure(prefix + "task " + task_id + " " + what + (why.empty() ? "" : ": " + why));
-  };
-  if (s == "failed") return with("failed");
-  if (s == "cancelled") return with("was cancelled by the server");
-  if (s == "timed_out") return with("timed out on the server");
-  return engine::outcome::failure(prefix + "run of task " + task_id + " has an unknown state '" + std::string(s) + "'");
-}
-
 // True once the engine asked the attempt to stop. Checked inline: awaiting
 // a helper coroutine while cancelled would throw.
 bool stopping(const engine::task_context& ctx, const asio::cancellation_state& state) {
   return ctx.stop_requested() || state.cancelled() != asio::cancellation_type::none;
-}
-
-bool valid_id(std::string_view id) {
-  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
-  });
 }
 
 }  // namespace
@@ -257,57 +172,15 @@ asio::awaitable<core::result<catalog, std::string>> client::discover() const {
   catalog found;
   auto info = co_await io.exchange(net::http_method::get, "/v1/info");
   if (!info) co_return fail(info.error().message);
-  std::vector<unsigned> offered;
-  const auto* versions = member(info->body, "protocol_versions");
-  if (versions == nullptr || !versions->is_array()) {
-    co_return fail("GET /v1/info: no \"protocol_versions\" list in the answer");
-  }
-  for (const auto& v : versions->get_array()) {
-    if (const auto* n = v.if_int64(); n != nullptr && *n > 0 && *n < 1'000'000) {
-      offered.push_back(static_cast<unsigned>(*n));
-    } else if (const auto* u = v.if_uint64(); u != nullptr && *u > 0 && *u < 1'000'000) {
-      offered.push_back(static_cast<unsigned>(*u));
-    }
-  }
-  auto version = negotiate_version(offered);
-  if (!version) co_return fail(version.error());
-  found.protocol_version = version.value();
-  found.server_name = string_member(info->body, "name");
-  found.server_version = string_member(info->body, "version");
-  found.runtime = string_member(info->body, "runtime");
+  if (auto refused = detail::read_info(info->body, found)) co_return fail(*refused);
 
   auto list = co_await io.exchange(net::http_method::get, "/tasks");
   if (!list) co_return fail(list.error().message);
-  const auto* items = list->body.if_array();
-  if (items == nullptr) co_return fail("GET /tasks: the answer is not a JSON list");
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const auto& item = (*items)[i];
-    task_info t;
-    if (item.is_string()) {
-      t.id = item.get_string();
-    } else if (const auto* id = member(item, "id"); id != nullptr && id->is_string()) {
-      t.id = id->get_string();
-      t.name = string_member(item, "name");
-      t.description = string_member(item, "description");
-    } else {
-      co_return fail("GET /tasks: item " + std::to_string(i + 1) +
-                     " is neither a string nor an object with a string \"id\"");
-    }
-    if (!valid_id(t.id)) {
-      co_return fail("GET /tasks: task id '" + t.id + "' cannot name a task (use letters, digits, '_', '-' and '.')");
-    }
-    if (std::any_of(found.tasks.begin(), found.tasks.end(), [&](const task_info& k) { return k.id == t.id; })) {
-      co_return fail("GET /tasks: task id '" + t.id + "' is listed twice");
-    }
-    found.tasks.push_back(std::move(t));
-  }
+  if (auto refused = detail::read_task_list(list->body, found.tasks)) co_return fail(*refused);
   for (auto& t : found.tasks) {
-    auto detail = co_await io.exchange(net::http_method::get, "/tasks/" + net::percent_encode(t.id));
-    if (!detail) co_return fail(detail.error().message);
-    if (!detail->body.is_object()) co_return fail("GET /tasks/" + t.id + ": the answer is not a JSON object");
-    if (auto d = string_member(detail->body, "description"); !d.empty()) t.description = std::move(d);
-    if (auto n = string_member(detail->body, "name"); !n.empty()) t.name = std::move(n);
-    if (const auto* p = member(detail->body, "params")) t.params = *p;
+    auto answer = co_await io.exchange(net::http_method::get, "/tasks/" + net::percent_encode(t.id));
+    if (!answer) co_return fail(answer.error().message);
+    if (auto refused = detail::read_task_detail(answer->body, t)) co_return fail(*refused);
   }
   co_return found;
 }
@@ -337,23 +210,23 @@ asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const st
     // cancelled like any other.
     co_await asio::this_coro::reset_cancellation_state();
     auto again = co_await io.exchange(net::http_method::post, start_path, body, extra);
-    const auto run_id = again ? string_member(again->body, "run_id") : std::string();
-    if (!run_id.empty() && !terminal_outcome(io.prefix(), task_id, again->body)) {
+    const auto run_id = again ? detail::string_member(again->body, "run_id") : std::string();
+    if (!run_id.empty() && !detail::terminal_outcome(io.prefix(), task_id, again->body)) {
       (void)co_await io.exchange(net::http_method::post, "/v1/runs/" + net::percent_encode(run_id) + "/cancel",
                                  json::object());
     }
     co_return fail("run of task " + task_id + " cancelled");
   }
   if (!started) co_return fail(started.error().message);
-  if (auto done = terminal_outcome(io.prefix(), task_id, started->body)) co_return std::move(*done);
+  if (auto done = detail::terminal_outcome(io.prefix(), task_id, started->body)) co_return std::move(*done);
   if (started->status == 200) co_return fail("POST /v1/tasks/" + task_id + "/runs answered 200 with a run still going");
 
-  const auto run_id = string_member(started->body, "run_id");
+  const auto run_id = detail::string_member(started->body, "run_id");
   const auto location = started->headers.get("Location");
   if (!location && run_id.empty()) co_return fail("202 without a Location or a \"run_id\" to poll");
   auto where = io.poll_url(location ? *location : "/v1/runs/" + net::percent_encode(run_id));
   if (!where) co_return fail(where.error().message);
-  auto pause = retry_after(started->headers);
+  auto pause = detail::retry_after(started->headers);
 
   asio::steady_timer timer(ex);
   for (;;) {
@@ -363,8 +236,8 @@ asio::awaitable<engine::outcome> client::run(engine::task_context& ctx, const st
     auto polled = co_await io.exchange(net::http_method::get, where.value(), std::nullopt, {}, true);
     if (!polled && !polled.error().cancelled) co_return fail(polled.error().message);
     if (stopping(ctx, co_await asio::this_coro::cancellation_state)) break;
-    if (auto done = terminal_outcome(io.prefix(), task_id, polled->body)) co_return std::move(*done);
-    pause = retry_after(polled->headers);
+    if (auto done = detail::terminal_outcome(io.prefix(), task_id, polled->body)) co_return std::move(*done);
+    pause = detail::retry_after(polled->headers);
   }
   // Cancelled (timeout or run cancellation): tell the server, bounded by one
   // request, then stop waiting. Awaiting a coroutine while cancellation is

@@ -1,6 +1,7 @@
 #include "adapters/temporal/payloads.hpp"
 
 #include "adapters/temporal/detail/json_fields.hpp"
+#include "core/utf8.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -64,8 +65,11 @@ json::value decode_one(const json::value& payload) {
     if (!ec) return v;
     return json::value("<" + std::to_string(data.size()) + " bytes of " + encoding + " that do not parse>");
   }
-  return json::value("<" + std::to_string(data.size()) + " bytes of " +
-                     (encoding.empty() ? std::string("unknown encoding") : encoding) + ">");
+  // The name goes into a JSON string, which must stay UTF-8.
+  const auto name = encoding.empty()                  ? std::string("unknown encoding")
+                    : core::invalid_utf8_at(encoding) ? std::string("an encoding whose name is not UTF-8")
+                                                      : encoding;
+  return json::value("<" + std::to_string(data.size()) + " bytes of " + name + ">");
 }
 
 }  // namespace

@@ -53,6 +53,15 @@ TEST_CASE("a historical offset with seconds prints them") {
   CHECK(format_iso8601(utc(1880, 1, 1, 12), zone("America/New_York")) == "1880-01-01T07:03:58-04:56:02");
 }
 
+TEST_CASE("a time written with a historical offset with seconds reads back") {
+  // Found by fuzz_iso_time: format_iso8601() wrote -04:56:02, parse_iso8601() refused it.
+  const auto ny = zone("America/New_York");
+  CHECK(parsed("1880-01-01T07:03:58-04:56:02") == utc(1880, 1, 1, 12));
+  CHECK(parsed(format_iso8601(utc(1122, 1, 18), ny), ny) == utc(1122, 1, 18));
+  CHECK(refused("1880-01-01T07:03:58-04:56:60") ==
+        "invalid time \"1880-01-01T07:03:58-04:56:60\": UTC offset -04:56:60 out of range (at most 23:59)");
+}
+
 TEST_CASE("a time with an offset or Z names one instant whatever the zone") {
   const auto ny = zone("America/New_York");
   CHECK(parsed("2026-03-08T01:59:00-05:00", ny) == utc(2026, 3, 8, 6, 59));

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 using namespace cascadence::scheduling;
 using namespace std::chrono_literals;
@@ -265,6 +266,112 @@ TEST_CASE("a corrupted file beside a whole save is kept aside, and the whole sav
   fire_state_store again(main_file);
   CHECK(again.load() == fired_at(100, 1));
   CHECK(again.problems().empty());
+}
+
+TEST_CASE("names that need escapes, or longer than a YAML key may be, survive a fire state save") {
+  // Found by fuzz_fire_state_store: names read from an edited file were
+  // written back unescaped, or as keys over YAML's 1024 characters, and the
+  // next load refused the file.
+  scratch s;
+  fire_state_store store(s.dir / "fire-state.yml");
+  const fire_state_store::times t{{"a\"b", std::chrono::sys_seconds(1s)},
+                                  {"back\\slash", std::chrono::sys_seconds(2s)},
+                                  {"tab\tand\x05", std::chrono::sys_seconds(3s)},
+                                  {std::string(300, '\x01'), std::chrono::sys_seconds(4s)},
+                                  {std::string(2000, 'n'), std::chrono::sys_seconds(5s)}};
+  store.save(t);
+  CHECK(fire_state_store(s.dir / "fire-state.yml").load() == t);
+}
+
+TEST_CASE("a schedules file that is not UTF-8 is read, but never rewritten") {
+  // Found by fuzz_schedule_store: yaml-cpp writes U+FFFD for bytes that are
+  // not UTF-8, so the rewrite changed an entry it promises to keep.
+  scratch s;
+  const auto file = s.dir / "schedules.yml";
+  const std::string text = "ok: \"@daily\"\n\"caf\xe9\": [1]\n";
+  write(file, text);
+  schedule_store store(file);
+  const auto read = store.load();
+  CHECK(read.entries.size() == 1);
+  REQUIRE(read.undecodable.size() == 1);
+  CHECK(read.undecodable[0].key == "caf\xe9");
+  CHECK_THROWS_WITH_AS(store.update([](auto& entries) { entries.push_back(entry("x", "* * * * *")); }),
+                       doctest::Contains("schedules.yml:2:5: not UTF-8 text"), state_error);
+  CHECK(read_file_if_exists(file) == text);
+}
+
+TEST_CASE("a task state file that is not UTF-8 is read, but never rewritten") {
+  scratch s;
+  const auto file = s.dir / "task-state.yml";
+  const std::string text = "enabled:\n  caf\xe9: false\n";
+  write(file, text);
+  task_state_store store(file);
+  CHECK(store.load() == std::map<std::string, bool>{{"caf\xe9", false}});
+  CHECK_THROWS_WITH_AS(store.set_enabled("example", false), doctest::Contains("task-state.yml:2:6: not UTF-8"),
+                       state_error);
+  CHECK(read_file_if_exists(file) == text);
+}
+
+TEST_CASE("names longer than a YAML key may be are written as explicit keys and read back") {
+  // Found by fuzz_task_state_store: yaml-cpp writes a key of more than 1024
+  // characters as an implicit key, which its reader refuses.
+  scratch s;
+  const std::string name(1100, 'n');
+  task_state_store states(s.dir / "task-state.yml");
+  states.set_enabled(name, false);
+  states.set_enabled("example", true);
+  CHECK(states.load() == std::map<std::string, bool>{{"example", true}, {name, false}});
+  CHECK(read_file_if_exists(s.dir / "task-state.yml")->starts_with("enabled:\n  example: true\n  ? "));
+
+  schedule_store schedules(s.dir / "schedules.yml");
+  write(s.dir / "schedules.yml", "\"" + std::string(300, '\x01') + "\": [1]\n");
+  schedules.update([&](auto& entries) { entries.push_back(entry(name, "@daily")); });
+  const auto back = schedules.load();
+  REQUIRE(back.entries.size() == 1);
+  CHECK(back.entries[0].task == name);
+  REQUIRE(back.undecodable.size() == 1);
+  CHECK(back.undecodable[0].key == std::string(300, '\x01'));
+}
+
+TEST_CASE("an update that would write a schedules file that does not read back is refused") {
+  // An undecodable entry is written back as yaml-cpp emits it, and it emits
+  // a long key nested in it in a form it does not read.
+  scratch s;
+  const auto file = s.dir / "schedules.yml";
+  const std::string text = "odd: {? \"" + std::string(1100, 'k') + "\"\n: 1}\n";
+  write(file, text);
+  schedule_store store(file);
+  REQUIRE(store.load().undecodable.size() == 1);
+  CHECK_THROWS_WITH_AS(store.update([](auto& entries) { entries.push_back(entry("x", "@daily")); }),
+                       doctest::Contains("does not read back the same"), state_error);
+  CHECK(read_file_if_exists(file) == text);
+}
+
+TEST_CASE("an update whose file would read back different is refused and leaves the file") {
+  // Found by fuzz_schedule_store and fuzz_task_state_store: yaml-cpp writes a
+  // plain scalar ending in CR (read from a file whose last line ends in a
+  // bare CR), and names with control characters and NUL read from a plain
+  // scalar, in forms that read back otherwise.
+  scratch s;
+  const auto schedules_file = s.dir / "schedules.yml";
+  const std::string schedules_text = "report:\n  schedule: \"0 7 * * *\"\n  timezone: Europe/Paris\r";
+  write(schedules_file, schedules_text);
+  schedule_store schedules(schedules_file);
+  CHECK_THROWS_WITH_AS(schedules.update([](auto& entries) { entries.push_back(entry("x", "@daily")); }),
+                       doctest::Contains("does not read back the same"), state_error);
+  CHECK(read_file_if_exists(schedules_file) == schedules_text);
+
+  const auto states_file = s.dir / "task-state.yml";
+  const std::string states_text(
+      "enabled:\n \x17"
+      "e\0Nt: false",
+      22);
+  write(states_file, states_text);
+  task_state_store states(states_file);
+  CHECK(states.load().size() == 1);
+  CHECK_THROWS_WITH_AS(states.set_enabled("example", true), doctest::Contains("does not read back the same"),
+                       state_error);
+  CHECK(read_file_if_exists(states_file) == states_text);
 }
 
 TEST_CASE("set_policy decodes the policy keys as every caller spells them, and refuses bad text unchanged") {
