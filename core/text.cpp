@@ -61,7 +61,7 @@ bool is_c1(std::string_view s, std::size_t i) noexcept {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view text) noexcept {
+std::optional<std::size_t> invalid_utf8_at(std::string_view text) noexcept {
   std::size_t bad = 0;
   for (std::size_t i = 0; i < text.size();) {
     if (static_cast<std::uint8_t>(text[i]) < 0x80) {
@@ -69,10 +69,14 @@ bool is_valid_utf8(std::string_view text) noexcept {
       continue;
     }
     const std::size_t n = sequence_at(text, i, bad);
-    if (n == 0) return false;
+    if (n == 0) return i;
     i += n;
   }
-  return true;
+  return std::nullopt;
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  return !invalid_utf8_at(text).has_value();
 }
 
 std::string to_valid_utf8(std::string_view text) {

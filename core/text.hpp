@@ -3,13 +3,19 @@
 // Text that came from outside (a request, a file, a task's output) on its
 // way to a log line, a terminal or a JSON document.
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace cascadence::core {
 
-/// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates,
-/// nothing above U+10FFFF).
+/// Where `text` stops being UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF): the offset of the first byte that
+/// does not start a whole, valid sequence; nothing when all of it is UTF-8.
+[[nodiscard]] std::optional<std::size_t> invalid_utf8_at(std::string_view text) noexcept;
+
+/// Whether `text` is well-formed UTF-8 (invalid_utf8_at() finds nothing).
 [[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
 
 /// `text` with every ill-formed UTF-8 sequence replaced by U+FFFD, one per

@@ -1,6 +1,6 @@
 #include "scheduling/task_state_store.hpp"
 
-#include "core/utf8.hpp"
+#include "core/text.hpp"
 #include "scheduling/atomic_file.hpp"
 #include "scheduling/detail/yaml_keys.hpp"
 

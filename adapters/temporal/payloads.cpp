@@ -1,7 +1,7 @@
 #include "adapters/temporal/payloads.hpp"
 
 #include "adapters/temporal/detail/json_fields.hpp"
-#include "core/utf8.hpp"
+#include "core/text.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

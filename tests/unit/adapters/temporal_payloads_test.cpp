@@ -2,7 +2,7 @@
 // client's use of them is in temporal_client_test.cpp.
 
 #include "adapters/temporal/payloads.hpp"
-#include "core/utf8.hpp"
+#include "core/text.hpp"
 
 #include <doctest/doctest.h>
 #include <boost/json/parse.hpp>
