@@ -1,5 +1,6 @@
 #include "scheduling/fire_state_store.hpp"
 
+#include "core/checksum.hpp"
 #include "scheduling/atomic_file.hpp"
 #include "scheduling/task_state_store.hpp"
 
@@ -20,12 +21,6 @@ constexpr std::string_view header_start = "# cascadence fire state: generation "
 // YAML allows an implicit key ("key": value) of 1024 characters at most;
 // longer ones are written as explicit keys ("? key" then ": value").
 constexpr std::size_t max_implicit_key = 1000;
-
-std::uint64_t fnv1a64(std::string_view data) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : data) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
 
 // `fire-state.yml` -> `fire-state.alt.yml`; `state` -> `state.alt`.
 std::filesystem::path alternate(const std::filesystem::path& file) {
@@ -88,7 +83,7 @@ std::optional<snapshot> whole_save(std::string_view text) {
   }
   if (length > rest.size()) return std::nullopt;  // cut short
   const auto body = rest.substr(0, length);       // anything after is an older, longer save's tail
-  if (fnv1a64(body) != checksum) return std::nullopt;
+  if (core::fnv1a64(body) != checksum) return std::nullopt;
   return snapshot{generation, body, 2};
 }
 
@@ -208,7 +203,7 @@ void fire_state_store::save(const times& state, durability d) {
     body += '\n';
   }
   char checksum[17];
-  const auto [end, ec] = std::to_chars(checksum, checksum + sizeof checksum, fnv1a64(body), 16);
+  const auto [end, ec] = std::to_chars(checksum, checksum + sizeof checksum, core::fnv1a64(body), 16);
   (void)ec;  // 16 hex digits always fit
   std::string text(header_start);
   text += std::to_string(generation_ + 1);

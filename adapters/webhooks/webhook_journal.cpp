@@ -1,6 +1,7 @@
 #include "adapters/webhooks/webhook_journal.hpp"
 
 #include "core/async_event.hpp"
+#include "core/checksum.hpp"
 #include "scheduling/atomic_file.hpp"
 
 #include <boost/asio/post.hpp>
@@ -27,16 +28,10 @@ namespace json = boost::json;
 
 namespace {
 
-std::uint64_t fnv1a64(std::string_view data) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : data) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
-
 // One record: `R <length> <fnv1a64 hex>\n<body>\n`.
 std::string framed(std::string_view body) {
   char hex[17];
-  const auto [end, ec] = std::to_chars(hex, hex + sizeof hex, fnv1a64(body), 16);
+  const auto [end, ec] = std::to_chars(hex, hex + sizeof hex, core::fnv1a64(body), 16);
   (void)ec;  // 16 hex digits always fit
   std::string out = "R " + std::to_string(body.size()) + " ";
   out.append(hex, end);
@@ -62,7 +57,7 @@ bool take_record(std::string_view& text, std::string_view& body) {
   rest.remove_prefix(static_cast<std::size_t>(q - rest.data()) + 1);
   if (rest.size() < length + 1 || rest[length] != '\n') return false;
   body = rest.substr(0, length);
-  if (fnv1a64(body) != checksum) return false;
+  if (core::fnv1a64(body) != checksum) return false;
   text = rest.substr(length + 1);
   return true;
 }

@@ -6,6 +6,7 @@
 // saved again and must load back the same.
 
 #include "scheduling/fire_state_store.hpp"
+#include "core/checksum.hpp"
 #include "fuzz_input.hpp"
 #include "scheduling/task_state_store.hpp"
 
@@ -23,10 +24,8 @@ std::string with_header(std::string_view part) {
   if (line_end == std::string_view::npos) return std::string(part);
   const auto generation = part.substr(0, line_end);
   const auto body = part.substr(line_end + 1);
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : body) h = (h ^ c) * 0x100000001b3ULL;
   char hex[17];
-  const auto [end, ec] = std::to_chars(hex, hex + sizeof hex, h, 16);
+  const auto [end, ec] = std::to_chars(hex, hex + sizeof hex, cascadence::core::fnv1a64(body), 16);
   (void)ec;
   return "# cascadence fire state: generation " + std::string(generation) + ", " + std::to_string(body.size()) +
          " bytes, fnv1a64 " + std::string(hex, end) + "\n" + std::string(body);
