@@ -2,6 +2,7 @@
 
 #include "core/text.hpp"
 
+#include "adapters/events/settings.hpp"
 #include "cli/invocation.hpp"
 #include "cli/temporal_commands.hpp"
 #include "engine/duration.hpp"
@@ -48,6 +49,7 @@ constexpr std::array<command, 16> commands{{
 
 void print_help(std::ostream& os) {
   os << "usage: task [--config FILE] [--metrics-port N [--metrics-linger DURATION]] [--pushgateway URL]\n"
+        "            [--transport T [--nats-conn URL] [--nats-subject S] [--grpc-stub HOST:PORT]]\n"
         "            COMMAND [ARGS...]\n\n"
         "Cascadence: runs task graphs defined in YAML.\n\n"
         "commands:\n";
@@ -62,6 +64,12 @@ void print_help(std::ostream& os) {
         "  --metrics-linger DURATION keep serving /metrics this long after the command finished\n"
         "  --pushgateway URL         when the command ends, push its series to this Prometheus\n"
         "                            Pushgateway (job cascadence, instance: the host name)\n"
+        "  --transport T             send run events (docs/events.md) with T: none, file, http,\n"
+        "                            nats or grpc (else events.transport in the configuration)\n"
+        "  --nats-conn URL           the NATS server of --transport nats (nats://HOST:PORT)\n"
+        "  --nats-subject SUBJECT    its subject, `{task}` naming the task (default: events)\n"
+        "  --grpc-stub HOST:PORT     the cascadence.events.v1 server of --transport grpc\n"
+        "  --grpc-method NAME        its method (default: Send)\n"
         "  --help                    this help; `task COMMAND --help` for a command\n"
         "\nexit status: 0 success, 1 a task failed or was refused, 2 usage or configuration error\n";
 }
@@ -113,6 +121,7 @@ const config& invocation::cfg() {
     plugin_errors_ = std::move(ready.plugin_errors);
     graph_ = std::move(ready.graph);
     cfg_ = std::move(ready.cfg);
+    events_.apply_to(cfg_->events);
   }
   return *cfg_;
 }
@@ -175,6 +184,14 @@ std::uint16_t parse_port(const std::string& text) {
 
 }  // namespace
 
+void events_options::apply_to(adapters::events::settings& s) const {
+  if (transport) s.transport = *transport;
+  if (nats_url) s.nats_url = *nats_url;
+  if (nats_subject) s.nats_subject = *nats_subject;
+  if (grpc_target) s.grpc_target = *grpc_target;
+  if (grpc_method) s.grpc_method = *grpc_method;
+}
+
 int main(std::vector<std::string> args) {
   return main(std::move(args), std::cout, std::cerr);
 }
@@ -183,6 +200,7 @@ int main(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
   try {
     std::optional<std::filesystem::path> config_path;
     metrics_options metrics;
+    events_options events;
     std::size_t i = 0;
     // Global options come before the command word.
     for (; i < args.size() && args[i].starts_with("-"); ++i) {
@@ -205,6 +223,26 @@ int main(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
           throw usage_error("--pushgateway: '" + *url + "' is not an http:// or https:// URL");
         }
         metrics.pushgateway = *url;
+      } else if (auto transport = option_value(args, i, "--transport")) {
+        if (*transport != "none" && *transport != "file" && *transport != "http" && *transport != "nats" &&
+            *transport != "grpc") {
+          throw usage_error("--transport: unknown transport '" + *transport + "' (none, file, http, nats or grpc)");
+        }
+        events.transport = *transport;
+      } else if (auto nats = option_value(args, i, "--nats-conn")) {
+        if (!nats->starts_with("nats://") && !nats->starts_with("tls://")) {
+          throw usage_error("--nats-conn: '" + *nats + "' is not a nats:// or tls:// URL");
+        }
+        events.nats_url = *nats;
+      } else if (auto subject = option_value(args, i, "--nats-subject")) {
+        if (subject->empty()) throw usage_error("--nats-subject: the subject is empty");
+        events.nats_subject = *subject;
+      } else if (auto stub = option_value(args, i, "--grpc-stub")) {
+        if (stub->empty()) throw usage_error("--grpc-stub: the address is empty (HOST:PORT)");
+        events.grpc_target = *stub;
+      } else if (auto method = option_value(args, i, "--grpc-method")) {
+        if (method->empty()) throw usage_error("--grpc-method: the method name is empty");
+        events.grpc_method = *method;
       } else {
         throw usage_error("unknown global option '" + args[i] + "'; see 'task --help'");
       }
@@ -217,7 +255,7 @@ int main(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
     for (const auto& c : commands) {
       if (c.name == name) {
         invocation inv(name, {args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end()}, config_path, out, err,
-                       metrics);
+                       metrics, events);
         return c.run(inv);
       }
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/events_options.hpp"
 #include "cli/metrics_options.hpp"
 #include "engine/graph.hpp"
 #include "plugins/registry.hpp"
@@ -48,11 +49,12 @@ class refused_error final : public std::runtime_error {
 class invocation final {
  public:
   invocation(std::string command, std::vector<std::string> args, std::optional<std::filesystem::path> config_path,
-             std::ostream& out, std::ostream& err, metrics_options metrics = {})
+             std::ostream& out, std::ostream& err, metrics_options metrics = {}, events_options events = {})
       : command_(std::move(command)),
         args_(std::move(args)),
         config_path_(std::move(config_path)),
         metrics_(std::move(metrics)),
+        events_(std::move(events)),
         out_(out),
         err_(err) {}
 
@@ -100,6 +102,7 @@ class invocation final {
   std::vector<std::string> args_;
   std::optional<std::filesystem::path> config_path_;
   metrics_options metrics_;
+  events_options events_;
   std::optional<config> cfg_;
   std::shared_ptr<service::remote_tasks> remote_;
   std::shared_ptr<const engine::graph> graph_;

@@ -3,14 +3,18 @@
 // With the global metrics options the run's series are served on /metrics
 // from the same loop and/or pushed to a Pushgateway when it ends.
 
+#include "adapters/events/emitter.hpp"
+#include "adapters/events/user_hash.hpp"
 #include "adapters/metrics/metrics.hpp"
 #include "cli/cli.hpp"
 #include "cli/console_observer.hpp"
 #include "cli/invocation.hpp"
 #include "cli/metrics_exposure.hpp"
+#include "core/text.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 #include "net/json.hpp"
+#include "service/run_events.hpp"
 #include "service/run_report_json.hpp"
 #include "service/temporal_tasks.hpp"
 
@@ -43,6 +47,8 @@ struct run_request {
   boost::json::value input;
   /// Start each target's workflow on Temporal instead of running it here.
   bool on_temporal = false;
+  /// --user-id, hashed at once: the clear id goes no further.
+  std::string user_hash;
 };
 
 int execute(invocation& inv, const run_request& req) {
@@ -73,6 +79,7 @@ int execute(invocation& inv, const run_request& req) {
   options.pool = &pool;
   options.kill_grace = cfg.kill_grace;
   options.input = req.input;
+  options.user_hash = req.user_hash;
   options.observers.push_back(&console);
 
   adapters::metrics::metrics registry;
@@ -82,6 +89,11 @@ int execute(invocation& inv, const run_request& req) {
     options.observers.push_back(&registry.engine_observer());
     exposure->start();
   }
+  const auto events =
+      service::make_event_emitter(cfg, io.get_executor(), registry, [&inv](const std::string& line) {
+        inv.err() << "warning: " << core::printable(line) << '\n';
+      });
+  if (events) options.observers.push_back(events.get());
 
   engine::run_canceller canceller;
   int signal_number = 0;
@@ -110,6 +122,10 @@ int execute(invocation& inv, const run_request& req) {
       failure = std::current_exception();
     }
     run_over = true;
+    if (events) {
+      auto draining = events->drain(service::event_drain_time(cfg));
+      co_await std::move(draining);
+    }
     if (exposure) (void)co_await exposure->finish();
   };
   asio::co_spawn(io, run(), [&](const std::exception_ptr& e) {
@@ -132,7 +148,9 @@ int run_targets(invocation& inv, bool manual_only) {
       "max-concurrency", po::value<std::size_t>(), "run at most N tasks at once (0: no limit)")(
       "input", po::value<std::string>(), "JSON value given to every task as `input`")(
       "temporal", "start each task's workflow on Temporal and wait for it (temporal: in the configuration)")(
-      "local", "run here even with backend: temporal")("targets", po::value<std::vector<std::string>>()->multitoken(),
+      "local", "run here even with backend: temporal")(
+      "user-id", po::value<std::string>(),
+      "who asks for the run; only its hash (CASCADENCE_HASH_SECRET) goes into events and the report")("targets", po::value<std::vector<std::string>>()->multitoken(),
                                                        "tasks to run");
   po::positional_options_description positional;
   positional.add("targets", manual_only ? 1 : -1);
@@ -149,6 +167,7 @@ int run_targets(invocation& inv, bool manual_only) {
     req.input = boost::json::parse(vm["input"].as<std::string>(), ec);
     if (ec) throw usage_error("--input is not valid JSON (" + ec.message() + ")");
   }
+  if (vm.count("user-id") != 0U) req.user_hash = adapters::events::hash_user_id(vm["user-id"].as<std::string>());
   if (vm.count("temporal") != 0U && vm.count("local") != 0U) {
     throw usage_error("--temporal and --local exclude each other");
   }

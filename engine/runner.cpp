@@ -426,6 +426,8 @@ std::uint32_t run_state::open_record(task_id task) {
   auto& rec = report_.records.emplace_back();
   rec.task = task;
   rec.id = run_id::random();
+  rec.run = report_.id;
+  rec.user_hash = options_.user_hash;
   nodes_[task].record = index;
   return index;
 }

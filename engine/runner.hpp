@@ -30,7 +30,10 @@ class run_state;
 /// The record of one task in one graph run.
 struct task_record final {
   task_id task = 0;
+  /// This task's own id in the run.
   run_id id;
+  /// The id of the graph run it belongs to (run_report::id).
+  run_id run;
   run_status status = run_status::skipped;
   unsigned attempts = 0;
   /// When the engine started the task. A worker that goes straight from
@@ -40,6 +43,8 @@ struct task_record final {
   std::chrono::system_clock::time_point finished{};
   boost::json::value output;
   std::string error;
+  /// The run's hashed user id (run_options::user_hash), empty when none.
+  std::string user_hash{};
 };
 
 /// How to run a graph.
@@ -59,6 +64,9 @@ struct run_options final {
   std::optional<run_id> id;
   /// The event that started the run, if one did; `input` is then its payload.
   std::optional<run_event> event;
+  /// Who asked for the run, as a hash (never the clear user id: see
+  /// adapters/events/user_hash.hpp); copied into every record. Empty: nobody named.
+  std::string user_hash{};
 };
 
 /// What a graph run produced: one record per task it had to settle, in the

@@ -175,9 +175,15 @@ constexpr std::array<std::string_view, 24> task_keys{
     "command",        "echo",   "sleep",   "after", "timeout", "retries",  "retry_backoff", "retry_backoff_max",
     "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
     "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin",   "params",        "workflow"};
-constexpr std::array<std::string_view, 16> top_keys{
+constexpr std::array<std::string_view, 17> top_keys{
     "backend", "storage_path", "timezone", "max_concurrency", "kill_grace",     "threads", "shutdown_grace", "http",
-    "webhook", "api",          "tasks",    "cronyx",          "cronyx_refresh", "plugins", "temporal",       "output"};
+    "webhook", "api",          "tasks",    "cronyx",          "cronyx_refresh", "plugins", "temporal",       "output",
+    "events"};
+constexpr std::array<std::string_view, 8> events_keys{"transport", "path",       "url",        "nats",
+                                                      "grpc",      "queue_size", "batch_size", "deadline"};
+constexpr std::array<std::string_view, 2> events_nats_keys{"url", "subject"};
+constexpr std::array<std::string_view, 2> events_grpc_keys{"target", "method"};
+constexpr std::array<std::string_view, 5> event_transports{"none", "file", "http", "nats", "grpc"};
 constexpr std::array<std::string_view, 3> output_keys{"line_limit", "stream_limit", "keep_limit"};
 constexpr std::array<std::string_view, 7> temporal_keys{"http_address", "address", "namespace", "task_queue",
                                                         "api_key",      "tls",     "timeout"};
@@ -187,7 +193,8 @@ constexpr std::array<std::string_view, 2> plugin_entry_keys{"path", "isolation"}
 constexpr std::array<std::string_view, 2> on_keys{"webhook", "events"};
 constexpr std::array<std::string_view, 6> http_keys{
     "body_limit", "header_limit", "read_timeout", "max_connections", "max_connections_per_client", "max_runs"};
-constexpr std::array<std::string_view, 4> webhook_keys{"secrets", "journal", "journal_limit", "dedupe_window"};
+constexpr std::array<std::string_view, 5> webhook_keys{"secrets", "journal", "journal_limit", "dedupe_window",
+                                                       "user_id"};
 constexpr std::array<std::string_view, 1> api_keys{"token"};
 
 // Webhook source names appear in URLs and environment variable names.
@@ -232,6 +239,47 @@ std::optional<std::string> valid_workflow_type(std::string_view name) {
     return "the workflow type contains a control character";
   }
   return std::nullopt;
+}
+
+void parse_events(const reader& r, const YAML::Node& v, adapters::events::settings& e) {
+  r.mapping(v, "events", events_keys, [&](const std::string& k, const YAML::Node& x) {
+    const auto kpath = "events." + k;
+    if (k == "transport") {
+      e.transport = r.string(x, kpath);
+      if (std::find(event_transports.begin(), event_transports.end(), e.transport) == event_transports.end()) {
+        r.fail(x, kpath, "unknown transport '" + e.transport + "' (none, file, http, nats or grpc)");
+      }
+    } else if (k == "path") {
+      e.path = r.string(x, kpath);
+      if (e.path.empty()) r.fail(x, kpath, "the path is empty");
+    } else if (k == "url") {
+      e.url = r.string(x, kpath);
+      if (!e.url.starts_with("http://") && !e.url.starts_with("https://")) {
+        r.fail(x, kpath, "'" + e.url + "' is not an http:// or https:// URL");
+      }
+    } else if (k == "nats") {
+      r.mapping(x, kpath, events_nats_keys, [&](const std::string& n, const YAML::Node& y) {
+        auto& target = n == "url" ? e.nats_url : e.nats_subject;
+        target = r.string(y, kpath + "." + n);
+        if (target.empty()) r.fail(y, kpath + "." + n, "is empty");
+      });
+    } else if (k == "grpc") {
+      r.mapping(x, kpath, events_grpc_keys, [&](const std::string& n, const YAML::Node& y) {
+        auto& target = n == "target" ? e.grpc_target : e.grpc_method;
+        target = r.string(y, kpath + "." + n);
+        if (target.empty()) r.fail(y, kpath + "." + n, "is empty");
+      });
+    } else if (k == "queue_size") {
+      e.emitter.queue_limit = r.count(x, kpath, 10'000'000);
+      if (e.emitter.queue_limit == 0) r.fail(x, kpath, "must be at least 1");
+    } else if (k == "batch_size") {
+      e.emitter.batch_limit = r.count(x, kpath, 100'000);
+      if (e.emitter.batch_limit == 0) r.fail(x, kpath, "must be at least 1");
+    } else {
+      e.emitter.deadline = r.duration(x, kpath);
+      if (e.emitter.deadline.count() == 0) r.fail(x, kpath, "must be longer than 0");
+    }
+  });
 }
 
 void parse_temporal(const reader& r, const YAML::Node& v, temporal_config& t) {
@@ -538,6 +586,19 @@ config parse_config(const std::string& text, const std::filesystem::path& source
                 std::chrono::duration_cast<std::chrono::seconds>(r.duration(x, "webhook.dedupe_window"));
             return;
           }
+          if (k == "user_id") {
+            if (!x.IsMap()) r.fail(x, "webhook.user_id", "expected a mapping of webhook sources to JSON pointers");
+            for (const auto& e : x) {
+              const auto source = source_name(r, e.first, "webhook.user_id");
+              auto pointer = r.string(e.second, "webhook.user_id." + source);
+              if (!pointer.empty() && pointer.front() != '/') {
+                r.fail(e.second, "webhook.user_id." + source,
+                       "'" + pointer + "' is not a JSON pointer (it starts with '/', e.g. /sender/login)");
+              }
+              cfg.webhook_user_ids[source] = std::move(pointer);
+            }
+            return;
+          }
           const std::string kpath = "webhook.secrets";
           if (!x.IsMap()) r.fail(x, kpath, "expected a mapping of webhook sources to secrets");
           for (const auto& e : x) {
@@ -572,6 +633,8 @@ config parse_config(const std::string& text, const std::filesystem::path& source
         cfg.plugins = parse_plugins(r, v, source);
       } else if (key == "temporal") {
         parse_temporal(r, v, cfg.temporal);
+      } else if (key == "events") {
+        parse_events(r, v, cfg.events);
       } else if (key == "tasks") {
         if (v.IsNull()) return;
         if (!v.IsMap()) r.fail(v, key, "expected a mapping of task names to task definitions");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "adapters/events/settings.hpp"
 #include "adapters/temporal/settings.hpp"
 #include "engine/command_processor.hpp"
 #include "engine/task.hpp"
@@ -177,6 +178,12 @@ struct config final {
   /// CASCADENCE_WEBHOOK_SECRET_<SOURCE> wins (see webhook_secret()).
   std::map<std::string, std::string, std::less<>> webhook_secrets;
   webhook_journal_config webhook_journal;
+  /// `webhook: {user_id: {SOURCE: POINTER}}`: where in a source's payload
+  /// the user id is (a JSON pointer); its hash goes with the run.
+  std::map<std::string, std::string, std::less<>> webhook_user_ids;
+  /// `events:`: run events (docs/events.md); the global options
+  /// --transport, --nats-conn, ... win (see cli).
+  adapters::events::settings events;
   /// `api: {token: ...}`; CASCADENCE_API_TOKEN wins (see api_token()).
   std::string api_token;
   cronyx_config cronyx;

@@ -41,7 +41,12 @@ boost::json::object run_report_json(const engine::graph& g, const engine::run_re
   boost::json::array tasks;
   tasks.reserve(report.records.size());
   for (const auto& r : report.records) tasks.push_back(task_record_json(g, r));
-  return {{"run_id", report.id.to_string()}, {"status", status}, {"tasks", std::move(tasks)}};
+  boost::json::object out{{"run_id", report.id.to_string()}, {"status", status}, {"tasks", std::move(tasks)}};
+  // The hashed user id of a run started for someone (never the clear id).
+  if (!report.records.empty() && !report.records.front().user_hash.empty()) {
+    out["user_hash"] = report.records.front().user_hash;
+  }
+  return out;
 }
 
 }  // namespace cascadence::service

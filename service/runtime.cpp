@@ -1,6 +1,8 @@
 #include "service/runtime.hpp"
 
 #include "adapters/api/api_service.hpp"
+#include "adapters/events/emitter.hpp"
+#include "adapters/events/user_hash.hpp"
 #include "adapters/metrics/http_metrics.hpp"
 #include "adapters/metrics/metrics.hpp"
 #include "adapters/metrics/metrics_route.hpp"
@@ -22,6 +24,7 @@
 #include "scheduling/task_state_store.hpp"
 #include "service/plugin_loading.hpp"
 #include "service/remote_tasks.hpp"
+#include "service/run_events.hpp"
 #include "service/run_report_json.hpp"
 #include "service/schedules.hpp"
 #include "service/serve_log.hpp"
@@ -37,6 +40,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <sys/inotify.h>
@@ -106,6 +110,8 @@ struct runtime::impl final {
         api(std::make_shared<adapters::api::api_service>(ex, std::make_shared<api_bridge>(*this),
                                                          api_options(current.cfg))) {
     metrics.set_http_runs_limit(http_runs.limit());
+    events = make_event_emitter(current.cfg, ex, metrics, [this](const std::string& line) { log.on_error(line); });
+    event_drain = event_drain_time(current.cfg);
     if (current.cfg.webhook_journal.enabled) {
       const auto& j = current.cfg.webhook_journal;
       journal = std::make_unique<adapters::webhooks::webhook_journal>(
@@ -341,7 +347,8 @@ struct runtime::impl final {
   // report of a run that does not happen (the task is disabled).
   core::result<prepared_run, engine::run_report> prepare(const engine::graph& graph, const std::string& task,
                                                          engine::run_id id, boost::json::value input,
-                                                         std::optional<engine::run_event> event) {
+                                                         std::optional<engine::run_event> event,
+                                                         std::string user_hash = {}) {
     const auto target = graph.find(task);
     if (!target) throw std::runtime_error("task '" + task + "' is not in the configuration");
     const auto* t = current.cfg.find(task);
@@ -361,6 +368,8 @@ struct runtime::impl final {
     o.kill_grace = current.cfg.kill_grace;
     o.observers.push_back(&log);
     o.observers.push_back(&metrics.engine_observer());
+    if (events) o.observers.push_back(events.get());
+    o.user_hash = std::move(user_hash);
     o.id = id;
     o.input = std::move(input);
     o.event = std::move(event);
@@ -372,7 +381,8 @@ struct runtime::impl final {
   // after a reload. Counted in `adhoc` so that stop() can wait for it, and
   // cancelled if still going when the grace period is over.
   asio::awaitable<std::pair<std::shared_ptr<const engine::graph>, engine::run_report>> launch_adhoc(
-      std::string task, engine::run_id id, boost::json::value input, std::optional<engine::run_event> event) {
+      std::string task, engine::run_id id, boost::json::value input, std::optional<engine::run_event> event,
+      std::string user_hash = {}) {
     const core::wait_group::token counted(adhoc);
     engine::run_canceller c;
     adhoc_cancellers.insert(&c);
@@ -382,7 +392,7 @@ struct runtime::impl final {
       ~forget() { set.erase(c); }
     } guard{adhoc_cancellers, &c};
     const auto graph = current.graph;
-    auto run = prepare(*graph, task, id, std::move(input), std::move(event));
+    auto run = prepare(*graph, task, id, std::move(input), std::move(event), std::move(user_hash));
     if (!run) co_return std::pair{graph, std::move(run).error()};
     auto& [target, run_opts] = run.value();
     const engine::task_id targets[] = {target};
@@ -403,9 +413,10 @@ struct runtime::impl final {
     explicit api_bridge(impl& s) : s_(s) {}
     std::vector<adapters::api::task_summary> tasks() const override { return s_.task_summaries(); }
     bool has_task(std::string_view name) const override { return s_.current.cfg.find(name) != nullptr; }
-    asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value input,
-                                                     engine::run_id id) override {
-      auto [graph, report] = co_await s_.launch_adhoc(std::move(task), id, std::move(input), std::nullopt);
+    asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value input, engine::run_id id,
+                                                     std::string user_hash) override {
+      auto [graph, report] =
+          co_await s_.launch_adhoc(std::move(task), id, std::move(input), std::nullopt, std::move(user_hash));
       co_return to_finished_run(*graph, report);
     }
 
@@ -462,8 +473,26 @@ struct runtime::impl final {
         cfg, [this](std::string task, engine::run_event event, boost::json::value payload) -> asio::awaitable<void> {
           log.info("webhook " + event.source + "/" + event.type + ": running " + task);
           const auto id = engine::run_id::random();
-          (void)co_await launch_adhoc(std::move(task), id, std::move(payload), std::move(event));
+          auto user_hash = webhook_user_hash(event.source, payload);
+          (void)co_await launch_adhoc(std::move(task), id, std::move(payload), std::move(event), std::move(user_hash));
         });
+  }
+
+  // The hashed user id of a delivery, from where `webhook.user_id` points in
+  // the source's payload (a string, or a number as its JSON text); empty
+  // when nothing is configured or found there.
+  std::string webhook_user_hash(const std::string& source, const boost::json::value& payload) const {
+    const auto it = current.cfg.webhook_user_ids.find(source);
+    if (it == current.cfg.webhook_user_ids.end()) return {};
+    boost::system::error_code ec;
+    const auto* found = payload.find_pointer(it->second, ec);
+    if (found == nullptr || ec) return {};
+    if (found->is_string()) {
+      const auto& text = found->get_string();
+      return text.empty() ? std::string() : adapters::events::hash_user_id(std::string_view(text.data(), text.size()));
+    }
+    if (found->is_number()) return adapters::events::hash_user_id(boost::json::serialize(*found));
+    return {};
   }
 
   // The events a previous process accepted (202) and did not see through,
@@ -578,6 +607,10 @@ struct runtime::impl final {
       cancel_adhoc(reason);
       (void)co_await adhoc.wait();
     }
+    if (events) {
+      auto draining = events->drain(event_drain);
+      co_await std::move(draining);
+    }
     log.info("stopped");
     stopped.set();
   }
@@ -597,6 +630,10 @@ struct runtime::impl final {
   scheduling::scheduler_observer_fan_out scheduler_observers{&log, &metrics.scheduler_observer()};
   adapters::metrics::http_metrics http_metrics{metrics};
   adapters::metrics::webhook_metrics webhook_metrics{metrics};
+  // Run events (`events:`), made once from the configuration the runtime
+  // started with; null when off.
+  std::unique_ptr<adapters::events::emitter> events;
+  std::chrono::milliseconds event_drain{0};
   // The remote plugin server, if one is configured, and its refresh loop.
   std::shared_ptr<remote_tasks> remote;
   std::optional<remote_refresher> refresher;

@@ -1,5 +1,7 @@
 #include "adapters/api/api_service.hpp"
 
+#include "adapters/events/user_hash.hpp"
+
 #include "adapters/run_limit_reply.hpp"
 #include "core/async_event.hpp"
 #include "core/time_text.hpp"
@@ -104,6 +106,12 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
     if (!parsed) co_return error_reply(400, "malformed JSON body: " + parsed.error());
     input = std::move(parsed).value();
   }
+  // The user the run is for: hashed here, the clear id goes no further.
+  std::string user_hash;
+  if (const auto user = req.header("X-Cascadence-User-Id")) {
+    if (user->empty()) co_return error_reply(400, "the X-Cascadence-User-Id header is empty");
+    user_hash = adapters::events::hash_user_id(*user);
+  }
   std::optional<core::concurrency_limit::permit> permit;
   if (options_.run_limit != nullptr) {
     permit = options_.run_limit->try_acquire();
@@ -117,7 +125,7 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
   // a waiting client that goes away (or the handler timeout) does not cancel
   // it, and its result stays readable by id.
   auto done = std::make_shared<core::async_event>(ex_);
-  core::spawn(ex_, run_detached(shared_from_this(), name, std::move(input), id, done, std::move(permit)),
+  core::spawn(ex_, run_detached(shared_from_this(), name, std::move(input), id, std::move(user_hash), done, std::move(permit)),
               "api-run of " + name, options_.on_escape);
   if (!waiting) co_return net::json_response(202, boost::json::object{{"run_id", id.to_string()}});
   if (!co_await done->wait()) co_return error_reply(503, "stopped waiting for run " + id.to_string());
@@ -126,18 +134,19 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
 }
 
 asio::awaitable<void> api_service::run_detached(std::shared_ptr<api_service> self, std::string task,
-                                                boost::json::value input, engine::run_id id,
+                                                boost::json::value input, engine::run_id id, std::string user_hash,
                                                 std::shared_ptr<core::async_event> done,
                                                 std::optional<core::concurrency_limit::permit> permit) {
-  co_await self->execute(std::move(task), std::move(input), id);
+  co_await self->execute(std::move(task), std::move(input), id, std::move(user_hash));
   permit.reset();  // the run is over: its place is free before waiters resume
   done->set();
 }
 
-asio::awaitable<void> api_service::execute(std::string task, boost::json::value input, engine::run_id id) {
+asio::awaitable<void> api_service::execute(std::string task, boost::json::value input, engine::run_id id,
+                                           std::string user_hash) {
   finished_run result;
   try {
-    result = co_await backend_->run(std::move(task), std::move(input), id);
+    result = co_await backend_->run(std::move(task), std::move(input), id, std::move(user_hash));
   } catch (const std::exception& e) {
     result.status = "failed";
     result.tasks = boost::json::array{boost::json::object{{"error", e.what()}}};

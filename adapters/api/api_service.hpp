@@ -56,9 +56,10 @@ class api_backend {
   [[nodiscard]] virtual std::vector<task_summary> tasks() const = 0;
   [[nodiscard]] virtual bool has_task(std::string_view name) const = 0;
   /// Runs `task` with its dependencies under the id `id`, with `input` as
-  /// the run input, on the awaiting coroutine's executor.
+  /// the run input, on the awaiting coroutine's executor. `user_hash`: the
+  /// hashed id of the user the request named (X-Cascadence-User-Id), or empty.
   [[nodiscard]] virtual boost::asio::awaitable<finished_run> run(std::string task, boost::json::value input,
-                                                                 engine::run_id id) = 0;
+                                                                 engine::run_id id, std::string user_hash) = 0;
 };
 
 /// The most recent runs started through the API, oldest dropped first.
@@ -126,9 +127,11 @@ class api_service final : public std::enable_shared_from_this<api_service> {
   [[nodiscard]] const run_table& runs() const noexcept { return runs_; }
 
  private:
-  [[nodiscard]] boost::asio::awaitable<void> execute(std::string task, boost::json::value input, engine::run_id id);
+  [[nodiscard]] boost::asio::awaitable<void> execute(std::string task, boost::json::value input, engine::run_id id,
+                                                     std::string user_hash);
   [[nodiscard]] static boost::asio::awaitable<void> run_detached(std::shared_ptr<api_service> self, std::string task,
                                                                  boost::json::value input, engine::run_id id,
+                                                                 std::string user_hash,
                                                                  std::shared_ptr<core::async_event> done,
                                                                  std::optional<core::concurrency_limit::permit> permit);
 

@@ -70,6 +70,10 @@ struct metrics::impl final : engine::observer, scheduling::scheduler_observer {
                                        "The most runs started over HTTP that may go at once (0: no limit)."};
   series_family<Counter> http_runs_refused{"cascadence_http_runs_refused_total",
                                            "HTTP requests refused (503) because http.max_runs runs were going."};
+  series_family<Counter> events_sent{"cascadence_events_sent_total", "Run events delivered, by transport."};
+  series_family<Counter> events_dropped{"cascadence_events_dropped_total",
+                                        "Run events given up, by transport and reason (queue_full, timeout, "
+                                        "send_failed, shutdown)."};
   series_family<Counter> internal_errors{"cascadence_internal_errors_total",
                                          "Exceptions that escaped a background coroutine, by coroutine."};
   // The HTTP run series have no labels: created together on first use (a
@@ -202,6 +206,14 @@ void metrics::record_http_run_refused() {
   impl_->http_runs_refusals->Increment();
 }
 
+void metrics::record_event_sent(std::string_view transport, std::uint64_t n) {
+  impl_->events_sent.get({{"transport", transport}}).Increment(static_cast<double>(n));
+}
+
+void metrics::record_event_dropped(std::string_view transport, std::string_view reason, std::uint64_t n) {
+  impl_->events_dropped.get({{"transport", transport}, {"reason", reason}}).Increment(static_cast<double>(n));
+}
+
 void metrics::record_internal_error(std::string_view where) {
   impl_->internal_errors.get({{"where", where}}).Increment();
 }
@@ -230,6 +242,8 @@ std::string metrics::render() const {
   m.http_runs.render(out);
   m.http_runs_limit.render(out);
   m.http_runs_refused.render(out);
+  m.events_sent.render(out);
+  m.events_dropped.render(out);
   m.internal_errors.render(out);
   m.last_render_size.store(out.size(), std::memory_order_relaxed);
   return out;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,9 @@ namespace cascadence::adapters::metrics {
 /// - cascadence_http_runs_in_flight, cascadence_http_runs_limit (gauges) and
 ///   cascadence_http_runs_refused_total: runs started over HTTP and the
 ///   requests refused at `http.max_runs`;
+/// - cascadence_events_sent_total{transport} and
+///   cascadence_events_dropped_total{transport,reason}: run events
+///   (adapters/events) delivered and given up;
 /// - cascadence_internal_errors_total{where}: exceptions that escaped a
 ///   background coroutine (a bug, logged as well).
 class metrics final {
@@ -68,6 +72,10 @@ class metrics final {
   void set_http_runs_limit(std::size_t limit);
   /// A request refused for want of room under `http.max_runs`.
   void record_http_run_refused();
+  /// `n` run events delivered by `transport`.
+  void record_event_sent(std::string_view transport, std::uint64_t n);
+  /// `n` run events given up by `transport` for `reason`.
+  void record_event_dropped(std::string_view transport, std::string_view reason, std::uint64_t n);
   /// An exception escaped the background coroutine `where`.
   void record_internal_error(std::string_view where);
 

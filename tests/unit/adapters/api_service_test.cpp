@@ -1,4 +1,5 @@
 #include "adapters/api/api_service.hpp"
+#include "adapters/events/user_hash.hpp"
 #include "net/router.hpp"
 #include "tests/support/run_async.hpp"
 
@@ -14,12 +15,15 @@ namespace {
 
 struct fake_backend final : api_backend {
   std::vector<boost::json::value> inputs;
+  std::vector<std::string> user_hashes;
   std::vector<task_summary> tasks() const override {
     return {{"build", "manual", true, ""}, {"nightly", "cron", false, "0 2 * * *"}};
   }
   bool has_task(std::string_view name) const override { return name == "build" || name == "nightly"; }
-  boost::asio::awaitable<finished_run> run(std::string task, boost::json::value input, engine::run_id) override {
+  boost::asio::awaitable<finished_run> run(std::string task, boost::json::value input, engine::run_id,
+                                           std::string user_hash) override {
     inputs.push_back(input);
+    user_hashes.push_back(std::move(user_hash));
     finished_run r;
     r.status = "success";
     r.tasks.push_back(boost::json::object{{"task", task}, {"status", "success"}, {"output", input}});
@@ -78,6 +82,23 @@ TEST_CASE("a run started without wait answers 202 with its id; an empty body is 
   REQUIRE(f.backend->inputs.size() == 1);  // the io_context ran the detached run to the end
   CHECK(f.backend->inputs[0].is_null());
   CHECK(boost::json::parse(f.send(net::http_method::get, "/api/v1/runs/" + id).body).at("status") == "success");
+}
+
+TEST_CASE("X-Cascadence-User-Id reaches the run as its hash only; an empty one is refused") {
+  fixture f;
+  auto req = *net::request::from_target(net::http_method::post, "/api/v1/tasks/build/runs?wait=true");
+  req.headers.set("X-Cascadence-User-Id", "alice@example.com");
+  CHECK(test::run_async(f.io, f.routes.handle(req)).status == 200);
+  REQUIRE(f.backend->user_hashes.size() == 1);
+  CHECK(f.backend->user_hashes[0] == adapters::events::hash_user_id("alice@example.com"));
+  CHECK(f.backend->user_hashes[0].find("alice") == std::string::npos);
+  CHECK(f.send(net::http_method::post, "/api/v1/tasks/build/runs").status == 202);
+  CHECK(f.backend->user_hashes.at(1).empty());
+  req.headers.set("X-Cascadence-User-Id", "");
+  const auto empty = test::run_async(f.io, f.routes.handle(req));
+  CHECK(empty.status == 400);
+  CHECK(empty.body.find("X-Cascadence-User-Id") != std::string::npos);
+  CHECK(f.backend->user_hashes.size() == 2);
 }
 
 TEST_CASE("unknown tasks and malformed bodies are refused") {
