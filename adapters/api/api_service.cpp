@@ -106,10 +106,10 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
     if (!parsed) co_return error_reply(400, "malformed JSON body: " + parsed.error());
     input = std::move(parsed).value();
   }
-  // The user the run is for: hashed here, the clear id goes no further.
+  // The user the run is for (an empty id is an id, as the seed hashes it):
+  // hashed here, the clear id goes no further.
   std::string user_hash;
   if (const auto user = req.header("X-Cascadence-User-Id")) {
-    if (user->empty()) co_return error_reply(400, "the X-Cascadence-User-Id header is empty");
     user_hash = adapters::events::hash_user_id(*user);
   }
   std::optional<core::concurrency_limit::permit> permit;
