@@ -82,7 +82,10 @@ asio::awaitable<engine::task_record> run_remote(std::shared_ptr<cronyx::server> 
   auto g = std::move(b).build();
   REQUIRE(g.has_value());
   const engine::task_id targets[] = {0};
-  auto report = co_await engine::run_graph(g.value(), targets, engine::run_options{});
+  // Named, not a temporary inside the co_await: GCC 12 destroys such a
+  // temporary twice (seen once run_options held a std::string).
+  auto running = engine::run_graph(g.value(), targets, engine::run_options{});
+  auto report = co_await std::move(running);
   REQUIRE(report.records.size() == 1);
   co_return report.records.front();
 }
