@@ -56,6 +56,7 @@ constexpr std::array all_scenarios{
     scenario{"metrics-render", run_metrics_render},
     scenario{"remote", run_remote, false},
     scenario{"temporal-start", run_temporal_start, false},
+    scenario{"events", run_events, false},
 };
 
 constexpr std::string_view usage_intro =
@@ -98,6 +99,10 @@ constexpr std::string_view usage_intro =
     "            gauges), and with --metrics-schedules their schedule series too,\n"
     "            rendered --metrics-renders times; tasks = renders,\n"
     "            render_p50_ms/p99_ms per render\n"
+    "  events    --events-runs runs of one immediate task, 16 at once, with events off\n"
+    "            and then sent over NATS (--nats-url or NATS_URL; asked for by name);\n"
+    "            ratio_to_baseline = time per run with events / without; events_dropped\n"
+    "            counts what did not fit the queue (--events-queue)\n"
     "\n"
     "Threads: by default (--threads 0) everything runs on one thread and tasks are\n"
     "the engine's async no-op processor. With --threads N the chain, fan and DAG\n"
@@ -237,6 +242,10 @@ int main(int argc, char** argv) {
       ("remote-url", po::value(&config.remote_url), "remote: the plugin server's base URL (default: CRONYX_BASE_URL)")
       ("remote-task", po::value(&config.remote_task)->default_value(config.remote_task), "remote: the task to run")
       ("remote-runs", po::value(&config.remote_runs)->default_value(config.remote_runs), "remote: how many runs")
+      ("nats-url", po::value(&config.nats_url), "events: the NATS server (default: NATS_URL)")
+      ("events-runs", po::value(&config.events_runs)->default_value(config.events_runs), "events: how many runs")
+      ("events-queue", po::value(&config.events_queue)->default_value(config.events_queue),
+       "events: the emitter's queue (events.queue_size)")
       ("temporal-http", po::value(&config.temporal_http),
        "temporal-start: the frontend's HTTP API (default: TEMPORAL_HTTP_ADDRESS)")
       ("temporal-namespace", po::value(&config.temporal_namespace)->default_value(config.temporal_namespace),
@@ -292,6 +301,9 @@ int main(int argc, char** argv) {
   }
   if (config.remote_url.empty()) {
     if (const char* env = std::getenv("CRONYX_BASE_URL"); env != nullptr) config.remote_url = env;
+  }
+  if (config.nats_url.empty()) {
+    if (const char* env = std::getenv("NATS_URL"); env != nullptr) config.nats_url = env;
   }
   if (config.temporal_http.empty()) {
     if (const char* env = std::getenv("TEMPORAL_HTTP_ADDRESS"); env != nullptr) config.temporal_http = env;

@@ -54,6 +54,11 @@ struct bench_config final {
   std::string temporal_namespace = "default";
   std::string temporal_queue = "cascadence-bench";
   std::size_t temporal_runs = 500;
+  /// events: the NATS server (--nats-url, else NATS_URL) and how many runs.
+  std::string nats_url;
+  std::size_t events_runs = 100'000;
+  /// events: the emitter's queue (events.queue_size).
+  std::size_t events_queue = 10'000;
 };
 
 /// A scenario that cannot run here (a service it needs is absent): reported
@@ -82,6 +87,8 @@ struct scenario_result final {
   std::vector<std::pair<std::string, double>> extra;
 };
 
+/// Runs of one immediate task with events off, then with events over NATS (bench/events).
+[[nodiscard]] scenario_result run_events(const bench_config& config);
 /// A chain of `plugin_chain_length` no-op plugin tasks (in-process, through the C ABI) and the same chain of
 /// built-in immediate tasks; ratio_to_baseline is the plugin's ns_per_task over the built-in's.
 [[nodiscard]] scenario_result run_plugin_chain(const bench_config& config);

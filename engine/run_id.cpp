@@ -73,15 +73,21 @@ run_id run_id::derived(std::string_view text) noexcept {
 }
 
 std::string run_id::to_string() const {
-  static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[bytes[i] >> 4U]);
-    out.push_back(hex[bytes[i] & 0x0fU]);
-  }
+  append_to(out);
   return out;
+}
+
+void run_id::append_to(std::string& out) const {
+  static constexpr char hex[] = "0123456789abcdef";
+  const auto at = out.size();
+  out.resize(at + 36);
+  char* p = out.data() + at;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = hex[bytes[i] >> 4U];
+    *p++ = hex[bytes[i] & 0x0fU];
+  }
 }
 
 }  // namespace cascadence::engine

@@ -20,6 +20,8 @@ struct run_id final {
 
   /// The canonical 36-character lower-case form.
   [[nodiscard]] std::string to_string() const;
+  /// Appends the canonical form to `out` (no allocation when it has room).
+  void append_to(std::string& out) const;
 
   friend bool operator==(const run_id&, const run_id&) = default;
 };

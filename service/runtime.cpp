@@ -305,6 +305,7 @@ struct runtime::impl final {
       const bool v6 = host.find(':') != std::string::npos;
       log.info("listening on http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(http->port()));
     }
+    if (events) log.info("events: sending run events with the " + std::string(events->transport_name()) + " transport");
     redeliver(std::move(undelivered));
     if (!options.fire_schedules) {
       watch_plugins();

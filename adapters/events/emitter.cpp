@@ -7,8 +7,6 @@
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <deque>
 #include <map>
 #include <vector>
@@ -93,25 +91,26 @@ struct emitter::state final {
   // Sends until the queue is empty. Holds the state alive through `self`
   // (the emitter may be destroyed while a send is in flight).
   static asio::awaitable<void> send_all(std::shared_ptr<state> self) {
-    std::vector<event> batch;
     while (!self->queue.empty() && !self->closed) {
-      batch.clear();
+      std::vector<event> batch;
       const auto n = std::min(self->queue.size(), self->options.batch_limit);
+      batch.reserve(n);
       for (std::size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(self->queue.front()));
         self->queue.pop_front();
       }
       std::optional<send_failure> failure;
+      const auto size = batch.size();
       try {
-        auto sending = self->carrier->send(batch, self->options.deadline);
+        auto sending = self->carrier->send(std::move(batch), self->options.deadline);
         failure = co_await std::move(sending);
       } catch (const std::exception&) {
         failure = send_failure{"send_failed", core::describe_current(), 0};
       }
-      const std::size_t delivered = failure ? std::min(failure->delivered, batch.size()) : batch.size();
+      const std::size_t delivered = failure ? std::min(failure->delivered, size) : size;
       self->total.sent += delivered;
       if (delivered != 0 && self->hooks.sent) self->hooks.sent(self->carrier->name(), delivered);
-      if (failure) self->drop(failure->reason, batch.size() - delivered, std::move(failure->message));
+      if (failure) self->drop(failure->reason, size - delivered, std::move(failure->message));
     }
     self->sending = false;
     self->idle.set();
@@ -137,11 +136,11 @@ void emitter::push(event e) {
 }
 
 void emitter::on_task_started(const engine::graph& g, const engine::task_record& record, unsigned attempt) {
-  push({std::string(g.name(record.task)), boost::json::serialize(task_started_event(g, record, attempt))});
+  push({std::string(g.name(record.task)), task_started_event(g, record, attempt)});
 }
 
 void emitter::on_task_finished(const engine::graph& g, const engine::task_record& record) {
-  push({std::string(g.name(record.task)), boost::json::serialize(task_settled_event(g, record))});
+  push({std::string(g.name(record.task)), task_settled_event(g, record)});
 }
 
 asio::awaitable<void> emitter::drain(std::chrono::milliseconds within) {

@@ -1,63 +1,165 @@
 #include "adapters/events/event_json.hpp"
 
+#include "core/text.hpp"
 #include "core/time_text.hpp"
 #include "engine/graph.hpp"
 #include "engine/runner.hpp"
 
-namespace cascadence::adapters::events {
+#include <charconv>
 
-namespace json = boost::json;
+namespace cascadence::adapters::events {
 
 namespace {
 
-json::value hash_or_null(const engine::task_record& record) {
-  if (record.user_hash.empty()) return nullptr;
-  return json::string(record.user_hash);
+// `text` as a JSON string; bytes that are not UTF-8 become U+FFFD.
+void append_string(std::string& out, std::string_view text) {
+  std::string repaired;
+  if (!core::is_valid_utf8(text)) {
+    repaired = core::to_valid_utf8(text);
+    text = repaired;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  // Runs of characters that need no escape are appended whole.
+  const auto plain = [](char c) { return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20; };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = i;
+    while (j < text.size() && plain(text[j])) ++j;
+    out.append(text.data() + i, j - i);
+    if (j == text.size()) break;
+    const char c = text[j];
+    i = j + 1;
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          out += "\\u00";
+          out += hex[u >> 4U];
+          out += hex[u & 0xFU];
+      }
+    }
+  }
+  out += '"';
 }
 
-json::value time_or_null(std::chrono::system_clock::time_point t) {
-  if (t == std::chrono::system_clock::time_point{}) return nullptr;
-  return json::string(core::format_utc(t));
+void append_number(std::string& out, unsigned n) {
+  char buf[16];
+  const auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+void append_id(std::string& out, const engine::run_id& id) {
+  out += '"';
+  id.append_to(out);
+  out += '"';
+}
+
+void append_hash(std::string& out, const engine::task_record& record) {
+  if (record.user_hash.empty()) {
+    out += "null";
+  } else {
+    append_string(out, record.user_hash);
+  }
+}
+
+// core::format_utc()'s form, `2026-01-02T03:04:05.678Z`, without stdio:
+// two of these are written per settled task.
+void append_time(std::string& out, std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  if (t == system_clock::time_point{}) {
+    out += "null";
+    return;
+  }
+  const auto ms = floor<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day date{day};
+  const hh_mm_ss time{ms - day};
+  const int y = static_cast<int>(date.year());
+  if (y < 0 || y > 9999) {  // outside what four digits hold: the general formatter
+    out += '"';
+    out += core::format_utc(t);
+    out += '"';
+    return;
+  }
+  char buf[26] = "\"0000-00-00T00:00:00.000Z";
+  const auto put = [&buf](int at, unsigned value, int digits) {
+    for (int k = digits - 1; k >= 0; --k, value /= 10) buf[at + k] = static_cast<char>('0' + value % 10);
+  };
+  put(1, static_cast<unsigned>(y), 4);
+  put(6, static_cast<unsigned>(date.month()), 2);
+  put(9, static_cast<unsigned>(date.day()), 2);
+  put(12, static_cast<unsigned>(time.hours().count()), 2);
+  put(15, static_cast<unsigned>(time.minutes().count()), 2);
+  put(18, static_cast<unsigned>(time.seconds().count()), 2);
+  put(21, static_cast<unsigned>(time.subseconds().count()), 3);
+  out.append(buf, 25);
+  out += '"';
+}
+
+// The members of the seed's task spec, without braces.
+void append_spec_members(std::string& out, const engine::graph& g, const engine::task_record& record) {
+  out += "\"id\":";
+  append_id(out, record.id);
+  out += ",\"name\":";
+  append_string(out, g.name(record.task));
+  out += ",\"description\":";
+  append_string(out, g.settings(record.task).description);
+  out += ",\"user_hash\":";
+  append_hash(out, record);
 }
 
 }  // namespace
 
-json::object task_spec_json(const engine::graph& g, const engine::task_record& record) {
-  json::object spec;
-  spec["id"] = record.id.to_string();
-  spec["name"] = g.name(record.task);
-  spec["description"] = g.settings(record.task).description;
-  spec["user_hash"] = hash_or_null(record);
-  return spec;
+std::string task_started_event(const engine::graph& g, const engine::task_record& record, unsigned attempt) {
+  std::string out;
+  out.reserve(256 + g.settings(record.task).description.size());
+  out += '{';
+  append_spec_members(out, g, record);
+  out += ",\"version\":";
+  append_number(out, schema_version);
+  out += ",\"type\":\"task_spec\",\"run_id\":";
+  append_id(out, record.run);
+  out += ",\"attempt\":";
+  append_number(out, attempt);
+  out += '}';
+  return out;
 }
 
-json::object task_started_event(const engine::graph& g, const engine::task_record& record, unsigned attempt) {
-  json::object event = task_spec_json(g, record);
-  event["version"] = schema_version;
-  event["type"] = "task_spec";
-  event["run_id"] = record.run.to_string();
-  event["attempt"] = attempt;
-  return event;
-}
-
-json::object task_settled_event(const engine::graph& g, const engine::task_record& record) {
-  json::object event;
-  event["version"] = schema_version;
-  event["type"] = "task_run";
-  event["spec"] = task_spec_json(g, record);
-  event["run_id"] = record.run.to_string();
-  event["status"] = engine::to_string(record.status);
+std::string task_settled_event(const engine::graph& g, const engine::task_record& record) {
+  std::string out;
+  out.reserve(448 + g.settings(record.task).description.size() + record.error.size());
+  out += "{\"version\":";
+  append_number(out, schema_version);
+  out += ",\"type\":\"task_run\",\"spec\":{";
+  append_spec_members(out, g, record);
+  out += "},\"run_id\":";
+  append_id(out, record.run);
+  out += ",\"status\":\"";
+  out += engine::to_string(record.status);
+  out += "\",\"started_at\":";
   // A task that never ran an attempt (skipped, cancelled first) never started.
-  event["started_at"] = record.attempts == 0 ? json::value(nullptr) : time_or_null(record.started);
-  event["finished_at"] = time_or_null(record.finished);
-  event["user_hash"] = hash_or_null(record);
-  event["attempt"] = record.attempts;
+  append_time(out, record.attempts == 0 ? std::chrono::system_clock::time_point{} : record.started);
+  out += ",\"finished_at\":";
+  append_time(out, record.finished);
+  out += ",\"user_hash\":";
+  append_hash(out, record);
+  out += ",\"attempt\":";
+  append_number(out, record.attempts);
+  out += ",\"error\":";
   if (record.error.empty()) {
-    event["error"] = nullptr;
+    out += "null";
   } else {
-    event["error"] = record.error;
+    append_string(out, record.error);
   }
-  return event;
+  out += '}';
+  return out;
 }
 
 }  // namespace cascadence::adapters::events

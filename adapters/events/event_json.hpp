@@ -1,6 +1,6 @@
 #pragma once
 
-#include <boost/json/object.hpp>
+#include <string>
 
 namespace cascadence::engine {
 class graph;
@@ -13,21 +13,23 @@ namespace cascadence::adapters::events {
 /// field changes meaning or goes away, never for an added field.
 inline constexpr int schema_version = 1;
 
-/// The seed's task spec, `{"id", "name", "description", "user_hash"}`: `id`
-/// is the task's own id in the run (task_record::id), `user_hash` null when
-/// nobody was named.
-[[nodiscard]] boost::json::object task_spec_json(const engine::graph& g, const engine::task_record& record);
+// The event JSON is written straight into a string, not built as a
+// boost::json::object first: events are made for every task of every run,
+// and the tree's allocations cost more than the run of an immediate task.
 
-/// The event sent when attempt `attempt` of a task starts: the task spec
-/// plus `version`, `type: "task_spec"`, `run_id` (the graph run) and `attempt`.
-[[nodiscard]] boost::json::object task_started_event(const engine::graph& g, const engine::task_record& record,
-                                                     unsigned attempt);
+/// The event sent when attempt `attempt` of a task starts, one line of
+/// JSON: the seed's task spec `{"id", "name", "description", "user_hash"}`
+/// (`id`: the task's own id in the run, task_record::id; `user_hash` null
+/// when nobody was named) plus `version`, `type: "task_spec"`, `run_id` (the
+/// graph run) and `attempt`.
+[[nodiscard]] std::string task_started_event(const engine::graph& g, const engine::task_record& record,
+                                             unsigned attempt);
 
 /// The event sent when a task settled: the seed's task run `{"spec",
 /// "run_id", "status", "started_at", "finished_at", "user_hash"}` plus
 /// `version`, `type: "task_run"`, `attempt` (attempts made) and `error`
-/// (null on success). Times are ISO 8601 UTC; `started_at` is null for a
-/// task that never started (skipped, or cancelled before it started).
-[[nodiscard]] boost::json::object task_settled_event(const engine::graph& g, const engine::task_record& record);
+/// (null on success). Times are ISO 8601 UTC with milliseconds;
+/// `started_at` is null for a task that never started an attempt.
+[[nodiscard]] std::string task_settled_event(const engine::graph& g, const engine::task_record& record);
 
 }  // namespace cascadence::adapters::events

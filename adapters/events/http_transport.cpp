@@ -17,7 +17,7 @@ class http_transport final : public transport {
 
   [[nodiscard]] std::string_view name() const noexcept override { return "http"; }
 
-  boost::asio::awaitable<std::optional<send_failure>> send(std::span<const event> batch,
+  boost::asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch,
                                                             std::chrono::milliseconds) override {
     net::client_request req;
     req.method = net::http_method::post;

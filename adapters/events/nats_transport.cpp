@@ -85,11 +85,8 @@ class nats_transport final : public transport {
 
   [[nodiscard]] std::string_view name() const noexcept override { return "nats"; }
 
-  asio::awaitable<std::optional<send_failure>> send(std::span<const event> batch,
+  asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch,
                                                     std::chrono::milliseconds timeout) override {
-    // The batch is copied: the thread must not read the caller's memory,
-    // which the loop's shutdown may free.
-    std::vector<event> copy(batch.begin(), batch.end());
     auto publishing = asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<send_failure>)>(
         [this, timeout](auto handler, std::vector<event> events) {
           auto resume = asio::get_associated_executor(handler);
@@ -101,7 +98,7 @@ class nats_transport final : public transport {
             });
           });
         },
-        asio::use_awaitable, std::move(copy));
+        asio::use_awaitable, std::move(batch));
     co_return co_await std::move(publishing);
   }
 

@@ -13,7 +13,7 @@ struct emitter_options final {
   /// Each send gives up after this long (`timeout`).
   std::chrono::milliseconds deadline{200};
   /// Events handed to the transport at once.
-  std::size_t batch_limit = 256;
+  std::size_t batch_limit = 1000;
   /// Drops are logged at most this often (the first one at once).
   std::chrono::milliseconds log_every{std::chrono::minutes(1)};
 };

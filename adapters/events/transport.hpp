@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
-#include <span>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -39,10 +39,11 @@ class transport {
 
   /// The transport's name, the `transport` label of its metrics.
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;
-  /// Delivers `batch` in order, giving up by `timeout` at the latest.
+  /// Delivers `batch` in order, giving up by `timeout` at the latest
+  /// (the batch is the transport's: it may move the events away).
   /// Nothing when all of it was delivered.
   [[nodiscard]] virtual boost::asio::awaitable<std::optional<send_failure>> send(
-      std::span<const event> batch, std::chrono::milliseconds timeout) = 0;
+      std::vector<event> batch, std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace cascadence::adapters::events

@@ -55,13 +55,13 @@ struct recording_transport final : transport {
   std::chrono::milliseconds stall{0};
   explicit recording_transport(std::vector<std::vector<event>>* b) : batches(b) {}
   [[nodiscard]] std::string_view name() const noexcept override { return "test"; }
-  asio::awaitable<std::optional<send_failure>> send(std::span<const event> batch,
+  asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch,
                                                     std::chrono::milliseconds) override {
     if (stall.count() != 0) {
       asio::steady_timer t(co_await asio::this_coro::executor, stall);
       co_await t.async_wait(asio::use_awaitable);
     }
-    batches->emplace_back(batch.begin(), batch.end());
+    batches->push_back(std::move(batch));
     co_return fail_with;
   }
 };
