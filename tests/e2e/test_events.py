@@ -7,6 +7,7 @@ import http.client
 import http.server
 import json
 import re
+import subprocess
 import threading
 import time
 
@@ -207,6 +208,8 @@ tasks:
         status, metrics = request(port, "GET", "/metrics")
         metrics = metrics.decode()
         assert re.search(r'^cascadence_events_sent_total\{transport="file"\} 4(\.0)?$', metrics, re.M), metrics
+        check = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
         for clear in ("dora@example.com", "octocat-42"):
             assert clear not in metrics
             assert clear not in "\n".join(srv.snapshot())
