@@ -14,9 +14,7 @@ std::unique_ptr<transport> make_transport(const settings& s, const boost::asio::
     return make_http_transport(ex, s.url, s.emitter.deadline);
   }
   if (s.transport == "nats") return make_nats_transport(s.nats_url, s.nats_subject);
-  if (s.transport == "grpc") {
-    throw std::runtime_error("events: transport grpc is not in this build yet (file, http and nats are)");
-  }
+  if (s.transport == "grpc") return make_grpc_transport(s.grpc_target, s.grpc_method);
   throw std::runtime_error("events: unknown transport '" + s.transport + "' (none, file, http, nats or grpc)");
 }
 

@@ -23,6 +23,8 @@ namespace cascadence::adapters::events {
 [[nodiscard]] std::unique_ptr<transport> make_http_transport(const boost::asio::any_io_executor& ex,
                                                              const std::string& url,
                                                              std::chrono::milliseconds deadline);
+/// One unary gRPC call per event to /cascadence.events.v1.EventSink/`method` at `target` (HOST:PORT).
+[[nodiscard]] std::unique_ptr<transport> make_grpc_transport(const std::string& target, const std::string& method);
 /// NATS publishes with libnats, on a thread of its own.
 [[nodiscard]] std::unique_ptr<transport> make_nats_transport(const std::string& url, const std::string& subject);
 
