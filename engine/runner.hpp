@@ -59,6 +59,10 @@ struct run_options final {
   std::optional<run_id> id;
   /// The event that started the run, if one did; `input` is then its payload.
   std::optional<run_event> event;
+  /// False: run the targets alone, for an outside orchestrator that ran
+  /// their dependencies itself (an n8n workflow). Dependencies that are not
+  /// targets are taken as done and give no outputs.
+  bool dependencies = true;
 };
 
 /// What a graph run produced: one record per task it had to settle, in the
