@@ -405,8 +405,8 @@ struct runtime::impl final {
     explicit api_bridge(impl& s) : s_(s) {}
     std::vector<adapters::api::task_summary> tasks() const override { return s_.task_summaries(); }
     bool has_task(std::string_view name) const override { return s_.current.cfg.find(name) != nullptr; }
-    asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value input,
-                                                     engine::run_id id, bool with_dependencies) override {
+    asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value input, engine::run_id id,
+                                                     bool with_dependencies) override {
       auto [graph, report] =
           co_await s_.launch_adhoc(std::move(task), id, std::move(input), std::nullopt, with_dependencies);
       co_return to_finished_run(*graph, report);

@@ -122,7 +122,8 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
   // a waiting client that goes away (or the handler timeout) does not cancel
   // it, and its result stays readable by id.
   auto done = std::make_shared<core::async_event>(ex_);
-  core::spawn(ex_, run_detached(shared_from_this(), name, std::move(input), id, with_dependencies, done, std::move(permit)),
+  core::spawn(ex_,
+              run_detached(shared_from_this(), name, std::move(input), id, with_dependencies, done, std::move(permit)),
               "api-run of " + name, options_.on_escape);
   if (!waiting) co_return net::json_response(202, boost::json::object{{"run_id", id.to_string()}});
   if (!co_await done->wait()) co_return error_reply(503, "stopped waiting for run " + id.to_string());
