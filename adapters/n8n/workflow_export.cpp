@@ -179,7 +179,7 @@ core::result<json::object, refusal> export_workflow(const std::vector<task_node>
   if (zone.empty()) zone = opts.timezone;
 
   builder b{opts, {}, {}};
-  const std::string start = "run all tasks";
+  const std::string start = "start";
   b.add(start, "n8n-nodes-base.manualTrigger", 1, 0, 0, json::object{});
   // Each depth is a stage of three columns: merge, request, check.
   std::map<int, int> rows;
