@@ -96,8 +96,7 @@ int run_export_n8n(invocation& inv) {
     } catch (const std::system_error& e) {
       throw usage_error("cannot write " + path + " (" + e.what() + ")");
     }
-    inv.err() << "wrote n8n workflow '" << opts.workflow_name << "' (" << nodes.size() << " tasks) to " << path
-              << '\n';
+    inv.err() << "wrote n8n workflow '" << opts.workflow_name << "' (" << nodes.size() << " tasks) to " << path << '\n';
   }
   return exit_ok;
 }

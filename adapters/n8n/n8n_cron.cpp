@@ -58,9 +58,9 @@ core::result<std::string, refusal> to_n8n_cron(const scheduling::cron_expression
   const bool n8n_either = !every_day && !every_weekday;
   if (n8n_either != expr.either_day_matches()) {
     return refusal{"schedule " + quoted +
-           " restricts day-of-month and day-of-week in a way n8n reads differently (n8n fires on days matching "
-           "either field when both list fewer than all values, and on days matching both otherwise); write the "
-           "day fields so that one of them is `*`, or both are restricted lists without `*`"};
+                   " restricts day-of-month and day-of-week in a way n8n reads differently (n8n fires on days matching "
+                   "either field when both list fewer than all values, and on days matching both otherwise); write the "
+                   "day fields so that one of them is `*`, or both are restricted lists without `*`"};
   }
   return field_text(expr.second_bits(), 0, 59) + " " + field_text(expr.minute_bits(), 0, 59) + " " +
          field_text(expr.hour_bits(), 0, 23) + " " + field_text(expr.day_bits(), 1, 31) + " " +

@@ -37,7 +37,9 @@ const known_type* find_type(std::string_view type) {
   return it == known_types.end() ? nullptr : &*it;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 }  // namespace
 
@@ -46,8 +48,8 @@ std::vector<std::string> check_workflow(const json::object& workflow) {
   const auto* name = workflow.if_contains("name");
   if (name == nullptr || !name->is_string() || name->as_string().empty()) problems.emplace_back("no workflow name");
   const auto* settings = workflow.if_contains("settings");
-  const auto* order = settings != nullptr && settings->is_object() ? settings->as_object().if_contains("executionOrder")
-                                                                    : nullptr;
+  const auto* order =
+      settings != nullptr && settings->is_object() ? settings->as_object().if_contains("executionOrder") : nullptr;
   if (order == nullptr || !order->is_string() || order->as_string() != "v1") {
     problems.emplace_back("settings.executionOrder is not \"v1\"");
   }

@@ -65,12 +65,9 @@ struct builder final {
                       int column, int row) {
     auto url = options.base_url + "/api/v1/tasks/" + encode_path_segment(task.name) + "/runs?wait=true";
     if (alone) url += "&dependencies=false";
-    json::object p{{"method", "POST"},
-                   {"url", url},
-                   {"sendBody", true},
-                   {"contentType", "json"},
-                   {"specifyBody", "json"},
-                   {"jsonBody", R"({"source": "n8n"})"},
+    json::object p{{"method", "POST"},         {"url", url},
+                   {"sendBody", true},         {"contentType", "json"},
+                   {"specifyBody", "json"},    {"jsonBody", R"({"source": "n8n"})"},
                    {"options", json::object{}}};
     if (options.authenticate) {
       p["authentication"] = "genericCredentialType";
@@ -79,21 +76,22 @@ struct builder final {
     auto& req = add(request, "n8n-nodes-base.httpRequest", 4.2, column, row, std::move(p));
     // One request per node run, whatever number of items arrives.
     req["executeOnce"] = true;
-    req["notes"] = "Cascadence task '" + task.name + "' (" + (task.kind.empty() ? "manual" : task.kind) + ")" +
-                   (alone ? ", run alone: its dependencies ran before it in this workflow"
-                          : ", run with its dependencies");
+    req["notes"] =
+        "Cascadence task '" + task.name + "' (" + (task.kind.empty() ? "manual" : task.kind) + ")" +
+        (alone ? ", run alone: its dependencies ran before it in this workflow" : ", run with its dependencies");
     if (options.authenticate) {
       req["credentials"] = json::object{
           {"httpHeaderAuth", json::object{{"id", options.credential_id}, {"name", options.credential_name}}}};
     }
     const auto literal = json::serialize(json::value(task.name));
-    const std::string code = "const run = $input.first().json;\n"
-                             "if (run.status !== 'success') {\n"
-                             "  throw new Error('Cascadence task ' + " +
-                             literal +
-                             " + ': run ' + run.run_id + ' ' + run.status);\n"
-                             "}\n"
-                             "return [{ json: run }];\n";
+    const std::string code =
+        "const run = $input.first().json;\n"
+        "if (run.status !== 'success') {\n"
+        "  throw new Error('Cascadence task ' + " +
+        literal +
+        " + ': run ' + run.run_id + ' ' + run.status);\n"
+        "}\n"
+        "return [{ json: run }];\n";
     auto& chk = add(check, "n8n-nodes-base.code", 2, column + 1, row,
                     json::object{{"mode", "runOnceForAllItems"}, {"language", "javaScript"}, {"jsCode", code}});
     chk["executeOnce"] = true;
@@ -102,8 +100,12 @@ struct builder final {
   }
 };
 
-std::string request_name(const std::string& task) { return "run " + task; }
-std::string check_name(const std::string& task) { return "check " + task; }
+std::string request_name(const std::string& task) {
+  return "run " + task;
+}
+std::string check_name(const std::string& task) {
+  return "check " + task;
+}
 
 }  // namespace
 
@@ -219,7 +221,7 @@ core::result<json::object, refusal> export_workflow(const std::vector<task_node>
     auto& node = b.add(
         trigger, "n8n-nodes-base.scheduleTrigger", 1.2, 0, row,
         json::object{{"rule", json::object{{"interval", json::array{json::object{{"field", "cronExpression"},
-                                                                                   {"expression", cron.value()}}}}}}});
+                                                                                 {"expression", cron.value()}}}}}}});
     node["notes"] = "Cascadence schedule \"" + t.schedule + "\" in " + zone;
     if (t.paused) node["disabled"] = true;
     const auto request = "run " + t.name + " on schedule";
