@@ -3,6 +3,7 @@ the exported workflow imports, exports back unchanged, and when executed
 runs the tasks through a real `task serve`, each once, in dependency order."""
 
 import json
+import os
 import pathlib
 import socket
 import subprocess
@@ -59,7 +60,7 @@ class N8n:
     def __init__(self, exe, folder):
         self.exe = exe
         self.env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),  # the node n8n was installed with
             "HOME": str(folder),
             "N8N_USER_FOLDER": str(folder),
             "DB_TYPE": "sqlite",
