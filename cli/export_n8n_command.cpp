@@ -29,6 +29,7 @@ std::vector<const task_config*> selected_tasks(invocation& inv, const std::vecto
   const auto& cfg = inv.cfg();
   std::set<std::string, std::less<>> wanted;
   std::vector<std::string> stack;
+  stack.reserve(names.size());
   for (const auto& n : names) stack.push_back(inv.task(n).name);
   while (!stack.empty()) {
     auto n = std::move(stack.back());
