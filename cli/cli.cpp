@@ -28,7 +28,7 @@ struct command {
   int (*run)(invocation&);
 };
 
-constexpr std::array<command, 16> commands{{
+constexpr std::array<command, 17> commands{{
     {"list", "list the tasks and whether they are enabled", run_list},
     {"run", "run tasks with their dependencies", run_run},
     {"trigger", "run a manual task with its dependencies", run_trigger},
@@ -44,6 +44,7 @@ constexpr std::array<command, 16> commands{{
     {"next", "print the next fire times of a cron expression", run_next},
     {"plugins", "list the loaded native plugins and their processors", run_plugins},
     {"replay-history", "print a Temporal workflow history and check it against a task's graph", run_replay_history},
+    {"export-n8n", "write the task graph as an n8n workflow that runs it through `task serve`", run_export_n8n},
     {"reload-plugins", "ask a running `task serve` to reload its plugins, else check them all", run_reload_plugins},
 }};
 

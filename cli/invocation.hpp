@@ -130,5 +130,6 @@ int run_serve(invocation& inv);
 int run_webhook(invocation& inv);
 int run_plugins(invocation& inv);
 int run_reload_plugins(invocation& inv);
+int run_export_n8n(invocation& inv);
 
 }  // namespace cascadence::cli

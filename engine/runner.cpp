@@ -100,7 +100,7 @@ bool run_state::start_sparse(std::span<const task_id> targets) {
 }
 
 void run_state::start(std::span<const task_id> targets) {
-  if (start_sparse(targets)) {
+  if (options_.dependencies && start_sparse(targets)) {
     if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
     start_ready();
     return;
@@ -125,6 +125,16 @@ void run_state::start(std::span<const task_id> targets) {
     }
   };
   for (auto id : targets) mark(id);
+  if (!options_.dependencies) {
+    // Targets alone: each waits only for the other targets it depends on.
+    for (auto id : targets) {
+      const auto deps = g_.dependencies(id);
+      nodes_[id].pending = static_cast<std::uint32_t>(
+          std::count_if(deps.begin(), deps.end(), [&](task_id dep) { return nodes_[dep].involved(); }));
+    }
+    finish_start(involved);
+    return;
+  }
   // Graphs are usually built dependencies first (each dependency has a
   // smaller id than its dependents). Then one sweep down the ids visits
   // every task after all its dependents: sequential reads and no stack,
@@ -147,12 +157,16 @@ void run_state::start(std::span<const task_id> targets) {
       visit(id, [&](task_id dep) { stack.push_back(dep); });
     }
   }
+  finish_start(involved);
+}
+
+void run_state::finish_start(std::size_t involved) {
   report_.records.reserve(involved);
   unsettled_ = involved;
   for (auto* obs : options_.observers) obs->on_run_started(g_, report_.id, involved);
   // Roots in graph order.
   for (task_id id = 0; id < g_.size(); ++id) {
-    if (nodes_[id].pending == 0) ready_.push(id);
+    if (nodes_[id].involved() && nodes_[id].pending == 0) ready_.push(id);
   }
   if (canceller_ != nullptr && canceller_->requested()) cancel(canceller_->reason());
   start_ready();

@@ -67,6 +67,10 @@ struct run_options final {
   /// Who asked for the run, as a hash (never the clear user id: see
   /// adapters/events/user_hash.hpp); copied into every record. Empty: nobody named.
   std::string user_hash{};
+  /// False: run the targets alone, for an outside orchestrator that ran
+  /// their dependencies itself (an n8n workflow). Dependencies that are not
+  /// targets are taken as done and give no outputs.
+  bool dependencies = true;
 };
 
 /// What a graph run produced: one record per task it had to settle, in the

@@ -383,7 +383,7 @@ struct runtime::impl final {
   // cancelled if still going when the grace period is over.
   asio::awaitable<std::pair<std::shared_ptr<const engine::graph>, engine::run_report>> launch_adhoc(
       std::string task, engine::run_id id, boost::json::value input, std::optional<engine::run_event> event,
-      std::string user_hash = {}) {
+      std::string user_hash = {}, bool with_dependencies = true) {
     const core::wait_group::token counted(adhoc);
     engine::run_canceller c;
     adhoc_cancellers.insert(&c);
@@ -396,6 +396,7 @@ struct runtime::impl final {
     auto run = prepare(*graph, task, id, std::move(input), std::move(event), std::move(user_hash));
     if (!run) co_return std::pair{graph, std::move(run).error()};
     auto& [target, run_opts] = run.value();
+    run_opts.dependencies = with_dependencies;
     const engine::task_id targets[] = {target};
     co_return std::pair{graph, co_await engine::run_graph(*graph, targets, std::move(run_opts), &c)};
   }
@@ -415,9 +416,9 @@ struct runtime::impl final {
     std::vector<adapters::api::task_summary> tasks() const override { return s_.task_summaries(); }
     bool has_task(std::string_view name) const override { return s_.current.cfg.find(name) != nullptr; }
     asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value input, engine::run_id id,
-                                                     std::string user_hash) override {
-      auto [graph, report] =
-          co_await s_.launch_adhoc(std::move(task), id, std::move(input), std::nullopt, std::move(user_hash));
+                                                     bool with_dependencies, std::string user_hash) override {
+      auto [graph, report] = co_await s_.launch_adhoc(std::move(task), id, std::move(input), std::nullopt,
+                                                      std::move(user_hash), with_dependencies);
       co_return to_finished_run(*graph, report);
     }
 

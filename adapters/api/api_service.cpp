@@ -118,6 +118,11 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
     if (!permit) co_return run_limit_reply(*options_.run_limit);
   }
   const auto wait = req.query_value("wait");
+  const auto dependencies = req.query_value("dependencies");
+  if (dependencies && *dependencies != "true" && *dependencies != "false") {
+    co_return error_reply(400, "dependencies must be true or false, not '" + std::string(*dependencies) + "'");
+  }
+  const bool with_dependencies = !dependencies || *dependencies == "true";
   const auto id = engine::run_id::random();
   runs_.started(id, name, clock::now());
   const bool waiting = wait && (*wait == "true" || *wait == "1");
@@ -125,7 +130,9 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
   // a waiting client that goes away (or the handler timeout) does not cancel
   // it, and its result stays readable by id.
   auto done = std::make_shared<core::async_event>(ex_);
-  core::spawn(ex_, run_detached(shared_from_this(), name, std::move(input), id, std::move(user_hash), done, std::move(permit)),
+  core::spawn(ex_,
+              run_detached(shared_from_this(), name, std::move(input), id, with_dependencies, std::move(user_hash),
+                           done, std::move(permit)),
               "api-run of " + name, options_.on_escape);
   if (!waiting) co_return net::json_response(202, boost::json::object{{"run_id", id.to_string()}});
   if (!co_await done->wait()) co_return error_reply(503, "stopped waiting for run " + id.to_string());
@@ -134,19 +141,19 @@ asio::awaitable<net::response> api_service::start_run(net::request& req) {
 }
 
 asio::awaitable<void> api_service::run_detached(std::shared_ptr<api_service> self, std::string task,
-                                                boost::json::value input, engine::run_id id, std::string user_hash,
-                                                std::shared_ptr<core::async_event> done,
+                                                boost::json::value input, engine::run_id id, bool with_dependencies,
+                                                std::string user_hash, std::shared_ptr<core::async_event> done,
                                                 std::optional<core::concurrency_limit::permit> permit) {
-  co_await self->execute(std::move(task), std::move(input), id, std::move(user_hash));
+  co_await self->execute(std::move(task), std::move(input), id, with_dependencies, std::move(user_hash));
   permit.reset();  // the run is over: its place is free before waiters resume
   done->set();
 }
 
 asio::awaitable<void> api_service::execute(std::string task, boost::json::value input, engine::run_id id,
-                                           std::string user_hash) {
+                                           bool with_dependencies, std::string user_hash) {
   finished_run result;
   try {
-    result = co_await backend_->run(std::move(task), std::move(input), id, std::move(user_hash));
+    result = co_await backend_->run(std::move(task), std::move(input), id, with_dependencies, std::move(user_hash));
   } catch (const std::exception& e) {
     result.status = "failed";
     result.tasks = boost::json::array{boost::json::object{{"error", e.what()}}};

@@ -55,11 +55,14 @@ class api_backend {
   virtual ~api_backend() = default;
   [[nodiscard]] virtual std::vector<task_summary> tasks() const = 0;
   [[nodiscard]] virtual bool has_task(std::string_view name) const = 0;
-  /// Runs `task` with its dependencies under the id `id`, with `input` as
-  /// the run input, on the awaiting coroutine's executor. `user_hash`: the
-  /// hashed id of the user the request named (X-Cascadence-User-Id), or empty.
+  /// Runs `task` under the id `id`, with `input` as the run input, on the
+  /// awaiting coroutine's executor: with its dependencies, or alone when
+  /// `with_dependencies` is false (an outside orchestrator ran them).
+  /// `user_hash`: the hashed id of the user the request named
+  /// (X-Cascadence-User-Id), or empty.
   [[nodiscard]] virtual boost::asio::awaitable<finished_run> run(std::string task, boost::json::value input,
-                                                                 engine::run_id id, std::string user_hash) = 0;
+                                                                 engine::run_id id, bool with_dependencies,
+                                                                 std::string user_hash) = 0;
 };
 
 /// The most recent runs started through the API, oldest dropped first.
@@ -116,7 +119,8 @@ class api_service final : public std::enable_shared_from_this<api_service> {
   /// `GET /api/v1/tasks`.
   [[nodiscard]] net::response list_tasks(const net::request& req) const;
   /// `POST /api/v1/tasks/{name}/runs`: 202 `{"run_id"}` at once, or with
-  /// `?wait=true` 200 and the run once finished. Unknown task 404, body not
+  /// `?wait=true` 200 and the run once finished; `?dependencies=false` runs
+  /// the task alone (its dependencies are the caller's: an n8n workflow's). Unknown task 404, body not
   /// JSON 400, no room under the run limit 503. The run is detached from the request: a waiting request
   /// cancelled by the server (handler timeout, shutdown) stops waiting, and
   /// the run goes on, readable by id.
@@ -128,10 +132,10 @@ class api_service final : public std::enable_shared_from_this<api_service> {
 
  private:
   [[nodiscard]] boost::asio::awaitable<void> execute(std::string task, boost::json::value input, engine::run_id id,
-                                                     std::string user_hash);
+                                                     bool with_dependencies, std::string user_hash);
   [[nodiscard]] static boost::asio::awaitable<void> run_detached(std::shared_ptr<api_service> self, std::string task,
                                                                  boost::json::value input, engine::run_id id,
-                                                                 std::string user_hash,
+                                                                 bool with_dependencies, std::string user_hash,
                                                                  std::shared_ptr<core::async_event> done,
                                                                  std::optional<core::concurrency_limit::permit> permit);
 

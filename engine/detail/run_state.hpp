@@ -52,6 +52,8 @@ class run_state final {
 
   /// Settles what can be settled at once and starts the first worker.
   void start(std::span<const task_id> targets);
+  // Counts the run's tasks, tells the observers and starts the ready ones.
+  void finish_start(std::size_t involved);
 
   void cancel(std::string reason);
 

@@ -16,13 +16,15 @@ namespace {
 struct fake_backend final : api_backend {
   std::vector<boost::json::value> inputs;
   std::vector<std::string> user_hashes;
+  std::vector<bool> scopes;
   std::vector<task_summary> tasks() const override {
     return {{"build", "manual", true, ""}, {"nightly", "cron", false, "0 2 * * *"}};
   }
   bool has_task(std::string_view name) const override { return name == "build" || name == "nightly"; }
   boost::asio::awaitable<finished_run> run(std::string task, boost::json::value input, engine::run_id,
-                                           std::string user_hash) override {
+                                           bool with_dependencies, std::string user_hash) override {
     inputs.push_back(input);
+    scopes.push_back(with_dependencies);
     user_hashes.push_back(std::move(user_hash));
     finished_run r;
     r.status = "success";
@@ -58,6 +60,18 @@ TEST_CASE("the task list names each task's kind, state and schedule") {
   CHECK(v.at("tasks").at(1).at("schedule") == "0 2 * * *");
   CHECK(v.at("tasks").at(0).at("schedule").is_null());
   CHECK(f.send(net::http_method::get, "/healthz").body == R"({"status":"ok"})");
+}
+
+TEST_CASE("dependencies=false asks the backend for the task alone, and anything but true or false is refused") {
+  fixture f;
+  CHECK(f.send(net::http_method::post, "/api/v1/tasks/build/runs?wait=true").status == 200);
+  CHECK(f.send(net::http_method::post, "/api/v1/tasks/build/runs?wait=true&dependencies=false").status == 200);
+  CHECK(f.send(net::http_method::post, "/api/v1/tasks/build/runs?wait=true&dependencies=true").status == 200);
+  CHECK(f.backend->scopes == std::vector<bool>{true, false, true});
+  const auto bad = f.send(net::http_method::post, "/api/v1/tasks/build/runs?dependencies=no");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("dependencies must be true or false") != std::string::npos);
+  CHECK(f.backend->scopes.size() == 3);
 }
 
 TEST_CASE("a run started with wait=true answers with its result, and stays readable by id") {

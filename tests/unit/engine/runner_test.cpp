@@ -624,3 +624,42 @@ TEST_CASE("output a blocking processor emits from a thread of its own reaches ob
   CHECK(lines.lines == std::vector<std::string>{"from a helper thread"});
   CHECK_FALSE(lines.elsewhere);
 }
+
+TEST_CASE("a run without dependencies runs its targets alone, in their own order" * doctest::timeout(10)) {
+  std::atomic<int> calls{0};
+  fixture f;
+  f.add("a", failing(&calls));
+  f.add("b", make_echo_processor("from b"), {"a"});
+  f.add("c", make_async_processor([](task_context& ctx) -> asio::awaitable<outcome> {
+          auto in = ctx.input();
+          co_return outcome::success(in.at("dependencies"));
+        }),
+        {"b"});
+  auto g = f.build();
+  order_observer obs;
+  run_options opts;
+  opts.observers.push_back(&obs);
+  opts.dependencies = false;
+  auto report = run(g, {"c", "b"}, std::move(opts));
+  CHECK(report.succeeded());
+  CHECK(calls == 0);  // `a` is outside the run: taken as done, never started
+  CHECK(report.find(*g.find("a")) == nullptr);
+  CHECK(obs.started == std::vector<std::string>{"b", "c"});
+  CHECK(report.find(*g.find("c"))->output == boost::json::value(boost::json::object{{"b", "from b"}}));
+}
+
+TEST_CASE("a run of one task without dependencies gives it no dependency outputs" * doctest::timeout(10)) {
+  fixture f;
+  f.add("a", make_echo_processor("from a"));
+  f.add("b", make_async_processor([](task_context& ctx) -> asio::awaitable<outcome> {
+          auto in = ctx.input();
+          co_return outcome::success(in.at("dependencies"));
+        }),
+        {"a"});
+  auto g = f.build();
+  run_options opts;
+  opts.dependencies = false;
+  auto report = run(g, {"b"}, std::move(opts));
+  REQUIRE(report.records.size() == 1);
+  CHECK(report.find(*g.find("b"))->output == boost::json::value(boost::json::object{}));
+}

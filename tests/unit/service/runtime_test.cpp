@@ -185,6 +185,18 @@ TEST_CASE("stop cancels runs started over HTTP once the grace period is over" * 
   f.rt.reset();
 }
 
+TEST_CASE("the API runs a task alone when asked, with its dependencies otherwise" * doctest::timeout(30)) {
+  fixture f("  a:\n    echo: 1\n  b:\n    echo: 2\n    after: [a]\n");
+  const auto alone =
+      boost::json::parse(f.send(net::http_method::post, "/api/v1/tasks/b/runs?wait=true&dependencies=false").body);
+  CHECK(alone.at("status") == "success");
+  REQUIRE(alone.at("tasks").as_array().size() == 1);
+  CHECK(alone.at("tasks").at(0).at("task") == "b");
+  const auto with = boost::json::parse(f.send(net::http_method::post, "/api/v1/tasks/b/runs?wait=true").body);
+  REQUIRE(with.at("tasks").as_array().size() == 2);
+  CHECK(with.at("tasks").at(0).at("task") == "a");
+}
+
 TEST_CASE("reload swaps the configuration, and one that does not load changes nothing" * doctest::timeout(30)) {
   fixture f("  a:\n    echo: 1\n");
   CHECK(f.send(net::http_method::post, "/api/v1/tasks/b/runs").status == 404);
