@@ -127,5 +127,6 @@ int run_serve(invocation& inv);
 int run_webhook(invocation& inv);
 int run_plugins(invocation& inv);
 int run_reload_plugins(invocation& inv);
+int run_graph(invocation& inv);
 
 }  // namespace cascadence::cli
