@@ -28,7 +28,7 @@ struct command {
   int (*run)(invocation&);
 };
 
-constexpr std::array<command, 17> commands{{
+constexpr std::array<command, 18> commands{{
     {"list", "list the tasks and whether they are enabled", run_list},
     {"run", "run tasks with their dependencies", run_run},
     {"trigger", "run a manual task with its dependencies", run_trigger},
@@ -42,6 +42,7 @@ constexpr std::array<command, 17> commands{{
     {"pause", "stop a schedule from firing, keeping it", run_pause},
     {"resume", "let a paused schedule fire again", run_resume},
     {"next", "print the next fire times of a cron expression", run_next},
+    {"graph", "print the task graph (DOT, Mermaid or JSON), coloured by a run's statuses with --run", run_graph},
     {"plugins", "list the loaded native plugins and their processors", run_plugins},
     {"replay-history", "print a Temporal workflow history and check it against a task's graph", run_replay_history},
     {"export-n8n", "write the task graph as an n8n workflow that runs it through `task serve`", run_export_n8n},

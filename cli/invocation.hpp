@@ -131,5 +131,6 @@ int run_webhook(invocation& inv);
 int run_plugins(invocation& inv);
 int run_reload_plugins(invocation& inv);
 int run_export_n8n(invocation& inv);
+int run_graph(invocation& inv);
 
 }  // namespace cascadence::cli

@@ -174,8 +174,16 @@ int run_targets(invocation& inv, bool manual_only) {
   req.on_temporal = vm.count("temporal") != 0U || (inv.cfg().backend == "temporal" && vm.count("local") == 0U);
   if (manual_only) {
     const auto& task = inv.task(req.targets.front());
-    if (task.settings.kind != engine::task_kind::manual && task.settings.kind != engine::task_kind::remote) {
-      throw usage_error("task '" + task.name + "' is a " + std::string(engine::to_string(task.settings.kind)) +
+    // As the seed's original: a task is triggered only when it says it is manual; a remote server's task is
+    // started like one. The default kind (manual) does not count.
+    const auto kind = task.settings.kind;
+    if (kind == engine::task_kind::manual && !task.kind_given) {
+      throw usage_error("task '" + task.name +
+                        "' has no kind; only tasks with 'kind: manual' can be triggered (use 'task run " + task.name +
+                        "' to run it anyway, or give it 'kind: manual')");
+    }
+    if (kind != engine::task_kind::manual && kind != engine::task_kind::remote) {
+      throw usage_error("task '" + task.name + "' is a " + std::string(engine::to_string(kind)) +
                         " task; only manual tasks can be triggered (use 'task run " + task.name +
                         "' to run it anyway)");
     }

@@ -216,14 +216,18 @@ int run_schedules(invocation& inv) {
                                         {"paused", e.paused},
                                         {"overlap", scheduling::to_string(e.policy.overlap)},
                                         {"catchup_window", engine::format_duration(e.policy.catchup_window)},
-                                        {"jitter", engine::format_duration(e.policy.jitter)}});
+                                        {"jitter", engine::format_duration(e.policy.jitter)},
+                                        {"known", cfg.find(e.task) != nullptr}});
     }
     inv.out() << net::json_text(out) << '\n';
     return exit_ok;
   }
   for (const auto& e : eff.entries) {
     inv.out() << e.task << '\t' << e.expression << '\t' << (e.timezone.empty() ? cfg.timezone : e.timezone) << '\t'
-              << (e.paused ? std::string("paused") : next_text(cfg, e)) << '\n';
+              << (cfg.find(e.task) == nullptr ? std::string("unknown task")
+                  : e.paused                  ? std::string("paused")
+                                              : next_text(cfg, e))
+              << '\n';
   }
   return exit_ok;
 }

@@ -369,7 +369,6 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   schedule.task = name;
   std::optional<YAML::Mark> schedule_policy_key;
   std::optional<YAML::Node> params;
-  bool kind_given = false;
   const auto set_processor = [&](const YAML::Node& at, processor_spec spec) {
     if (proc) r.fail(at, path, "a task has exactly one of command, echo, sleep, remote or plugin");
     proc = std::move(spec);
@@ -446,7 +445,7 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
       t.workflow = r.string(v, kpath);
       if (auto why = valid_workflow_type(t.workflow)) r.fail(v, kpath, *why);
     }
-    if (key == "kind") kind_given = true;
+    if (key == "kind") t.kind_given = true;
   });
   if (!proc && !t.workflow.empty()) proc = workflow_only_spec{};
   if (!proc) {
@@ -456,7 +455,7 @@ task_config parse_task(const reader& r, const std::string& name, const YAML::Nod
   }
   if (auto* remote = std::get_if<remote_spec>(&*proc)) {
     if (params) remote->params = to_json(r, *params, path + ".params", true);
-    if (!kind_given) t.settings.kind = engine::task_kind::remote;
+    if (!t.kind_given) t.settings.kind = engine::task_kind::remote;
   } else if (auto* plugin = std::get_if<plugin_spec>(&*proc)) {
     if (params) plugin->params = to_json(r, *params, path + ".params", true);
   } else if (params) {

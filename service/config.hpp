@@ -140,6 +140,9 @@ struct task_config final {
   std::string name;
   processor_spec processor;
   engine::task_settings settings;
+  /// Whether `kind:` was written for the task (settings.kind is `manual` by
+  /// default): only a task declared `kind: manual` may be triggered.
+  bool kind_given = false;
   std::vector<std::string> after;
   /// A schedule declared beside the task (`schedule:` and its policy keys);
   /// one persisted with `task schedule` wins over it.

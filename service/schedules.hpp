@@ -21,6 +21,11 @@ struct effective_schedules final {
 
 [[nodiscard]] effective_schedules collect_schedules(const config& cfg, const scheduling::schedule_file& file);
 
+/// The task a key of the seed's original schedules file names, which keyed
+/// schedules by class name (`ExampleTask` for `example`, `DailyReportTask`
+/// for `daily_report` or `daily-report`); nullptr when none of cfg's does.
+[[nodiscard]] const task_config* seed_class_name_task(const config& cfg, std::string_view key);
+
 /// Parses an entry's expression and locates its zone (the configuration's
 /// `timezone` when the entry names none); the error is one line.
 [[nodiscard]] core::result<scheduling::active_schedule, std::string> activate(const config& cfg,

@@ -118,9 +118,17 @@ delivery_decision handle_delivery(const net::request& req, std::string_view sour
     if (!h || h->empty()) return {error_reply(400, "missing event type (X-GitHub-Event header)"), {}};
     event.type = *h;
   } else if (source == "calcom") {
-    auto t = string_member("triggerEvent");
-    if (!t) return {error_reply(400, "missing event type (a string 'triggerEvent' in the JSON body)"), {}};
-    event.type = std::move(*t);
+    // The seed's original reads Cal.com's event type from this header first.
+    if (const auto h = req.header("Cal-Event-Type"); h && !h->empty()) {
+      event.type = *h;
+    } else if (auto t = string_member("triggerEvent")) {
+      event.type = std::move(*t);
+    } else {
+      return {error_reply(400,
+                          "missing event type (a Cal-Event-Type header or a string 'triggerEvent' in the JSON "
+                          "body)"),
+              {}};
+    }
   } else if (const auto h = req.header("X-Cascadence-Event"); h && !h->empty()) {
     event.type = *h;
   } else {

@@ -50,13 +50,41 @@ def test_list_json_is_machine_readable(task):
 
 
 def test_trigger_runs_manual_tasks_only(task):
-    task.write_config("tasks:\n  m: {echo: manual}\n  c: {echo: scheduled, kind: cron}\n")
-    assert task("trigger", "m").returncode == 0
+    task.write_config("tasks:\n  m: {echo: manual, kind: manual}\n  c: {echo: scheduled, kind: cron}\n"
+                      "  w: {echo: hooked, kind: webhook}\n")
+    r = task("trigger", "m")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "manual\n"
     r = task("trigger", "c")
     assert r.returncode == 2
     assert r.stderr.strip() == (
         "error: task 'c' is a cron task; only manual tasks can be triggered (use 'task run c' to run it anyway)"
     )
+    r = task("trigger", "w")
+    assert r.returncode == 2 and "task 'w' is a webhook task" in r.stderr and r.stdout == ""
+
+
+def test_trigger_refuses_a_task_without_a_kind_as_the_original_does(task):
+    # The built-in default's `example` has no kind: it runs, it is not triggered.
+    r = task("trigger", "example")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.strip() == (
+        "error: task 'example' has no kind; only tasks with 'kind: manual' can be triggered "
+        "(use 'task run example' to run it anyway, or give it 'kind: manual')"
+    )
+    r = task("run", "example")
+    assert r.returncode == 0 and r.stdout == "Example task executed\n"
+    task.write_config("tasks:\n  plain: {echo: plain}\n  dep: {echo: dep, kind: manual, after: [plain]}\n")
+    r = task("trigger", "plain")
+    assert r.returncode == 2 and "task 'plain' has no kind" in r.stderr and r.stdout == ""
+    # A manual task is triggered with its dependencies, whatever their kinds.
+    r = task("trigger", "dep")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["plain | plain", "dep | dep"]
+    # The default kind is still reported as manual.
+    kinds = {t["name"]: t["kind"] for t in json.loads(task("list", "--json").stdout)}
+    assert kinds == {"plain": "manual", "dep": "manual"}
 
 
 def test_config_is_found_through_the_environment_and_the_flag(task):

@@ -19,7 +19,7 @@ from serve_helpers import Serve
 GRAPH = """
 events: {transport: file, path: events.jsonl}
 tasks:
-  fetch: {echo: fetched, description: "gets the data"}
+  fetch: {echo: fetched, description: "gets the data", kind: manual}
   build: {command: "echo built", after: [fetch]}
   publish: {echo: published, after: [fetch, build]}
   broken: {command: "exit 3"}

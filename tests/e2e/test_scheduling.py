@@ -119,6 +119,62 @@ def test_undecodable_entries_are_kept_and_reported(task):
     assert 'example: "0 3 * * *"' in text
 
 
+# What the seed's Python original writes (PyYAML's safe_dump): schedules keyed by class name.
+SEED_SCHEDULES = "ExampleTask: 0 12 * * *\nReportTask: '*/5 * * * *'\n"
+
+
+def test_a_schedules_file_of_the_seed_keyed_by_class_name_is_kept_and_its_keys_reported(task):
+    task.write_config("tasks:\n  example: {echo: hi}\n  report: {echo: r}\n")
+    (task.cwd / "schedules.yml").write_text(SEED_SCHEDULES)
+    r = task("schedules")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "ExampleTask\t0 12 * * *\tUTC\tunknown task",
+        "ReportTask\t*/5 * * * *\tUTC\tunknown task",
+    ]
+    warnings = r.stderr.splitlines()
+    assert warnings == [
+        "warning: schedules.yml: schedule for unknown task 'ExampleTask' is kept but not fired (a class name, as "
+        "the seed's original keyed schedules: rename the key to 'example' to fire it)",
+        "warning: schedules.yml: schedule for unknown task 'ReportTask' is kept but not fired (a class name, as "
+        "the seed's original keyed schedules: rename the key to 'report' to fire it)",
+    ]
+    listed = {s["name"]: s for s in json.loads(task("schedules", "--json").stdout)}
+    assert listed["ExampleTask"]["known"] is False and listed["ExampleTask"]["schedule"] == "0 12 * * *"
+
+    # A write by `task schedule` keeps every entry it did not touch.
+    w = task("schedule", "example", "0 3 * * *")
+    assert w.returncode == 0, w.stderr
+    lines = (task.cwd / "schedules.yml").read_text().splitlines()
+    assert 'ExampleTask: "0 12 * * *"' in lines
+    assert 'ReportTask: "*/5 * * * *"' in lines
+    assert 'example: "0 3 * * *"' in lines
+    r = task("schedules")
+    rows = r.stdout.splitlines()
+    assert rows[:2] == ["ExampleTask\t0 12 * * *\tUTC\tunknown task", "ReportTask\t*/5 * * * *\tUTC\tunknown task"]
+    assert rows[2].startswith("example\t0 3 * * *\tUTC\t20") and len(rows) == 3
+    assert "unknown task 'ExampleTask'" in r.stderr and "unknown task 'ReportTask'" in r.stderr
+
+    # The serve log names them too, and fires only the known one.
+    serve = Serve(task)
+    try:
+        log = serve.snapshot()
+        assert any("unknown task 'ExampleTask'" in l and "rename the key to 'example'" in l for l in log), log
+        assert any("unknown task 'ReportTask'" in l for l in log), log
+        assert any("1 schedule(s) active" in l for l in log), log
+    finally:
+        assert serve.stop() == 0
+    # Migrating with the CLI (the README's way): schedule the task under its name, unschedule the class name.
+    assert task("schedule", "report", "*/5 * * * *").returncode == 0
+    u = task("unschedule", "ReportTask")
+    assert u.returncode == 0 and u.stdout == "ReportTask\tunscheduled\n"
+    lines = (task.cwd / "schedules.yml").read_text().splitlines()
+    assert 'report: "*/5 * * * *"' in lines and 'ExampleTask: "0 12 * * *"' in lines
+    assert not any(l.startswith("ReportTask") for l in lines)
+    r = task("schedules")
+    assert "ReportTask" not in r.stderr + r.stdout and "unknown task 'ExampleTask'" in r.stderr
+
+
 # Generous: a loaded machine or a slow build may take many seconds to start serve or a run.
 DEADLINE = 60
 

@@ -114,6 +114,33 @@ def test_signed_calcom_booking_reaches_the_task(server, task):
     assert env.read_text().strip() == "calcom BOOKING_CREATED"
 
 
+def test_a_calcom_event_type_in_the_cal_event_type_header_wins_over_the_body(server, task):
+    # The body says BOOKING_RESCHEDULED (no subscriber); the header, read first as the original does, says
+    # BOOKING_CREATED, which on_booking is subscribed to.
+    body = json.dumps({"triggerEvent": "BOOKING_RESCHEDULED", "payload": {"uid": "b2"}}).encode()
+    status, _ = server.request("POST", "/webhook/calcom", body, {
+        "X-Cal-Signature-256": sign(CALCOM_SECRET, body), "Cal-Event-Type": "BOOKING_CREATED"})
+    assert status == 202
+    [payload] = wait_files(task.cwd, "booking.json")
+    assert json.loads(payload.read_text())["payload"] == {"uid": "b2"}
+    [env] = wait_files(task.cwd, "booking.env")
+    assert env.read_text().strip() == "calcom BOOKING_CREATED"
+
+
+def test_a_calcom_event_type_header_names_an_event_no_task_is_subscribed_to(server, task):
+    # The body alone would reach on_booking (BOOKING_CREATED); the header says BOOKING_CANCELLED, which nothing
+    # is subscribed to, so nothing runs.
+    body = json.dumps({"triggerEvent": "BOOKING_CREATED"}).encode()
+    status, _ = server.request("POST", "/webhook/calcom", body, {
+        "X-Cal-Signature-256": sign(CALCOM_SECRET, body), "Cal-Event-Type": "BOOKING_CANCELLED"})
+    assert status == 202
+    body = json.dumps({"payload": {"uid": "b3"}}).encode()
+    status, reply = server.request("POST", "/webhook/calcom", body, {"X-Cal-Signature-256": sign(CALCOM_SECRET, body)})
+    assert status == 400 and b"Cal-Event-Type header or a string 'triggerEvent'" in reply
+    time.sleep(1.5)
+    assert not list(task.cwd.glob("booking*"))
+
+
 def test_a_wrong_or_missing_signature_is_refused_and_delivers_nothing(server, task):
     body = b'{"ref":"x"}'
     status, reply = server.request("POST", "/webhook/github", body, {

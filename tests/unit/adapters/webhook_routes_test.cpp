@@ -85,6 +85,39 @@ TEST_CASE("a missing or wrong signature is refused with 401 and delivers nothing
   CHECK(d.event->type == "BOOKING_CREATED");
 }
 
+TEST_CASE("a Cal.com event type comes from the Cal-Event-Type header before the body's triggerEvent") {
+  webhook_registry reg;
+  reg.set_secret("calcom", "cal");
+  auto cal = post(R"({"triggerEvent":"BOOKING_CREATED"})");
+  cal.headers.set("X-Cal-Signature-256", net::hmac_sha256_hex("cal", cal.body));
+  cal.headers.set("Cal-Event-Type", "BOOKING_CANCELLED");
+  auto d = handle_delivery(cal, "calcom", reg);
+  CHECK(d.reply.status == 202);
+  REQUIRE(d.event);
+  CHECK(d.event->type == "BOOKING_CANCELLED");
+  // With the header alone, the body needs no triggerEvent.
+  auto header_only = post(R"({"payload":{"uid":"b1"}})");
+  header_only.headers.set("X-Cal-Signature-256", net::hmac_sha256_hex("cal", header_only.body));
+  header_only.headers.set("Cal-Event-Type", "MEETING_ENDED");
+  d = handle_delivery(header_only, "calcom", reg);
+  REQUIRE(d.event);
+  CHECK(d.event->type == "MEETING_ENDED");
+  // An empty header is as good as none: the body's triggerEvent counts, and without it the answer is 400.
+  cal.headers.set("Cal-Event-Type", "");
+  d = handle_delivery(cal, "calcom", reg);
+  REQUIRE(d.event);
+  CHECK(d.event->type == "BOOKING_CREATED");
+  header_only.headers.set("Cal-Event-Type", "");
+  d = handle_delivery(header_only, "calcom", reg);
+  CHECK(d.reply.status == 400);
+  CHECK(d.reply.body.find("Cal-Event-Type header or a string 'triggerEvent'") != std::string::npos);
+  CHECK_FALSE(d.event);
+  // The signature still covers the body only, and a bad one still refuses.
+  cal.headers.set("Cal-Event-Type", "BOOKING_CANCELLED");
+  cal.headers.set("X-Cal-Signature-256", net::hmac_sha256_hex("wrong", cal.body));
+  CHECK(handle_delivery(cal, "calcom", reg).reply.status == 401);
+}
+
 TEST_CASE("a generic source accepts its signature with or without the sha256= prefix") {
   webhook_registry reg;
   reg.set_secret("stripe", "k");

@@ -90,6 +90,19 @@ tasks:
   CHECK(build_graph(cfg).size() == 2);
 }
 
+TEST_CASE("a kind written in the file is told apart from the default one") {
+  const auto cfg = parse_config("tasks:\n  a: {echo: x}\n  b: {echo: x, kind: manual}\n  c: {remote: r}\n", "test.yml");
+  const auto& a = *cfg.find("a");
+  CHECK(a.settings.kind == cascadence::engine::task_kind::manual);
+  CHECK_FALSE(a.kind_given);
+  const auto& b = *cfg.find("b");
+  CHECK(b.settings.kind == cascadence::engine::task_kind::manual);
+  CHECK(b.kind_given);
+  CHECK(cfg.find("c")->settings.kind == cascadence::engine::task_kind::remote);
+  CHECK_FALSE(cfg.find("c")->kind_given);
+  CHECK_FALSE(default_config().tasks[0].kind_given);
+}
+
 TEST_CASE("a string command runs through the shell") {
   const auto cfg = parse_config("tasks: {a: {command: 'echo $HOME'}}", "test.yml");
   CHECK(std::get<cascadence::engine::command_spec>(cfg.tasks[0].processor).argv ==
