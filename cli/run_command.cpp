@@ -89,10 +89,9 @@ int execute(invocation& inv, const run_request& req) {
     options.observers.push_back(&registry.engine_observer());
     exposure->start();
   }
-  const auto events =
-      service::make_event_emitter(cfg, io.get_executor(), registry, [&inv](const std::string& line) {
-        inv.err() << "warning: " << core::printable(line) << '\n';
-      });
+  const auto events = service::make_event_emitter(cfg, io.get_executor(), registry, [&inv](const std::string& line) {
+    inv.err() << "warning: " << core::printable(line) << '\n';
+  });
   if (events) options.observers.push_back(events.get());
 
   engine::run_canceller canceller;
@@ -150,8 +149,8 @@ int run_targets(invocation& inv, bool manual_only) {
       "temporal", "start each task's workflow on Temporal and wait for it (temporal: in the configuration)")(
       "local", "run here even with backend: temporal")(
       "user-id", po::value<std::string>(),
-      "who asks for the run; only its hash (CASCADENCE_HASH_SECRET) goes into events and the report")("targets", po::value<std::vector<std::string>>()->multitoken(),
-                                                       "tasks to run");
+      "who asks for the run; only its hash (CASCADENCE_HASH_SECRET) goes into events and the report")(
+      "targets", po::value<std::vector<std::string>>()->multitoken(), "tasks to run");
   po::positional_options_description positional;
   positional.add("targets", manual_only ? 1 : -1);
   po::variables_map vm;

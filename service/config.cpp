@@ -176,9 +176,9 @@ constexpr std::array<std::string_view, 24> task_keys{
     "description",    "kind",   "enabled", "env",   "cwd",     "schedule", "timezone",      "overlap",
     "catchup_window", "jitter", "paused",  "on",    "remote",  "plugin",   "params",        "workflow"};
 constexpr std::array<std::string_view, 17> top_keys{
-    "backend", "storage_path", "timezone", "max_concurrency", "kill_grace",     "threads", "shutdown_grace", "http",
-    "webhook", "api",          "tasks",    "cronyx",          "cronyx_refresh", "plugins", "temporal",       "output",
-    "events"};
+    "backend",  "storage_path", "timezone", "max_concurrency", "kill_grace", "threads",        "shutdown_grace",
+    "http",     "webhook",      "api",      "tasks",           "cronyx",     "cronyx_refresh", "plugins",
+    "temporal", "output",       "events"};
 constexpr std::array<std::string_view, 8> events_keys{"transport", "path",       "url",        "nats",
                                                       "grpc",      "queue_size", "batch_size", "deadline"};
 constexpr std::array<std::string_view, 2> events_nats_keys{"url", "subject"};

@@ -7,8 +7,7 @@
 
 namespace cascadence::service {
 
-std::unique_ptr<adapters::events::emitter> make_event_emitter(const config& cfg,
-                                                              const boost::asio::any_io_executor& ex,
+std::unique_ptr<adapters::events::emitter> make_event_emitter(const config& cfg, const boost::asio::any_io_executor& ex,
                                                               adapters::metrics::metrics& metrics,
                                                               std::function<void(const std::string&)> log) {
   if (!cfg.events.enabled()) return nullptr;

@@ -28,7 +28,7 @@ class file_transport final : public transport {
   // Appending a line to a local file takes microseconds: it is done here,
   // on the loop, rather than paying for a trip to the pool.
   boost::asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch,
-                                                            std::chrono::milliseconds) override {
+                                                           std::chrono::milliseconds) override {
     std::size_t delivered = 0;
     std::string line;
     for (const auto& e : batch) {

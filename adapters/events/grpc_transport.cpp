@@ -12,8 +12,8 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/security/credentials.h>
 #include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits of protobuf messages
+#include <grpcpp/security/credentials.h>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -65,7 +65,7 @@ class grpc_transport final : public transport {
             auto work = std::make_shared<decltype(asio::make_work_guard(resume))>(asio::make_work_guard(resume));
             stub_.UnaryCall(&c->context, method_, grpc::StubOptions(), &c->request, &c->response,
                             [c, resume, box, work](const grpc::Status& status) {
-                              asio::post(resume, [box, status]() mutable { std::move(*box)(status); });
+                              asio::post(resume, [box, status]() mutable { std::move (*box)(status); });
                             });
           },
           asio::use_awaitable);

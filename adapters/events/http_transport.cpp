@@ -18,7 +18,7 @@ class http_transport final : public transport {
   [[nodiscard]] std::string_view name() const noexcept override { return "http"; }
 
   boost::asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch,
-                                                            std::chrono::milliseconds) override {
+                                                           std::chrono::milliseconds) override {
     net::client_request req;
     req.method = net::http_method::post;
     req.url = url_;
@@ -32,8 +32,8 @@ class http_transport final : public transport {
     auto sending = client_.send(std::move(req));
     auto answer = co_await std::move(sending);
     if (!answer) {
-      const bool late = answer.error().code == net::client_errc::timeout ||
-                        answer.error().code == net::client_errc::connect_timeout;
+      const bool late =
+          answer.error().code == net::client_errc::timeout || answer.error().code == net::client_errc::connect_timeout;
       co_return send_failure{late ? "timeout" : "send_failed", answer.error().message, 0};
     }
     if (!answer->ok()) {

@@ -57,13 +57,12 @@ class nats_transport final : public transport {
     natsOptions* raw = nullptr;
     if (natsOptions_Create(&raw) != NATS_OK) throw std::runtime_error("libnats: cannot create options");
     opts_ = raw;
-    const bool ok = natsOptions_SetURL(opts_, url_.c_str()) == NATS_OK &&
-                    natsOptions_SetName(opts_, "cascadence-events") == NATS_OK &&
-                    natsOptions_SetTimeout(opts_, 1000) == NATS_OK &&
-                    natsOptions_SetMaxReconnect(opts_, -1) == NATS_OK &&
-                    natsOptions_SetReconnectWait(opts_, 250) == NATS_OK &&
-                    natsOptions_SetReconnectBufSize(opts_, 1) == NATS_OK &&
-                    natsOptions_SetRetryOnFailedConnect(opts_, true, on_connected, nullptr) == NATS_OK;
+    const bool ok =
+        natsOptions_SetURL(opts_, url_.c_str()) == NATS_OK &&
+        natsOptions_SetName(opts_, "cascadence-events") == NATS_OK && natsOptions_SetTimeout(opts_, 1000) == NATS_OK &&
+        natsOptions_SetMaxReconnect(opts_, -1) == NATS_OK && natsOptions_SetReconnectWait(opts_, 250) == NATS_OK &&
+        natsOptions_SetReconnectBufSize(opts_, 1) == NATS_OK &&
+        natsOptions_SetRetryOnFailedConnect(opts_, true, on_connected, nullptr) == NATS_OK;
     if (!ok) {
       natsOptions_Destroy(opts_);
       throw std::runtime_error("events: '" + url_ + "' is not a NATS server URL (nats://HOST:PORT)");

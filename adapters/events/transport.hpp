@@ -5,9 +5,9 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
-#include <vector>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cascadence::adapters::events {
 
@@ -42,8 +42,8 @@ class transport {
   /// Delivers `batch` in order, giving up by `timeout` at the latest
   /// (the batch is the transport's: it may move the events away).
   /// Nothing when all of it was delivered.
-  [[nodiscard]] virtual boost::asio::awaitable<std::optional<send_failure>> send(
-      std::vector<event> batch, std::chrono::milliseconds timeout) = 0;
+  [[nodiscard]] virtual boost::asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch,
+                                                                                 std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace cascadence::adapters::events

@@ -97,8 +97,8 @@ scenario_result run_events(const bench_config& config) {
   std::uint64_t dropped = 0;
   adapters::events::emitter_hooks hooks;
   hooks.dropped = [&](std::string_view, std::string_view, std::uint64_t n) { dropped += n; };
-  adapters::events::emitter events(io.get_executor(), adapters::events::make_transport(s, io.get_executor()),
-                                   s.emitter, std::move(hooks));
+  adapters::events::emitter events(io.get_executor(), adapters::events::make_transport(s, io.get_executor()), s.emitter,
+                                   std::move(hooks));
   // Connected first (libnats connects in the background): a probe event
   // until one is delivered, for up to 5 s.
   for (int i = 0; i < 50 && events.totals().sent == 0; ++i) {

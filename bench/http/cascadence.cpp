@@ -58,8 +58,8 @@ class no_tasks final : public adapters::api::api_backend {
  public:
   std::vector<adapters::api::task_summary> tasks() const override { return {}; }
   bool has_task(std::string_view) const override { return false; }
-  asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value, engine::run_id,
-                                                   bool, std::string) override {
+  asio::awaitable<adapters::api::finished_run> run(std::string task, boost::json::value, engine::run_id, bool,
+                                                   std::string) override {
     throw std::logic_error("no task '" + task + "' in the HTTP benchmark");
   }
 };

@@ -17,10 +17,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <unistd.h>
 
 using namespace cascadence;
 using namespace cascadence::adapters::events;
@@ -33,8 +33,10 @@ TEST_CASE("the user hash is hex(sha256(secret + id)), byte for byte") {
   CHECK(hash_user_id("", "") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(hash_user_id("alice", "s3cr3t") == "5c7b365dccc4e5e7bd2df7ecf21651420315380cdbb21d763436fdb015b9246e");
   CHECK(hash_user_id("", "s3cr3t") == "4e738ca5563c06cfd0018299933d58db1dd8bf97f6973dc99bf6cdc64b5550bd");
-  CHECK(hash_user_id("Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac", "\xc3\xbc" "n\xc3\xaf" "code") ==
-        "656c8b6e0cc1f90667ca214a32962971e66bba7331a528c20ae5eace1fe77326");
+  CHECK(hash_user_id("Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac",
+                     "\xc3\xbc"
+                     "n\xc3\xaf"
+                     "code") == "656c8b6e0cc1f90667ca214a32962971e66bba7331a528c20ae5eace1fe77326");
   // A prefix, not a key: moving bytes between secret and id keeps the hash.
   CHECK(hash_user_id("3talice", "s3cr") == hash_user_id("alice", "s3cr3t"));
 }
@@ -55,8 +57,7 @@ struct recording_transport final : transport {
   std::chrono::milliseconds stall{0};
   explicit recording_transport(std::vector<std::vector<event>>* b) : batches(b) {}
   [[nodiscard]] std::string_view name() const noexcept override { return "test"; }
-  asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch,
-                                                    std::chrono::milliseconds) override {
+  asio::awaitable<std::optional<send_failure>> send(std::vector<event> batch, std::chrono::milliseconds) override {
     if (stall.count() != 0) {
       asio::steady_timer t(co_await asio::this_coro::executor, stall);
       co_await t.async_wait(asio::use_awaitable);
@@ -127,8 +128,9 @@ TEST_CASE("a graph run's events are the seed's shapes, in order, and the loop en
   REQUIRE(events.size() == 6);
   CHECK(e.totals().sent == 6);
   CHECK(d.sent == 6);
-  const std::vector<std::pair<std::string, std::string>> expected{
-      {"task_spec", "a"}, {"task_run", "a"}, {"task_spec", "b"}, {"task_run", "b"}, {"task_spec", "c"}, {"task_run", "c"}};
+  const std::vector<std::pair<std::string, std::string>> expected{{"task_spec", "a"}, {"task_run", "a"},
+                                                                  {"task_spec", "b"}, {"task_run", "b"},
+                                                                  {"task_spec", "c"}, {"task_run", "c"}};
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto& ev = events[i].as_object();
     CHECK(ev.at("version") == 1);
