@@ -75,37 +75,13 @@ void append_hash(std::string& out, const engine::task_record& record) {
   }
 }
 
-// core::format_utc()'s form, `2026-01-02T03:04:05.678Z`, without stdio:
-// two of these are written per settled task.
 void append_time(std::string& out, std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  if (t == system_clock::time_point{}) {
+  if (t == std::chrono::system_clock::time_point{}) {
     out += "null";
     return;
   }
-  const auto ms = floor<milliseconds>(t);
-  const auto day = floor<days>(ms);
-  const year_month_day date{day};
-  const hh_mm_ss time{ms - day};
-  const int y = static_cast<int>(date.year());
-  if (y < 0 || y > 9999) {  // outside what four digits hold: the general formatter
-    out += '"';
-    out += core::format_utc(t);
-    out += '"';
-    return;
-  }
-  char buf[26] = "\"0000-00-00T00:00:00.000Z";
-  const auto put = [&buf](int at, unsigned value, int digits) {
-    for (int k = digits - 1; k >= 0; --k, value /= 10) buf[at + k] = static_cast<char>('0' + value % 10);
-  };
-  put(1, static_cast<unsigned>(y), 4);
-  put(6, static_cast<unsigned>(date.month()), 2);
-  put(9, static_cast<unsigned>(date.day()), 2);
-  put(12, static_cast<unsigned>(time.hours().count()), 2);
-  put(15, static_cast<unsigned>(time.minutes().count()), 2);
-  put(18, static_cast<unsigned>(time.seconds().count()), 2);
-  put(21, static_cast<unsigned>(time.subseconds().count()), 3);
-  out.append(buf, 25);
+  out += '"';
+  core::append_utc(out, t);
   out += '"';
 }
 
