@@ -1,5 +1,6 @@
 """Running `task serve` in the background and reading its log."""
 
+import http.client
 import re
 import signal
 import subprocess
@@ -67,3 +68,20 @@ class Serve:
         self.proc.kill()
         self.proc.wait(timeout=10)
         self._reader.join(timeout=5)
+
+
+def http_request(port, method, path, body=b"", headers=None):
+    """One request to 127.0.0.1:port; (status, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def listening_port(serve):
+    """The port a `task serve` or `task webhook` logged `listening on` with."""
+    line = serve.wait_for(lambda l: "listening on http://" in l)
+    return int(re.search(r"listening on http://[^ ]*:(\d+)", line).group(1))

@@ -3,7 +3,6 @@ event shapes, hashed user ids from every entry point (`--user-id`, the API's
 X-Cascadence-User-Id, a webhook payload's pointer), the clear id nowhere,
 and a dead receiver that costs the run nothing."""
 
-import http.client
 import http.server
 import json
 import re
@@ -14,7 +13,7 @@ import time
 import pytest
 
 from event_helpers import check_task_events, read_lines, user_hash
-from serve_helpers import Serve
+from serve_helpers import Serve, http_request as request, listening_port as serve_port
 
 GRAPH = """
 events: {transport: file, path: events.jsonl}
@@ -155,21 +154,6 @@ def test_a_receiver_that_refuses_or_is_gone_costs_the_run_nothing(task):
     assert r.returncode == 0, r.stderr
     assert "events dropped on http" in r.stderr
     assert time.monotonic() - started < 10
-
-
-def serve_port(srv):
-    line = srv.wait_for(lambda l: "listening on http://" in l)
-    return int(re.search(r"listening on http://[^ ]*:(\d+)", line).group(1))
-
-
-def request(port, method, path, body=b"", headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
 
 
 def test_serve_hashes_the_api_header_and_the_webhook_pointer(task):

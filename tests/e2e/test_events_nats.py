@@ -24,8 +24,7 @@ import time
 import pytest
 
 from event_helpers import check_task_events, user_hash
-from serve_helpers import Serve
-from test_events import request, serve_port
+from serve_helpers import Serve, http_request as request, listening_port as serve_port
 
 HERE = pathlib.Path(__file__).resolve().parent
 

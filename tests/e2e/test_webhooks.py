@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from serve_helpers import Serve
+from serve_helpers import Serve, http_request, listening_port
 
 GITHUB_SECRET = "gh-secret"
 CALCOM_SECRET = "cal-secret"
@@ -57,17 +57,10 @@ class Server(Serve):
 
     @property
     def port(self):
-        line = self.wait_for(lambda l: "listening on http://" in l)
-        return int(re.search(r"listening on http://[^ ]*:(\d+)", line).group(1))
+        return listening_port(self)
 
     def request(self, method, path, body=b"", headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
+        return http_request(self.port, method, path, body, headers)
 
 
 @pytest.fixture
